@@ -1,0 +1,5 @@
+//! ecxsim: discrete-event simulation and availability analysis of EXPRESSCLUSTER X deployments.
+
+pub mod dist;
+pub mod engine;
+pub mod time;
