@@ -1,5 +1,11 @@
 //! ecxsim: discrete-event simulation and availability analysis of EXPRESSCLUSTER X deployments.
 
+pub mod analysis;
 pub mod dist;
 pub mod engine;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod run;
+pub mod scenario;
 pub mod time;

@@ -1,0 +1,4 @@
+//! Across replications: estimates with confidence intervals, and exact reference solutions.
+
+pub mod stats;
+pub mod summary;

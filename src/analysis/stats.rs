@@ -1,0 +1,89 @@
+//! Streaming mean and variance (Welford) and Student-t confidence intervals.
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// Running mean and variance, numerically stable, fed in a fixed order for reproducibility.
+#[derive(Debug, Clone, Default)]
+pub struct Welford {
+    n: u64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Welford {
+    pub fn push(&mut self, x: f64) {
+        self.n += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.n as f64;
+        self.m2 += delta * (x - self.mean);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    /// Sample variance (n - 1 in the denominator); zero with fewer than two values.
+    pub fn variance(&self) -> f64 {
+        if self.n < 2 {
+            0.0
+        } else {
+            self.m2 / (self.n - 1) as f64
+        }
+    }
+
+    /// Two-sided Student-t interval for the mean; `None` with fewer than two values.
+    pub fn confidence_interval(&self, level: f64) -> Option<(f64, f64)> {
+        let half = t_half_width(self.variance().sqrt(), self.n, level)?;
+        Some((self.mean - half, self.mean + half))
+    }
+}
+
+/// Half-width of the Student-t interval for a mean from `n` values with sample sd `sd`.
+pub fn t_half_width(sd: f64, n: u64, level: f64) -> Option<f64> {
+    if n < 2 {
+        return None;
+    }
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64).ok()?;
+    let quantile = t.inverse_cdf(0.5 + level / 2.0);
+    Some(quantile * sd / (n as f64).sqrt())
+}
+
+/// "Number of nines" of an availability: -log10(1 - A); `None` for a perfect record.
+pub fn nines(availability: f64) -> Option<f64> {
+    let unavailability = 1.0 - availability;
+    (unavailability > 0.0).then(|| -unavailability.log10())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn welford_matches_two_pass() {
+        let xs = [0.999, 0.9995, 0.99, 1.0, 0.98];
+        let mut w = Welford::default();
+        xs.iter().for_each(|&x| w.push(x));
+        let mean = xs.iter().sum::<f64>() / 5.0;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 4.0;
+        assert!((w.mean() - mean).abs() < 1e-15);
+        assert!((w.variance() - var).abs() < 1e-15);
+    }
+
+    #[test]
+    fn t_interval_uses_the_t_quantile() {
+        // t(0.975, 4 dof) = 2.7764451051977987.
+        let half = t_half_width(2.0, 5, 0.95).unwrap();
+        assert!((half - 2.776_445_105_197_799 * 2.0 / 5f64.sqrt()).abs() < 1e-9);
+        assert!(t_half_width(1.0, 1, 0.95).is_none());
+    }
+
+    #[test]
+    fn nines_of_availability() {
+        assert!((nines(0.999).unwrap() - 3.0).abs() < 1e-9);
+        assert!(nines(1.0).is_none());
+    }
+}

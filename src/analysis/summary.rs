@@ -1,0 +1,97 @@
+//! The run report: per service, mean and 95% interval of availability and downtime per year,
+//! pooled MTBF and MTTR, outages and downtime by cause. Its JSON is the contract of SCENARIO.md.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::stats::{nines, Welford};
+use crate::metrics::{TrackerTotals, CAUSES};
+use crate::time::{MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_YEAR};
+
+const MINUTES_PER_YEAR: f64 = (MICROS_PER_YEAR / MICROS_PER_MINUTE) as f64;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Estimate {
+    pub mean: f64,
+    /// Student-t 95% interval over replications; `null` with a single replication.
+    pub ci95: Option<[f64; 2]>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceReport {
+    pub availability: Estimate,
+    pub downtime_minutes_per_year: Estimate,
+    pub outages: u64,
+    /// `null` when there was no outage (no failure observed).
+    pub mtbf_hours: Option<f64>,
+    pub mttr_hours: Option<f64>,
+    /// -log10(1 - availability); `null` for a perfect record.
+    pub nines: Option<f64>,
+    pub downtime_by_cause_minutes_per_year: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub scenario: String,
+    /// `simulation`, or `exact-ctmc` for `ecxsim analytic`.
+    pub method: String,
+    pub seed: u64,
+    pub replications: u64,
+    pub horizon_hours: f64,
+    pub warmup_hours: f64,
+    pub services: BTreeMap<String, ServiceReport>,
+}
+
+/// Accumulates one service's replications, in replication order.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceAccumulator {
+    availability: Welford,
+    downtime_per_year: Welford,
+    up: u128,
+    down: u128,
+    outages: u64,
+    down_by_cause: [u128; CAUSES.len()],
+}
+
+impl ServiceAccumulator {
+    pub fn push(&mut self, totals: &TrackerTotals) {
+        let observed = (totals.up + totals.down) as f64;
+        let unavailability = totals.down as f64 / observed;
+        self.availability.push(totals.up as f64 / observed);
+        self.downtime_per_year
+            .push(unavailability * MINUTES_PER_YEAR);
+        self.up += totals.up as u128;
+        self.down += totals.down as u128;
+        self.outages += totals.outages;
+        for (sum, &d) in self.down_by_cause.iter_mut().zip(&totals.down_by_cause) {
+            *sum += d as u128;
+        }
+    }
+
+    pub fn report(&self) -> ServiceReport {
+        let estimate = |w: &Welford| Estimate {
+            mean: w.mean(),
+            ci95: w.confidence_interval(0.95).map(|(lo, hi)| [lo, hi]),
+        };
+        let observed = (self.up + self.down) as f64;
+        let hours = |us: u128| us as f64 / MICROS_PER_HOUR as f64;
+        let per_outage =
+            |total: u128| (self.outages > 0).then(|| hours(total) / self.outages as f64);
+        ServiceReport {
+            availability: estimate(&self.availability),
+            downtime_minutes_per_year: estimate(&self.downtime_per_year),
+            outages: self.outages,
+            mtbf_hours: per_outage(self.up),
+            mttr_hours: per_outage(self.down),
+            nines: nines(self.availability.mean()),
+            downtime_by_cause_minutes_per_year: CAUSES
+                .iter()
+                .map(|c| {
+                    let share = self.down_by_cause[c.index()] as f64 / observed;
+                    (c.name().to_string(), share * MINUTES_PER_YEAR)
+                })
+                .collect(),
+        }
+    }
+}

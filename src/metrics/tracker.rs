@@ -1,0 +1,200 @@
+//! Up/down accounting clipped to the observed window [warmup, horizon].
+//!
+//! Downtime is attributed minute by minute to the cause in force at the time (a failover that
+//! finds no server up turns into `all_servers_down` from then on); each outage as a whole is
+//! attributed to the cause that accounts for most of its downtime.
+
+use super::cause::{Cause, CAUSES};
+use crate::time::Micros;
+
+/// One outage, for `outages.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutageRecord {
+    pub start: Micros,
+    pub end: Micros,
+    pub cause: Cause,
+    /// Still going on at the horizon: `end` is the horizon, not the repair.
+    pub censored: bool,
+}
+
+/// The totals of one service over one replication's observed window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackerTotals {
+    pub up: Micros,
+    pub down: Micros,
+    /// Outages that began inside the observed window.
+    pub outages: u64,
+    pub down_by_cause: [Micros; CAUSES.len()],
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceTracker {
+    window_start: Micros,
+    window_end: Micros,
+    /// `Some(cause)` while down.
+    down_cause: Option<Cause>,
+    /// Start of the current segment (same state and cause).
+    since: Micros,
+    outage_start: Micros,
+    outage_by_cause: [Micros; CAUSES.len()],
+    totals: TrackerTotals,
+    keep_records: bool,
+    records: Vec<OutageRecord>,
+}
+
+impl ServiceTracker {
+    /// A service that is up at time 0, observed over `[warmup, horizon]`.
+    pub fn new(warmup: Micros, horizon: Micros, keep_records: bool) -> ServiceTracker {
+        ServiceTracker {
+            window_start: warmup,
+            window_end: horizon,
+            down_cause: None,
+            since: 0,
+            outage_start: 0,
+            outage_by_cause: [0; CAUSES.len()],
+            totals: TrackerTotals::default(),
+            keep_records,
+            records: Vec::new(),
+        }
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down_cause.is_some()
+    }
+
+    /// Length of [from, to] inside the observed window.
+    fn observed(&self, from: Micros, to: Micros) -> Micros {
+        let a = from.max(self.window_start);
+        let b = to.min(self.window_end);
+        b.saturating_sub(a)
+    }
+
+    /// Closes the current segment at `now`, crediting it to up time or to its cause.
+    fn close_segment(&mut self, now: Micros) {
+        let length = self.observed(self.since, now);
+        match self.down_cause {
+            None => self.totals.up += length,
+            Some(cause) => {
+                self.totals.down += length;
+                self.totals.down_by_cause[cause.index()] += length;
+                self.outage_by_cause[cause.index()] += length;
+            }
+        }
+        self.since = now;
+    }
+
+    /// The service goes down, or, if already down, the cause changes from now on.
+    pub fn down(&mut self, now: Micros, cause: Cause) {
+        if self.down_cause == Some(cause) {
+            return;
+        }
+        let starting = self.down_cause.is_none();
+        self.close_segment(now);
+        if starting {
+            self.outage_start = now;
+            self.outage_by_cause = [0; CAUSES.len()];
+            if now >= self.window_start && now < self.window_end {
+                self.totals.outages += 1;
+            }
+        }
+        self.down_cause = Some(cause);
+    }
+
+    pub fn up(&mut self, now: Micros) {
+        if self.down_cause.is_none() {
+            return;
+        }
+        self.close_segment(now);
+        self.record_outage(now, false);
+        self.down_cause = None;
+    }
+
+    fn record_outage(&mut self, end: Micros, censored: bool) {
+        if !self.keep_records || self.outage_start < self.window_start {
+            return;
+        }
+        let cause = self.dominant_cause();
+        self.records.push(OutageRecord {
+            start: self.outage_start,
+            end,
+            cause,
+            censored,
+        });
+    }
+
+    /// The cause with the most downtime in the current outage (ties: the earlier-listed cause).
+    fn dominant_cause(&self) -> Cause {
+        let mut best = self.down_cause.unwrap_or(Cause::ServerFailover);
+        let mut best_time = 0;
+        for cause in CAUSES {
+            let t = self.outage_by_cause[cause.index()];
+            if t > best_time {
+                best = cause;
+                best_time = t;
+            }
+        }
+        best
+    }
+
+    /// Ends the replication at the horizon and returns the totals and outage records.
+    pub fn finish(mut self) -> (TrackerTotals, Vec<OutageRecord>) {
+        let end = self.window_end;
+        self.close_segment(end);
+        if self.down_cause.is_some() {
+            self.record_outage(end, true);
+        }
+        (self.totals, self.records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_up_down_and_causes() {
+        let mut t = ServiceTracker::new(0, 100, true);
+        t.down(10, Cause::ServerFailover);
+        t.down(15, Cause::AllServersDown);
+        t.up(40);
+        t.down(90, Cause::SharedDisk);
+        let (totals, records) = t.finish();
+        assert_eq!(totals.up, 10 + 50);
+        assert_eq!(totals.down, 30 + 10);
+        assert_eq!(totals.outages, 2);
+        assert_eq!(totals.down_by_cause, [5, 25, 10, 0]);
+        assert_eq!(
+            records,
+            vec![
+                OutageRecord {
+                    start: 10,
+                    end: 40,
+                    cause: Cause::AllServersDown,
+                    censored: false
+                },
+                OutageRecord {
+                    start: 90,
+                    end: 100,
+                    cause: Cause::SharedDisk,
+                    censored: true
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn clips_to_the_warmup_window() {
+        let mut t = ServiceTracker::new(50, 100, true);
+        t.down(40, Cause::ServerFailover);
+        t.up(60);
+        t.down(70, Cause::Failback);
+        t.up(75);
+        let (totals, records) = t.finish();
+        assert_eq!(totals.down, 10 + 5);
+        assert_eq!(totals.up, 35);
+        // The outage that began before the warmup ended is not counted, but its tail is.
+        assert_eq!(totals.outages, 1);
+        assert_eq!(records.len(), 1);
+        assert_eq!(totals.up + totals.down, 50);
+    }
+}

@@ -1,0 +1,72 @@
+//! The readable terminal report of a run.
+
+use std::fmt::Write;
+
+use crate::analysis::summary::{Estimate, Report};
+
+fn percent(x: f64) -> String {
+    // Enough digits to tell 99.999% from 99.9999%.
+    format!("{:.5}%", x * 100.0)
+}
+
+fn interval(e: &Estimate, f: impl Fn(f64) -> String) -> String {
+    match e.ci95 {
+        Some([lo, hi]) => format!("{} [{} .. {}]", f(e.mean), f(lo), f(hi)),
+        None => format!("{} (one replication: no interval)", f(e.mean)),
+    }
+}
+
+fn optional_hours(h: Option<f64>) -> String {
+    match h {
+        Some(h) if h >= 10.0 => format!("{h:.0} h"),
+        Some(h) if h >= 0.1 => format!("{h:.2} h"),
+        Some(h) => format!("{:.1} s", h * 3600.0),
+        None => "no outage observed".to_string(),
+    }
+}
+
+/// Renders a run or analytic report as text.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let method = if report.method == "simulation" {
+        format!(
+            "{} replications x {:.0} h (warmup {:.0} h), seed {}",
+            report.replications, report.horizon_hours, report.warmup_hours, report.seed
+        )
+    } else {
+        "exact steady-state solution (CTMC)".to_string()
+    };
+    let _ = writeln!(out, "scenario {}: {method}", report.scenario);
+    for (name, s) in &report.services {
+        let _ = writeln!(out, "\nservice {name}");
+        let rows = [
+            ("availability (95% CI)", interval(&s.availability, percent)),
+            (
+                "nines",
+                s.nines
+                    .map_or("perfect (no downtime)".to_string(), |n| format!("{n:.2}")),
+            ),
+            (
+                "downtime per year (95% CI)",
+                interval(&s.downtime_minutes_per_year, |m| format!("{m:.2} min")),
+            ),
+            ("MTBF", optional_hours(s.mtbf_hours)),
+            ("MTTR", optional_hours(s.mttr_hours)),
+            ("outages", s.outages.to_string()),
+        ];
+        for (label, value) in rows {
+            let _ = writeln!(out, "  {label:<28} {value}");
+        }
+        let _ = writeln!(out, "  downtime by cause (min/yr):");
+        let total: f64 = s.downtime_by_cause_minutes_per_year.values().sum();
+        for (cause, minutes) in &s.downtime_by_cause_minutes_per_year {
+            let share = if total > 0.0 {
+                minutes / total * 100.0
+            } else {
+                0.0
+            };
+            let _ = writeln!(out, "    {cause:<26} {minutes:>10.3}  {share:>5.1}%");
+        }
+    }
+    out
+}

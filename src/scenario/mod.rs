@@ -1,0 +1,302 @@
+//! Scenario files: TOML in, a validated `Scenario` out, or a located `ScenarioError`.
+//! The format is the contract of SCENARIO.md; docs/scenario.md is the user reference.
+
+mod dist_spec;
+mod error;
+mod reader;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub use dist_spec::DIST_NAMES;
+use dist_spec::{read_dist, Zero};
+pub use error::{ScenarioError, Source};
+use reader::{Result, TableReader};
+use toml_edit::{ImDocument, TableLike};
+
+use crate::dist::Dist;
+use crate::time::Micros;
+
+/// The most servers one cluster may have (ECX supports far fewer; this bounds the exact model).
+pub const MAX_SERVERS: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub path: PathBuf,
+    pub simulation: Simulation,
+    pub clusters: Vec<Cluster>,
+    pub services: Vec<Service>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    pub horizon: Micros,
+    pub replications: u64,
+    pub seed: u64,
+    pub warmup: Micros,
+}
+
+/// One ECX failover cluster with one failover group.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub name: String,
+    /// Failover priority order, highest first.
+    pub servers: Vec<String>,
+    pub server_ttf: Dist,
+    pub server_ttr: Dist,
+    /// `None`: every failed server is repaired at once.
+    pub repair_crews: Option<usize>,
+    pub heartbeat_timeout: Dist,
+    pub group_start: Dist,
+    pub group_stop: Dist,
+    pub server_sync_wait: Dist,
+    pub failback: bool,
+    pub shared_disk: Option<SharedDisk>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SharedDisk {
+    pub ttf: Dist,
+    pub ttr: Dist,
+}
+
+/// What clients use; availability is measured per service.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    /// Index into `Scenario::clusters`.
+    pub cluster: usize,
+}
+
+/// ECX's default server sync wait time, used when a cluster does not set one.
+pub const DEFAULT_SERVER_SYNC_WAIT: &str = "5m";
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> std::result::Result<Scenario, ScenarioError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| error::file_error(path, format!("cannot read the scenario file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let src = Source::new(path, String::from_utf8_lossy(e.as_bytes()).into_owned());
+        src.error(
+            Some(offset..offset),
+            "",
+            "the file is not UTF-8 text (expected a TOML scenario)",
+        )
+    })?;
+    parse(path, text)
+}
+
+/// Validates scenario text; `path` names it in errors and anchors relative file references.
+pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, ScenarioError> {
+    let src = Source::new(path, text);
+    let doc = ImDocument::parse(src.text.as_str()).map_err(|e| {
+        let message = e.message().trim().replace('\n', "; ");
+        src.error(e.span(), "", format!("invalid TOML: {message}"))
+    })?;
+    let root = doc.as_table();
+    let mut top = TableReader::new(&src, "", root as &dyn TableLike, Some(0..0));
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let default_name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".to_string());
+
+    let mut sim_table = top.table("simulation")?.ok_or_else(|| {
+        src.error(
+            Some(0..0),
+            "simulation",
+            "missing the [simulation] section (horizon, replications, seed)",
+        )
+    })?;
+    let (name, simulation) = read_simulation(&mut sim_table, default_name)?;
+    sim_table.finish()?;
+
+    let mut clusters = Vec::new();
+    let mut all_servers: HashSet<String> = HashSet::new();
+    for mut table in top.array_of_tables("cluster")? {
+        let cluster = read_cluster(&mut table, &base, &clusters, &mut all_servers)?;
+        table.finish()?;
+        clusters.push(cluster);
+    }
+    if clusters.is_empty() {
+        return Err(src.error(
+            Some(0..0),
+            "cluster",
+            "expected at least one [[cluster]] section",
+        ));
+    }
+
+    let mut services: Vec<Service> = Vec::new();
+    for mut table in top.array_of_tables("service")? {
+        let service = read_service(&mut table, &clusters, &services)?;
+        table.finish()?;
+        services.push(service);
+    }
+    if services.is_empty() {
+        return Err(src.error(
+            Some(0..0),
+            "service",
+            "expected at least one [[service]] section",
+        ));
+    }
+    top.finish()?;
+
+    Ok(Scenario {
+        name,
+        path: path.to_path_buf(),
+        simulation,
+        clusters,
+        services,
+    })
+}
+
+fn read_simulation(t: &mut TableReader, default_name: String) -> Result<(String, Simulation)> {
+    let name = t.name("name")?.map(|(n, _)| n).unwrap_or(default_name);
+    let (horizon, horizon_span) = t.required("horizon", "a duration such as \"10y\"", |t, k| {
+        t.duration(k)
+    })?;
+    if horizon == 0 {
+        return Err(t.error(
+            horizon_span,
+            "horizon",
+            "expected a horizon greater than zero",
+        ));
+    }
+    let replications = t.required("replications", "a whole number of replications", |t, k| {
+        t.integer(k, 1, 100_000_000)
+    })? as u64;
+    let seed = t.required("seed", "a whole number", |t, k| t.integer(k, 0, i64::MAX))? as u64;
+    let warmup = match t.duration("warmup")? {
+        None => 0,
+        Some((w, span)) if w >= horizon => {
+            return Err(t.error(span, "warmup", "expected a warmup shorter than the horizon"))
+        }
+        Some((w, _)) => w,
+    };
+    Ok((
+        name,
+        Simulation {
+            horizon,
+            replications,
+            seed,
+            warmup,
+        },
+    ))
+}
+
+fn read_cluster(
+    t: &mut TableReader,
+    base: &Path,
+    earlier: &[Cluster],
+    all_servers: &mut HashSet<String>,
+) -> Result<Cluster> {
+    let (name, name_span) = t.required("name", "the cluster's name", |t, k| t.name(k))?;
+    if earlier.iter().any(|c| c.name == name) {
+        return Err(t.error(
+            name_span,
+            "name",
+            format!("duplicate cluster name {name:?}"),
+        ));
+    }
+    t.set_path(format!("cluster.{name}"));
+    let servers = t.required(
+        "servers",
+        "a list of server names, highest priority first",
+        |t, k| t.name_list(k),
+    )?;
+    if servers.len() > MAX_SERVERS {
+        return Err(t.error(
+            t.span(),
+            "servers",
+            format!("at most {MAX_SERVERS} servers per cluster"),
+        ));
+    }
+    for (server, span) in &servers {
+        if !all_servers.insert(server.clone()) {
+            return Err(t.error(span.clone(), "servers", format!("server {server:?} is already used (server names must be unique across the scenario)")));
+        }
+    }
+    let dist = "a duration or a distribution";
+    let server_ttf = t.required("server_ttf", dist, |t, k| {
+        read_dist(t, k, Zero::Forbidden, base)
+    })?;
+    let server_ttr = t.required("server_ttr", dist, |t, k| {
+        read_dist(t, k, Zero::Forbidden, base)
+    })?;
+    let repair_crews = t.integer("repair_crews", 1, 1_000)?.map(|c| c as usize);
+    let heartbeat_timeout = t.required("heartbeat_timeout", dist, |t, k| {
+        read_dist(t, k, Zero::Allowed, base)
+    })?;
+    let group_start = t.required("group_start", dist, |t, k| {
+        read_dist(t, k, Zero::Allowed, base)
+    })?;
+    let failback = t.boolean("failback")?.unwrap_or(false);
+    let group_stop = match read_dist(t, "group_stop", Zero::Allowed, base)? {
+        Some(d) => d,
+        None if failback => {
+            return Err(t.error(t.span(), "group_stop", "missing required key `group_stop` (failback = true stops the group before moving it back)"))
+        }
+        None => Dist::fixed(0),
+    };
+    let server_sync_wait =
+        read_dist(t, "server_sync_wait", Zero::Allowed, base)?.unwrap_or_else(|| {
+            Dist::fixed(
+                crate::time::parse_duration(DEFAULT_SERVER_SYNC_WAIT).expect("valid default"),
+            )
+        });
+    let shared_disk = match t.table("shared_disk")? {
+        None => None,
+        Some(mut disk) => {
+            let ttf = disk.required("ttf", dist, |t, k| read_dist(t, k, Zero::Forbidden, base))?;
+            let ttr = disk.required("ttr", dist, |t, k| read_dist(t, k, Zero::Forbidden, base))?;
+            disk.finish()?;
+            Some(SharedDisk { ttf, ttr })
+        }
+    };
+    Ok(Cluster {
+        name,
+        servers: servers.into_iter().map(|(n, _)| n).collect(),
+        server_ttf,
+        server_ttr,
+        repair_crews,
+        heartbeat_timeout,
+        group_start,
+        group_stop,
+        server_sync_wait,
+        failback,
+        shared_disk,
+    })
+}
+
+fn read_service(t: &mut TableReader, clusters: &[Cluster], earlier: &[Service]) -> Result<Service> {
+    let (name, name_span) = t.required("name", "the service's name", |t, k| t.name(k))?;
+    if earlier.iter().any(|s| s.name == name) {
+        return Err(t.error(
+            name_span,
+            "name",
+            format!("duplicate service name {name:?}"),
+        ));
+    }
+    t.set_path(format!("service.{name}"));
+    let (cluster, span) = t.required("cluster", "the name of a [[cluster]]", |t, k| t.name(k))?;
+    let index = clusters
+        .iter()
+        .position(|c| c.name == cluster)
+        .ok_or_else(|| {
+            let known: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+            t.error(
+                span,
+                "cluster",
+                format!(
+                    "unknown cluster {cluster:?}; the scenario defines: {}",
+                    known.join(", ")
+                ),
+            )
+        })?;
+    Ok(Service {
+        name,
+        cluster: index,
+    })
+}

@@ -1,0 +1,318 @@
+//! A schema walker over a span-preserving TOML document.
+//!
+//! Each `TableReader` remembers which keys the schema asked for; `finish` then reports any key
+//! the schema does not know, with its position and the list of keys that are allowed. Every
+//! getter reports a wrong type or a missing key with the exact position and key path.
+
+use std::ops::Range;
+
+use toml_edit::{Item, TableLike};
+
+use super::error::{ScenarioError, Source};
+use crate::time::{parse_duration, Micros};
+
+pub type Result<T> = std::result::Result<T, ScenarioError>;
+
+pub struct TableReader<'a> {
+    pub src: &'a Source,
+    path: String,
+    table: &'a dyn TableLike,
+    span: Option<Range<usize>>,
+    known: Vec<&'static str>,
+}
+
+/// What a TOML item is, in the words a user would use.
+fn describe(item: &Item) -> String {
+    match item {
+        Item::Value(v) => match v {
+            toml_edit::Value::String(s) => format!("the string {:?}", s.value()),
+            toml_edit::Value::Integer(i) => format!("the integer {}", i.value()),
+            toml_edit::Value::Float(f) => format!("the number {}", f.value()),
+            toml_edit::Value::Boolean(b) => format!("the boolean {}", b.value()),
+            toml_edit::Value::Datetime(_) => "a date-time".to_string(),
+            toml_edit::Value::Array(_) => "an array".to_string(),
+            toml_edit::Value::InlineTable(_) => "a table".to_string(),
+        },
+        Item::Table(_) => "a table".to_string(),
+        Item::ArrayOfTables(_) => "an array of tables".to_string(),
+        Item::None => "nothing".to_string(),
+    }
+}
+
+impl<'a> TableReader<'a> {
+    pub fn new(
+        src: &'a Source,
+        path: impl Into<String>,
+        table: &'a dyn TableLike,
+        span: Option<Range<usize>>,
+    ) -> TableReader<'a> {
+        TableReader {
+            src,
+            path: path.into(),
+            table,
+            span,
+            known: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Renames the path used in messages (e.g. `cluster[0]` becomes `cluster.cluster1` once the
+    /// name is known).
+    pub fn set_path(&mut self, path: String) {
+        self.path = path;
+    }
+
+    pub fn key_path(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    pub fn span(&self) -> Option<Range<usize>> {
+        self.span.clone()
+    }
+
+    /// The item under `key` (marking the key as known) with the best span for it.
+    pub fn item(&mut self, key: &'static str) -> Option<(&'a Item, Option<Range<usize>>)> {
+        if !self.known.contains(&key) {
+            self.known.push(key);
+        }
+        let (k, item) = self.table.get_key_value(key)?;
+        let span = item.span().or_else(|| k.span());
+        Some((item, span))
+    }
+
+    pub fn error(
+        &self,
+        span: Option<Range<usize>>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        self.src.error(span, &self.key_path(key), message)
+    }
+
+    fn missing(&self, key: &str, expected: &str) -> ScenarioError {
+        self.error(
+            self.span.clone(),
+            key,
+            format!("missing required key `{key}` (expected {expected})"),
+        )
+    }
+
+    fn wrong_type(
+        &self,
+        key: &str,
+        item: &Item,
+        span: Option<Range<usize>>,
+        expected: &str,
+    ) -> ScenarioError {
+        self.error(
+            span,
+            key,
+            format!("expected {expected}, found {}", describe(item)),
+        )
+    }
+
+    /// Requires a value: turns `Ok(None)` from an optional getter into a "missing key" error.
+    pub fn required<T>(
+        &mut self,
+        key: &'static str,
+        expected: &str,
+        get: impl FnOnce(&mut Self, &'static str) -> Result<Option<T>>,
+    ) -> Result<T> {
+        get(self, key)?.ok_or_else(|| self.missing(key, expected))
+    }
+
+    pub fn string(&mut self, key: &'static str) -> Result<Option<(String, Option<Range<usize>>)>> {
+        match self.item(key) {
+            None => Ok(None),
+            Some((item, span)) => match item.as_str() {
+                Some(s) => Ok(Some((s.to_string(), span))),
+                None => Err(self.wrong_type(key, item, span, "a string")),
+            },
+        }
+    }
+
+    /// A non-empty name (of a cluster, server, service...).
+    pub fn name(&mut self, key: &'static str) -> Result<Option<(String, Option<Range<usize>>)>> {
+        match self.string(key)? {
+            Some((s, span)) if s.trim().is_empty() => {
+                Err(self.error(span, key, "expected a non-empty name"))
+            }
+            other => Ok(other),
+        }
+    }
+
+    pub fn boolean(&mut self, key: &'static str) -> Result<Option<bool>> {
+        match self.item(key) {
+            None => Ok(None),
+            Some((item, span)) => item
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| self.wrong_type(key, item, span, "true or false")),
+        }
+    }
+
+    /// A whole number in `min..=max`.
+    pub fn integer(&mut self, key: &'static str, min: i64, max: i64) -> Result<Option<i64>> {
+        match self.item(key) {
+            None => Ok(None),
+            Some((item, span)) => {
+                let expected = format!("a whole number from {min} to {max}");
+                let value = item
+                    .as_integer()
+                    .ok_or_else(|| self.wrong_type(key, item, span.clone(), &expected))?;
+                if value < min || value > max {
+                    return Err(self.error(
+                        span,
+                        key,
+                        format!("expected {expected}, found {value}"),
+                    ));
+                }
+                Ok(Some(value))
+            }
+        }
+    }
+
+    /// A finite number greater than zero (integers are accepted).
+    pub fn positive_number(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<(f64, Option<Range<usize>>)>> {
+        match self.item(key) {
+            None => Ok(None),
+            Some((item, span)) => {
+                let value = item
+                    .as_float()
+                    .or_else(|| item.as_integer().map(|i| i as f64))
+                    .ok_or_else(|| self.wrong_type(key, item, span.clone(), "a number"))?;
+                if !(value.is_finite() && value > 0.0) {
+                    return Err(self.error(
+                        span,
+                        key,
+                        format!("expected a number greater than zero, found {value}"),
+                    ));
+                }
+                Ok(Some((value, span)))
+            }
+        }
+    }
+
+    /// A plain duration string such as `"90s"`.
+    pub fn duration(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<(Micros, Option<Range<usize>>)>> {
+        match self.string(key)? {
+            None => Ok(None),
+            Some((text, span)) => parse_duration(&text)
+                .map(|d| Some((d, span.clone())))
+                .map_err(|e| self.error(span, key, e.to_string())),
+        }
+    }
+
+    /// A non-empty array of distinct non-empty strings.
+    pub fn name_list(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<Vec<(String, Option<Range<usize>>)>>> {
+        let Some((item, span)) = self.item(key) else {
+            return Ok(None);
+        };
+        let array = item
+            .as_array()
+            .ok_or_else(|| self.wrong_type(key, item, span.clone(), "an array of names"))?;
+        if array.is_empty() {
+            return Err(self.error(span, key, "expected at least one name, found an empty list"));
+        }
+        let mut names: Vec<(String, Option<Range<usize>>)> = Vec::new();
+        for value in array.iter() {
+            let vspan = value.span();
+            let name = value.as_str().ok_or_else(|| {
+                self.error(
+                    vspan.clone(),
+                    key,
+                    format!(
+                        "expected a name (string), found {}",
+                        describe(&Item::Value(value.clone()))
+                    ),
+                )
+            })?;
+            if name.trim().is_empty() {
+                return Err(self.error(vspan, key, "expected a non-empty name"));
+            }
+            if names.iter().any(|(n, _)| n == name) {
+                return Err(self.error(vspan, key, format!("duplicate name {name:?} in the list")));
+            }
+            names.push((name.to_string(), vspan));
+        }
+        Ok(Some(names))
+    }
+
+    /// A sub-table, written inline (`k = { ... }`) or as a `[section]`.
+    pub fn table(&mut self, key: &'static str) -> Result<Option<TableReader<'a>>> {
+        let Some((item, span)) = self.item(key) else {
+            return Ok(None);
+        };
+        let table = item
+            .as_table_like()
+            .ok_or_else(|| self.wrong_type(key, item, span.clone(), "a table"))?;
+        Ok(Some(TableReader::new(
+            self.src,
+            self.key_path(key),
+            table,
+            span,
+        )))
+    }
+
+    /// The tables of a `[[key]]` array (absent means none).
+    pub fn array_of_tables(&mut self, key: &'static str) -> Result<Vec<TableReader<'a>>> {
+        let Some((item, span)) = self.item(key) else {
+            return Ok(Vec::new());
+        };
+        let array = item.as_array_of_tables().ok_or_else(|| {
+            self.wrong_type(key, item, span, &format!("one or more [[{key}]] sections"))
+        })?;
+        Ok(array
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                TableReader::new(
+                    self.src,
+                    format!("{key}[{i}]"),
+                    t as &dyn TableLike,
+                    t.span(),
+                )
+            })
+            .collect())
+    }
+
+    /// Fails on the first key the schema did not ask for.
+    pub fn finish(self) -> Result<()> {
+        for (key, item) in self.table.iter() {
+            if !self.known.contains(&key) {
+                let span = self
+                    .table
+                    .get_key_value(key)
+                    .and_then(|(k, _)| k.span())
+                    .or_else(|| item.span());
+                let mut allowed = self.known.clone();
+                allowed.sort_unstable();
+                return Err(self.error(
+                    span,
+                    key,
+                    format!(
+                        "unknown key `{key}`; expected one of: {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
