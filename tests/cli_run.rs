@@ -1,0 +1,156 @@
+//! `ecxsim run` end to end: files written, determinism across thread counts, exit codes.
+
+use std::path::Path;
+use std::process::Command;
+
+fn ecxsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ecxsim"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/standalone_ecx.toml")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn run_into(dir: &Path, threads: &str) -> Vec<u8> {
+    let out = ecxsim(&[
+        "run",
+        &example(),
+        "--replications",
+        "3000",
+        "--threads",
+        threads,
+        "--outages",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nothing on stderr when it is not a terminal.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(dir.join("summary.json")).unwrap()
+}
+
+#[test]
+fn thread_count_does_not_change_a_byte() {
+    let one = tempfile::tempdir().unwrap();
+    let two = tempfile::tempdir().unwrap();
+    let a = run_into(one.path(), "1");
+    let b = run_into(two.path(), "2");
+    assert_eq!(a, b);
+    for file in ["replications.csv", "outages.csv"] {
+        assert_eq!(
+            std::fs::read(one.path().join(file)).unwrap(),
+            std::fs::read(two.path().join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn writes_summary_replications_and_outages() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&run_into(dir.path(), "2")).unwrap();
+    let vm = &summary["services"]["vm1"];
+    for key in ["availability", "downtime_minutes_per_year"] {
+        assert!(vm[key]["mean"].is_f64());
+        assert_eq!(vm[key]["ci95"].as_array().unwrap().len(), 2);
+    }
+    for key in [
+        "outages",
+        "mtbf_hours",
+        "mttr_hours",
+        "downtime_by_cause_minutes_per_year",
+    ] {
+        assert!(!vm[key].is_null(), "{key}");
+    }
+    assert_eq!(summary["replications"], 3000);
+    assert_eq!(summary["horizon_hours"], 87600.0);
+
+    let rows = std::fs::read_to_string(dir.path().join("replications.csv")).unwrap();
+    assert_eq!(rows.lines().count(), 3001);
+    let outages = std::fs::read_to_string(dir.path().join("outages.csv")).unwrap();
+    assert!(outages
+        .starts_with("replication,service,start_hours,end_hours,duration_hours,cause,censored"));
+    // outages.csv holds every counted outage.
+    assert_eq!(
+        outages.lines().count() as u64 - 1,
+        vm["outages"].as_u64().unwrap()
+    );
+    // No temporary files are left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn json_flag_prints_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ecxsim(&[
+        "run",
+        &example(),
+        "--replications",
+        "50",
+        "--json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(printed, written);
+    assert_eq!(printed["scenario"], "standalone-ecx");
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_result() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let c = tempfile::tempdir().unwrap();
+    for (dir, seed) in [(&a, "7"), (&b, "7"), (&c, "8")] {
+        let out = ecxsim(&[
+            "run",
+            &example(),
+            "--replications",
+            "200",
+            "--seed",
+            seed,
+            "--out",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert!(out.status.success());
+    }
+    let read = |d: &tempfile::TempDir| std::fs::read(d.path().join("summary.json")).unwrap();
+    assert_eq!(read(&a), read(&b));
+    assert_ne!(read(&a), read(&c));
+}
+
+#[test]
+fn unwritable_output_is_a_usage_error() {
+    let out = ecxsim(&[
+        "run",
+        &example(),
+        "--replications",
+        "5",
+        "--out",
+        "/proc/ecxsim-cannot-write",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot create the output folder"));
+}
