@@ -1,0 +1,61 @@
+//! Every TOML example in docs/scenario.md parses (and every `toml,invalid` one is rejected), so
+//! the user reference cannot drift from the parser.
+
+use std::path::Path;
+
+fn blocks(doc: &str, fence: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        match &mut current {
+            None if line.trim_end() == fence => current = Some(String::new()),
+            Some(text) if line.trim_end() == "```" => {
+                out.push(std::mem::take(text));
+                current = None;
+            }
+            Some(text) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn every_example_in_the_reference_parses() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/scenario.md")).unwrap();
+    // Relative files in examples are resolved from docs/.
+    let path = root.join("docs/example.toml");
+    let valid = blocks(&doc, "```toml");
+    assert!(valid.len() >= 3, "found {} examples", valid.len());
+    for example in &valid {
+        if let Err(e) = ecxsim::scenario::parse(&path, example.clone()) {
+            panic!("{e}\nin example:\n{example}");
+        }
+    }
+    let invalid = blocks(&doc, "```toml,invalid");
+    assert!(invalid.len() >= 2);
+    for example in &invalid {
+        let err = ecxsim::scenario::parse(&path, example.clone()).expect_err(example);
+        // The documented message follows the example.
+        let shown = format!("{}", err).replace(&path.display().to_string(), "...");
+        assert!(doc.contains(&format!("gives `{shown}`")), "undocumented message: {shown}");
+    }
+}
+
+#[test]
+fn every_example_scenario_validates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            ecxsim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            count += 1;
+        }
+    }
+    assert!(count >= 1);
+}
