@@ -62,7 +62,8 @@ fn engine_hold() -> u64 {
 }
 
 fn bare_heap_hold() -> u64 {
-    let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::with_capacity(PENDING as usize);
+    let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> =
+        BinaryHeap::with_capacity(PENDING as usize);
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut seq = 0;
     for i in 0..PENDING {

@@ -42,7 +42,10 @@ fn every_example_in_the_reference_parses() {
         let err = ecxsim::scenario::parse(&path, example.clone()).expect_err(example);
         // The documented message follows the example.
         let shown = format!("{}", err).replace(&path.display().to_string(), "...");
-        assert!(doc.contains(&format!("gives `{shown}`")), "undocumented message: {shown}");
+        assert!(
+            doc.contains(&format!("gives `{shown}`")),
+            "undocumented message: {shown}"
+        );
     }
 }
 

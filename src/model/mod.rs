@@ -5,3 +5,6 @@ mod standalone;
 
 pub use cluster::{ClusterCalendar, ClusterEvent, ClusterSim, Group};
 pub use standalone::{simulate_replication, ReplicationResult, ServiceResult};
+
+#[cfg(test)]
+mod tests;
