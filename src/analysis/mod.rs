@@ -2,3 +2,4 @@
 //! steady state we compute exactly to hold the simulator to.
 
 pub mod ctmc;
+pub mod standalone_ctmc;
