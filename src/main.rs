@@ -47,6 +47,13 @@ enum Command {
         #[arg(long)]
         outages: bool,
     },
+    /// Solve a scenario exactly (exponential times only) and print the same report shape.
+    Analytic {
+        scenario: PathBuf,
+        /// Print the JSON report instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check scenario files and report every problem found (one per file).
     Validate {
         #[arg(required = true)]
@@ -81,6 +88,7 @@ fn main() -> ExitCode {
             json,
             outages,
         } => run_command(&scenario, replications, seed, threads, out, json, outages),
+        Command::Analytic { scenario, json } => analytic_command(&scenario, json),
         Command::Validate { scenarios } => validate_command(&scenarios),
     };
     match result {
@@ -173,6 +181,21 @@ fn run_command(
     } else {
         print!("{}", table::render(&report));
         println!("\nwrote {}", dir.display());
+    }
+    Ok(())
+}
+
+fn analytic_command(path: &Path, json: bool) -> Result<(), Failure> {
+    let scenario = load(path)?;
+    let report = ecxsim::analysis::exact::exact_report(&scenario)
+        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialise")
+        );
+    } else {
+        print!("{}", table::render(&report));
     }
     Ok(())
 }

@@ -54,7 +54,11 @@ pub fn t_half_width(sd: f64, n: u64, level: f64) -> Option<f64> {
 
 /// "Number of nines" of an availability: -log10(1 - A); `None` for a perfect record.
 pub fn nines(availability: f64) -> Option<f64> {
-    let unavailability = 1.0 - availability;
+    nines_of_unavailability(1.0 - availability)
+}
+
+/// The same from the unavailability, which keeps its precision when it is tiny (1e-9).
+pub fn nines_of_unavailability(unavailability: f64) -> Option<f64> {
     (unavailability > 0.0).then(|| -unavailability.log10())
 }
 

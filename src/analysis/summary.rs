@@ -22,7 +22,10 @@ pub struct Estimate {
 pub struct ServiceReport {
     pub availability: Estimate,
     pub downtime_minutes_per_year: Estimate,
+    /// Outages observed over all replications (0 for the exact solution, which runs nothing).
     pub outages: u64,
+    /// Outages per year of observed time (for the exact solution: the steady-state rate).
+    pub outages_per_year: f64,
     /// `null` when there was no outage (no failure observed).
     pub mtbf_hours: Option<f64>,
     pub mttr_hours: Option<f64>,
@@ -82,6 +85,7 @@ impl ServiceAccumulator {
             availability: estimate(&self.availability),
             downtime_minutes_per_year: estimate(&self.downtime_per_year),
             outages: self.outages,
+            outages_per_year: self.outages as f64 / (observed / MICROS_PER_YEAR as f64),
             mtbf_hours: per_outage(self.up),
             mttr_hours: per_outage(self.down),
             nines: nines(self.availability.mean()),

@@ -105,7 +105,15 @@ impl ServiceTracker {
             return;
         }
         self.close_segment(now);
-        self.record_outage(now, false);
+        if now == self.outage_start {
+            // Instantaneous steps (a zero heartbeat timeout and group start) hand the group
+            // over without any downtime: that is no outage, as in the exact model.
+            if self.outage_start >= self.window_start && self.outage_start < self.window_end {
+                self.totals.outages -= 1;
+            }
+        } else {
+            self.record_outage(now, false);
+        }
         self.down_cause = None;
     }
 
@@ -180,6 +188,17 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_zero_length_outage_is_no_outage() {
+        let mut t = ServiceTracker::new(0, 100, true);
+        t.down(10, Cause::ServerFailover);
+        t.up(10);
+        let (totals, records) = t.finish();
+        assert_eq!(totals.outages, 0);
+        assert_eq!(totals.up, 100);
+        assert!(records.is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@ fn percent(x: f64) -> String {
 
 fn interval(e: &Estimate, f: impl Fn(f64) -> String) -> String {
     match e.ci95 {
+        Some([lo, hi]) if lo == hi => f(e.mean),
         Some([lo, hi]) => format!("{} [{} .. {}]", f(e.mean), f(lo), f(hi)),
         None => format!("{} (one replication: no interval)", f(e.mean)),
     }
@@ -39,20 +40,39 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "scenario {}: {method}", report.scenario);
     for (name, s) in &report.services {
         let _ = writeln!(out, "\nservice {name}");
+        let exact = report.method != "simulation";
         let rows = [
-            ("availability (95% CI)", interval(&s.availability, percent)),
+            (
+                if exact {
+                    "availability"
+                } else {
+                    "availability (95% CI)"
+                },
+                interval(&s.availability, percent),
+            ),
             (
                 "nines",
                 s.nines
                     .map_or("perfect (no downtime)".to_string(), |n| format!("{n:.2}")),
             ),
             (
-                "downtime per year (95% CI)",
+                if exact {
+                    "downtime per year"
+                } else {
+                    "downtime per year (95% CI)"
+                },
                 interval(&s.downtime_minutes_per_year, |m| format!("{m:.2} min")),
             ),
             ("MTBF", optional_hours(s.mtbf_hours)),
             ("MTTR", optional_hours(s.mttr_hours)),
-            ("outages", s.outages.to_string()),
+            if report.method == "simulation" {
+                (
+                    "outages",
+                    format!("{} ({:.3} per year)", s.outages, s.outages_per_year),
+                )
+            } else {
+                ("outages per year", format!("{:.4}", s.outages_per_year))
+            },
         ];
         for (label, value) in rows {
             let _ = writeln!(out, "  {label:<28} {value}");

@@ -13,6 +13,9 @@ use crate::time::{parse_duration, Micros};
 
 pub type Result<T> = std::result::Result<T, ScenarioError>;
 
+/// A value with the byte span it came from, for locating later (semantic) errors.
+pub type WithSpan<T> = (T, Option<Range<usize>>);
+
 pub struct TableReader<'a> {
     pub src: &'a Source,
     path: String,
@@ -53,10 +56,6 @@ impl<'a> TableReader<'a> {
             span,
             known: Vec::new(),
         }
-    }
-
-    pub fn path(&self) -> &str {
-        &self.path
     }
 
     /// Renames the path used in messages (e.g. `cluster[0]` becomes `cluster.cluster1` once the
@@ -128,7 +127,7 @@ impl<'a> TableReader<'a> {
         get(self, key)?.ok_or_else(|| self.missing(key, expected))
     }
 
-    pub fn string(&mut self, key: &'static str) -> Result<Option<(String, Option<Range<usize>>)>> {
+    pub fn string(&mut self, key: &'static str) -> Result<Option<WithSpan<String>>> {
         match self.item(key) {
             None => Ok(None),
             Some((item, span)) => match item.as_str() {
@@ -139,7 +138,7 @@ impl<'a> TableReader<'a> {
     }
 
     /// A non-empty name (of a cluster, server, service...).
-    pub fn name(&mut self, key: &'static str) -> Result<Option<(String, Option<Range<usize>>)>> {
+    pub fn name(&mut self, key: &'static str) -> Result<Option<WithSpan<String>>> {
         match self.string(key)? {
             Some((s, span)) if s.trim().is_empty() => {
                 Err(self.error(span, key, "expected a non-empty name"))
@@ -180,10 +179,7 @@ impl<'a> TableReader<'a> {
     }
 
     /// A finite number greater than zero (integers are accepted).
-    pub fn positive_number(
-        &mut self,
-        key: &'static str,
-    ) -> Result<Option<(f64, Option<Range<usize>>)>> {
+    pub fn positive_number(&mut self, key: &'static str) -> Result<Option<WithSpan<f64>>> {
         match self.item(key) {
             None => Ok(None),
             Some((item, span)) => {
@@ -204,10 +200,7 @@ impl<'a> TableReader<'a> {
     }
 
     /// A plain duration string such as `"90s"`.
-    pub fn duration(
-        &mut self,
-        key: &'static str,
-    ) -> Result<Option<(Micros, Option<Range<usize>>)>> {
+    pub fn duration(&mut self, key: &'static str) -> Result<Option<WithSpan<Micros>>> {
         match self.string(key)? {
             None => Ok(None),
             Some((text, span)) => parse_duration(&text)
@@ -217,10 +210,7 @@ impl<'a> TableReader<'a> {
     }
 
     /// A non-empty array of distinct non-empty strings.
-    pub fn name_list(
-        &mut self,
-        key: &'static str,
-    ) -> Result<Option<Vec<(String, Option<Range<usize>>)>>> {
+    pub fn name_list(&mut self, key: &'static str) -> Result<Option<Vec<WithSpan<String>>>> {
         let Some((item, span)) = self.item(key) else {
             return Ok(None);
         };
@@ -230,7 +220,7 @@ impl<'a> TableReader<'a> {
         if array.is_empty() {
             return Err(self.error(span, key, "expected at least one name, found an empty list"));
         }
-        let mut names: Vec<(String, Option<Range<usize>>)> = Vec::new();
+        let mut names: Vec<WithSpan<String>> = Vec::new();
         for value in array.iter() {
             let vspan = value.span();
             let name = value.as_str().ok_or_else(|| {
