@@ -3,3 +3,5 @@
 pub mod dist;
 pub mod engine;
 pub mod time;
+pub mod backend;
+pub mod control;
