@@ -5,3 +5,4 @@ pub mod engine;
 pub mod time;
 pub mod backend;
 pub mod control;
+pub mod world;
