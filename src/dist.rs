@@ -354,7 +354,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_parameters() {
-        assert_eq!(Dist::exponential(0).unwrap_err(), DistError::NotPositive("mean"));
+        assert_eq!(
+            Dist::exponential(0).unwrap_err(),
+            DistError::NotPositive("mean")
+        );
         assert_eq!(Dist::uniform(5, 4).unwrap_err(), DistError::MinAboveMax);
         assert_eq!(
             Dist::weibull(0.0, 5).unwrap_err(),
@@ -364,7 +367,10 @@ mod tests {
             Dist::lognormal(5, f64::NAN).unwrap_err(),
             DistError::NotFinite("sigma")
         );
-        assert_eq!(Dist::gamma(1.0, 0).unwrap_err(), DistError::NotPositive("scale"));
+        assert_eq!(
+            Dist::gamma(1.0, 0).unwrap_err(),
+            DistError::NotPositive("scale")
+        );
         assert_eq!(Dist::empirical(vec![]).unwrap_err(), DistError::EmptyData);
     }
 }

@@ -30,7 +30,9 @@ const UNITS: &[(&str, u64)] = &[
 /// Why a duration string was rejected; rendered into a located scenario error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
-    #[error("expected a duration with a unit (us, ms, s, m, h, d, w, y) such as \"90s\", found {0:?}")]
+    #[error(
+        "expected a duration with a unit (us, ms, s, m, h, d, w, y) such as \"90s\", found {0:?}"
+    )]
     Malformed(String),
     #[error("a duration cannot be negative, found {0:?}")]
     Negative(String),
@@ -127,7 +129,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_negative_and_huge() {
-        for bad in ["", "90", "s", "ninety s", "90 sec", "1e400s", "nans", "infh"] {
+        for bad in [
+            "", "90", "s", "ninety s", "90 sec", "1e400s", "nans", "infh",
+        ] {
             assert!(
                 matches!(parse_duration(bad), Err(DurationError::Malformed(_))),
                 "{bad}"

@@ -36,8 +36,19 @@ fn direction(primary: &str, replica: &str) -> Check {
 fn stop_group_keeps_the_vm_running_but_interrupts_replication() {
     for v in variants() {
         let sc = scenario(v)
-            .inject(MIN, Fault::GroupStop { cluster: "cluster1".into() })
-            .expect(Expect::at(10 * MIN, Check::VmPower { server: "c1s1".into(), power: PowerState::Running }))
+            .inject(
+                MIN,
+                Fault::GroupStop {
+                    cluster: "cluster1".into(),
+                },
+            )
+            .expect(Expect::at(
+                10 * MIN,
+                Check::VmPower {
+                    server: "c1s1".into(),
+                    power: PowerState::Running,
+                },
+            ))
             .expect(Expect::at(10 * MIN, Check::ReplicationHealthy(false)))
             .expect(Expect::at(
                 10 * MIN,
@@ -55,10 +66,23 @@ fn stop_group_keeps_the_vm_running_but_interrupts_replication() {
 fn start_group_changes_nothing_and_replication_continues() {
     for v in variants() {
         let sc = scenario(v)
-            .inject(MIN, Fault::GroupStop { cluster: "cluster1".into() })
-            .inject(5 * MIN, Fault::GroupStart { cluster: "cluster1".into(), target: None })
+            .inject(
+                MIN,
+                Fault::GroupStop {
+                    cluster: "cluster1".into(),
+                },
+            )
+            .inject(
+                5 * MIN,
+                Fault::GroupStart {
+                    cluster: "cluster1".into(),
+                    target: None,
+                },
+            )
             .expect(Expect::at_end(direction("c1s1", "c2s1")))
-            .expect(Expect::at_end(Check::VmRunningOn { server: "c1s1".into() }))
+            .expect(Expect::at_end(Check::VmRunningOn {
+                server: "c1s1".into(),
+            }))
             .expect(Expect::at_end(Check::EndState(EndState::Healthy)))
             .expect(Expect::at_end(Check::ScriptsSucceeded));
         assert_passed(&run(&sc, 0));
@@ -69,9 +93,17 @@ fn start_group_changes_nothing_and_replication_continues() {
 fn move_within_cluster1_moves_the_origin_and_starts_the_vm_on_the_standby() {
     for v in variants() {
         let sc = scenario(v)
-            .inject(MIN, Fault::GroupMove { cluster: "cluster1".into(), target: None })
+            .inject(
+                MIN,
+                Fault::GroupMove {
+                    cluster: "cluster1".into(),
+                    target: None,
+                },
+            )
             .expect(Expect::at_end(direction("c1s2", "c2s1")))
-            .expect(Expect::at_end(Check::VmRunningOn { server: "c1s2".into() }))
+            .expect(Expect::at_end(Check::VmRunningOn {
+                server: "c1s2".into(),
+            }))
             .expect(Expect::at_end(Check::EndState(EndState::Healthy)));
         assert_passed(&run(&sc, 0));
     }
@@ -81,11 +113,25 @@ fn move_within_cluster1_moves_the_origin_and_starts_the_vm_on_the_standby() {
 fn move_back_within_cluster1_returns_the_origin() {
     for v in variants() {
         let sc = scenario(v)
-            .inject(MIN, Fault::GroupMove { cluster: "cluster1".into(), target: None })
-            .inject(20 * MIN, Fault::GroupMove { cluster: "cluster1".into(), target: Some("c1s1".into()) })
+            .inject(
+                MIN,
+                Fault::GroupMove {
+                    cluster: "cluster1".into(),
+                    target: None,
+                },
+            )
+            .inject(
+                20 * MIN,
+                Fault::GroupMove {
+                    cluster: "cluster1".into(),
+                    target: Some("c1s1".into()),
+                },
+            )
             .expect(Expect::at(19 * MIN, direction("c1s2", "c2s1")))
             .expect(Expect::at_end(direction("c1s1", "c2s1")))
-            .expect(Expect::at_end(Check::VmRunningOn { server: "c1s1".into() }))
+            .expect(Expect::at_end(Check::VmRunningOn {
+                server: "c1s1".into(),
+            }))
             .expect(Expect::at_end(Check::EndState(EndState::Healthy)));
         assert_passed(&run(&sc, 0));
     }
@@ -95,10 +141,21 @@ fn move_back_within_cluster1_returns_the_origin() {
 fn move_within_cluster2_retargets_replication_and_leaves_the_replica_off() {
     for v in variants() {
         let sc = scenario(v)
-            .inject(MIN, Fault::GroupMove { cluster: "cluster2".into(), target: None })
+            .inject(
+                MIN,
+                Fault::GroupMove {
+                    cluster: "cluster2".into(),
+                    target: None,
+                },
+            )
             .expect(Expect::at_end(direction("c1s1", "c2s2")))
-            .expect(Expect::at_end(Check::VmPower { server: "c2s2".into(), power: PowerState::Off }))
-            .expect(Expect::at_end(Check::VmRunningOn { server: "c1s1".into() }))
+            .expect(Expect::at_end(Check::VmPower {
+                server: "c2s2".into(),
+                power: PowerState::Off,
+            }))
+            .expect(Expect::at_end(Check::VmRunningOn {
+                server: "c1s1".into(),
+            }))
             .expect(Expect::at_end(Check::EndState(EndState::Healthy)));
         assert_passed(&run(&sc, 0));
     }
@@ -108,12 +165,30 @@ fn move_within_cluster2_retargets_replication_and_leaves_the_replica_off() {
 fn move_back_within_cluster2_makes_the_first_node_the_replica_again() {
     for v in variants() {
         let sc = scenario(v)
-            .inject(MIN, Fault::GroupMove { cluster: "cluster2".into(), target: None })
-            .inject(20 * MIN, Fault::GroupMove { cluster: "cluster2".into(), target: Some("c2s1".into()) })
+            .inject(
+                MIN,
+                Fault::GroupMove {
+                    cluster: "cluster2".into(),
+                    target: None,
+                },
+            )
+            .inject(
+                20 * MIN,
+                Fault::GroupMove {
+                    cluster: "cluster2".into(),
+                    target: Some("c2s1".into()),
+                },
+            )
             .expect(Expect::at(19 * MIN, direction("c1s1", "c2s2")))
             .expect(Expect::at_end(direction("c1s1", "c2s1")))
-            .expect(Expect::at_end(Check::VmPower { server: "c2s1".into(), power: PowerState::Off }))
-            .expect(Expect::at_end(Check::VmPower { server: "c2s2".into(), power: PowerState::Off }))
+            .expect(Expect::at_end(Check::VmPower {
+                server: "c2s1".into(),
+                power: PowerState::Off,
+            }))
+            .expect(Expect::at_end(Check::VmPower {
+                server: "c2s2".into(),
+                power: PowerState::Off,
+            }))
             .expect(Expect::at_end(Check::EndState(EndState::Healthy)));
         assert_passed(&run(&sc, 0));
     }
@@ -122,9 +197,17 @@ fn move_back_within_cluster2_makes_the_first_node_the_replica_again() {
 #[test]
 fn an_impossible_expectation_fails() {
     let sc = scenario(ControlVariant::AsShipped)
-        .inject(MIN, Fault::GroupMove { cluster: "cluster1".into(), target: None })
+        .inject(
+            MIN,
+            Fault::GroupMove {
+                cluster: "cluster1".into(),
+                target: None,
+            },
+        )
         // The VM cannot run on the replica cluster: nothing ever starts it there.
-        .expect(Expect::at_end(Check::VmRunningOn { server: "c2s1".into() }));
+        .expect(Expect::at_end(Check::VmRunningOn {
+            server: "c2s1".into(),
+        }));
     let result = run(&sc, 0);
     assert!(!result.all_expectations_passed());
     assert_eq!(result.expectations.len(), 1);
@@ -134,8 +217,18 @@ fn an_impossible_expectation_fails() {
 #[test]
 fn same_seed_same_run() {
     let sc = scenario(ControlVariant::AsShipped)
-        .inject(MIN, Fault::ServerCrash { server: "c1s1".into() })
-        .inject(MIN + 20 * MICROS_PER_SECOND, Fault::ServerCrash { server: "c2s1".into() });
+        .inject(
+            MIN,
+            Fault::ServerCrash {
+                server: "c1s1".into(),
+            },
+        )
+        .inject(
+            MIN + 20 * MICROS_PER_SECOND,
+            Fault::ServerCrash {
+                server: "c2s1".into(),
+            },
+        );
     let a = run(&sc, 3);
     let b = run(&sc, 3);
     assert_eq!(a.timeline(), b.timeline());

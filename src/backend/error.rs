@@ -24,7 +24,9 @@ pub enum BackendError {
     #[error("virtual machine '{vm}' is already enabled for replication on '{host}'")]
     AlreadyReplicating { vm: String, host: String },
     /// A cmdlet precondition of reference/hyperv.md §1.5 does not hold.
-    #[error("'{operation}' is not allowed for virtual machine '{vm}' in its current state: {detail}")]
+    #[error(
+        "'{operation}' is not allowed for virtual machine '{vm}' in its current state: {detail}"
+    )]
     InvalidState {
         vm: String,
         operation: String,

@@ -20,11 +20,19 @@ pub trait Ecx {
     async fn group(&self, cluster: &str, group: &str) -> BackendResult<GroupInfo>;
     /// `GET /api/v1/resources`.
     async fn resources(&self, cluster: &str) -> BackendResult<Vec<ResourceInfo>>;
-    async fn start_group(&self, cluster: &str, group: &str, target: Option<&str>)
-        -> BackendResult<()>;
+    async fn start_group(
+        &self,
+        cluster: &str,
+        group: &str,
+        target: Option<&str>,
+    ) -> BackendResult<()>;
     async fn stop_group(&self, cluster: &str, group: &str) -> BackendResult<()>;
-    async fn move_group(&self, cluster: &str, group: &str, target: Option<&str>)
-        -> BackendResult<()>;
+    async fn move_group(
+        &self,
+        cluster: &str,
+        group: &str,
+        target: Option<&str>,
+    ) -> BackendResult<()>;
 }
 
 /// The Hyper-V cmdlets the scripts use.
@@ -38,8 +46,11 @@ pub trait HyperV {
     async fn import_vm(&self, host: &str, vm: &str, path: &str) -> BackendResult<()>;
     /// `Get-VMReplication -VMName`: `Ok(None)` when registered but not replicating,
     /// `Err(VmNotFound)` when not registered.
-    async fn get_vm_replication(&self, host: &str, vm: &str)
-        -> BackendResult<Option<VmReplication>>;
+    async fn get_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+    ) -> BackendResult<Option<VmReplication>>;
     /// `Get-VMReplication` without a VM filter: every relationship on the host.
     async fn list_vm_replication(&self, host: &str) -> BackendResult<Vec<VmReplication>>;
     async fn remove_vm_replication(&self, host: &str, vm: &str) -> BackendResult<()>;
@@ -53,8 +64,12 @@ pub trait HyperV {
     async fn start_vm_failover(&self, host: &str, vm: &str, prepare: bool) -> BackendResult<()>;
     async fn complete_vm_failover(&self, host: &str, vm: &str) -> BackendResult<()>;
     /// `Set-VMReplication -Reverse -ReplicaServerName <replica>`.
-    async fn reverse_vm_replication(&self, host: &str, vm: &str, replica: &str)
-        -> BackendResult<()>;
+    async fn reverse_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+        replica: &str,
+    ) -> BackendResult<()>;
 }
 
 /// `Start-Sleep`.
@@ -66,8 +81,13 @@ pub trait Clock {
 /// when its time to live runs out (so a holder that dies cannot block the others forever).
 pub trait Lease {
     /// Waits up to `wait` for the lease; `Ok(false)` if it stayed taken.
-    async fn acquire(&self, name: &str, holder: &str, ttl: Micros, wait: Micros)
-        -> BackendResult<bool>;
+    async fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Micros,
+        wait: Micros,
+    ) -> BackendResult<bool>;
     async fn release(&self, name: &str, holder: &str) -> BackendResult<()>;
 }
 

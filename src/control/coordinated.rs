@@ -110,9 +110,20 @@ where
     ret
 }
 
-async fn ensure_registered<H: HyperV>(b: &H, host: &str, vm: &str, path: &str) -> BackendResult<()> {
+/// Registers the VM on `host` if it is not. Another script may register it between our look
+/// and our import (the peer's re-pointing imports remotely, outside our own steps): "already
+/// exists" is then success, not failure. The exhaustive explorer found this race.
+async fn ensure_registered<H: HyperV>(
+    b: &H,
+    host: &str,
+    vm: &str,
+    path: &str,
+) -> BackendResult<()> {
     if b.get_vm(host, vm).await?.is_none() {
-        b.import_vm(host, vm, path).await?;
+        match b.import_vm(host, vm, path).await {
+            Ok(()) | Err(BackendError::VmAlreadyExists { .. }) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
@@ -141,8 +152,14 @@ async fn start_vm_when_ready<B: HyperV + Clock>(b: &B, host: &str, vm: &str) -> 
 
 /// The opposite cluster's active server, once its disk is online there.
 async fn ready_peer<E: Ecx>(b: &E, ctx: &ScriptContext) -> Option<String> {
-    let group = b.group(&ctx.opposite_cluster, &ctx.opposite_group).await.ok()?;
-    if !matches!(group.status, GroupStatus::Online | GroupStatus::OnlinePending) {
+    let group = b
+        .group(&ctx.opposite_cluster, &ctx.opposite_group)
+        .await
+        .ok()?;
+    if !matches!(
+        group.status,
+        GroupStatus::Online | GroupStatus::OnlinePending
+    ) {
         return None;
     }
     let current = group.active_server()?.to_string();
@@ -176,7 +193,12 @@ async fn wait_for_peer<B: Ecx + Clock>(
     }
 }
 
-async fn reconcile<B>(b: &B, ctx: &ScriptContext, side: Side, cfg: &CoordinationConfig) -> Result<(), u32>
+async fn reconcile<B>(
+    b: &B,
+    ctx: &ScriptContext,
+    side: Side,
+    cfg: &CoordinationConfig,
+) -> Result<(), u32>
 where
     B: Ecx + HyperV + Clock + Lease + AlertLog,
 {
@@ -219,7 +241,10 @@ where
         match outcome {
             Ok(()) => return Ok(()),
             Err(e) => {
-                b.log(LogLevel::Error, &format!("re-pointing failed: {e}; retrying"));
+                b.log(
+                    LogLevel::Error,
+                    &format!("re-pointing failed: {e}; retrying"),
+                );
                 b.sleep(cfg.retry_pause).await;
             }
         }
@@ -235,14 +260,23 @@ struct Pair<'a> {
 }
 
 /// The relationship on `host`; an unregistered VM has none.
-async fn relationship<H: HyperV>(b: &H, host: &str, vm: &str) -> BackendResult<Option<VmReplication>> {
+async fn relationship<H: HyperV>(
+    b: &H,
+    host: &str,
+    vm: &str,
+) -> BackendResult<Option<VmReplication>> {
     match b.get_vm_replication(host, vm).await {
         Err(BackendError::VmNotFound { .. }) => Ok(None),
         other => other,
     }
 }
 
-fn points_at(rel: &Option<VmReplication>, mode: ReplicationMode, peer: &str, healthy: &[ReplicationState]) -> bool {
+fn points_at(
+    rel: &Option<VmReplication>,
+    mode: ReplicationMode,
+    peer: &str,
+    healthy: &[ReplicationState],
+) -> bool {
     rel.as_ref().is_some_and(|r| {
         let partner = match mode {
             ReplicationMode::Primary => &r.replica_server,
@@ -252,7 +286,12 @@ fn points_at(rel: &Option<VmReplication>, mode: ReplicationMode, peer: &str, hea
     })
 }
 
-async fn converge<B>(b: &B, vm: &str, pair: &Pair<'_>, cfg: &CoordinationConfig) -> BackendResult<()>
+async fn converge<B>(
+    b: &B,
+    vm: &str,
+    pair: &Pair<'_>,
+    cfg: &CoordinationConfig,
+) -> BackendResult<()>
 where
     B: HyperV + Clock + AlertLog,
 {
@@ -260,13 +299,25 @@ where
     let (p, r) = (pair.primary, pair.replica);
     let rel_p = relationship(b, p, vm).await?;
     let rel_r = relationship(b, r, vm).await?;
-    let progressing = [Replicating, InitialReplicationInProgress, WaitingForInitialReplication];
+    let progressing = [
+        Replicating,
+        InitialReplicationInProgress,
+        WaitingForInitialReplication,
+    ];
     if points_at(&rel_r, ReplicationMode::Replica, p, &progressing) {
         if points_at(&rel_p, ReplicationMode::Primary, r, &progressing) {
-            b.log(LogLevel::Info, "replication already points at the active nodes");
+            b.log(
+                LogLevel::Info,
+                "replication already points at the active nodes",
+            );
             return Ok(());
         }
-        if points_at(&rel_p, ReplicationMode::Primary, r, &[ReadyForInitialReplication]) {
+        if points_at(
+            &rel_p,
+            ReplicationMode::Primary,
+            r,
+            &[ReadyForInitialReplication],
+        ) {
             return b.start_vm_initial_replication(p, vm).await;
         }
     }
@@ -290,7 +341,12 @@ where
     b.start_vm_initial_replication(p, vm).await
 }
 
-async fn remove_with_retries<B: HyperV + Clock>(b: &B, host: &str, vm: &str, cfg: &CoordinationConfig) -> BackendResult<()> {
+async fn remove_with_retries<B: HyperV + Clock>(
+    b: &B,
+    host: &str,
+    vm: &str,
+    cfg: &CoordinationConfig,
+) -> BackendResult<()> {
     let mut result = b.remove_vm_replication(host, vm).await;
     for _ in 0..cfg.remove_retries {
         match &result {

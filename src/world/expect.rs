@@ -24,7 +24,10 @@ pub enum Check {
     /// The classification is exactly this.
     EndState(EndState),
     /// Replication runs from `primary` to `replica`, Replicating on both ends.
-    ReplicationDirection { primary: String, replica: String },
+    ReplicationDirection {
+        primary: String,
+        replica: String,
+    },
     /// The relationship on `server` (None: no relationship).
     ReplicationOn {
         server: String,
@@ -32,9 +35,14 @@ pub enum Check {
         state: Option<ReplicationState>,
     },
     /// The VM runs on `server` and nowhere else.
-    VmRunningOn { server: String },
+    VmRunningOn {
+        server: String,
+    },
     /// Power state on `server` (an unregistered VM counts as Off).
-    VmPower { server: String, power: PowerState },
+    VmPower {
+        server: String,
+        power: PowerState,
+    },
     /// How many live servers run the VM (1 = exactly once).
     VmRunningCount(usize),
     GroupStatus {

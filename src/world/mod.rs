@@ -10,7 +10,7 @@ mod metrics;
 mod run;
 mod scenario;
 mod sim;
-mod trace;
+pub mod trace;
 
 pub use classify::{classify, EndState};
 pub use expect::{Check, Expect, ExpectResult, When};

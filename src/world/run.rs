@@ -43,6 +43,8 @@ pub fn run(scenario: &ControlScenario, replication: u64) -> ControlRun {
         expectations: world.expect_results().to_vec(),
         scripts: world.scripts().to_vec(),
         vms: world.vm_metrics(),
-        end_states: (0..scenario.vms.len()).map(|i| world.classify_vm(i)).collect(),
+        end_states: (0..scenario.vms.len())
+            .map(|i| world.classify_vm(i))
+            .collect(),
     }
 }

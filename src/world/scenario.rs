@@ -78,25 +78,48 @@ impl VmSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// The server dies (power loss): its VMs stop, its disk is gone with it.
-    ServerCrash { server: String },
+    ServerCrash {
+        server: String,
+    },
     /// A dead server boots again (as a standby; no failback).
-    PowerOn { server: String },
+    PowerOn {
+        server: String,
+    },
     /// `clpgrp -m`: stop script with GROUPMOVE on the old server, start on the target
     /// (the next server in priority order if none).
-    GroupMove { cluster: String, target: Option<String> },
+    GroupMove {
+        cluster: String,
+        target: Option<String>,
+    },
     /// Stop script with GROUPSTOP, then resources down.
-    GroupStop { cluster: String },
-    GroupStart { cluster: String, target: Option<String> },
+    GroupStop {
+        cluster: String,
+    },
+    GroupStart {
+        cluster: String,
+        target: Option<String>,
+    },
     /// The cluster's shared disk fails: the group goes "Online Failure".
-    DiskFailure { cluster: String },
-    DiskRepair { cluster: String },
+    DiskFailure {
+        cluster: String,
+    },
+    DiskRepair {
+        cluster: String,
+    },
     /// The server is cut off the network: nobody reaches it; after the heartbeat timeout its
     /// cluster fails over and the server shuts itself down (NP resolution's default action).
-    NetworkCut { server: String },
+    NetworkCut {
+        server: String,
+    },
     /// The cluster's REST API does not answer for `duration`.
-    RestUnreachable { cluster: String, duration: Micros },
+    RestUnreachable {
+        cluster: String,
+        duration: Micros,
+    },
     /// The documented manual remedy: stop the script resource and start it again.
-    ScriptRestart { cluster: String },
+    ScriptRestart {
+        cluster: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,10 +224,16 @@ impl ControlScenario {
                 | Fault::ScriptRestart { cluster } => (None, Some(cluster)),
             };
             if let Some(s) = server.filter(|s| !servers.contains(*s)) {
-                return Err(format!("inject at {} names unknown server {s:?}", inject.at));
+                return Err(format!(
+                    "inject at {} names unknown server {s:?}",
+                    inject.at
+                ));
             }
             if let Some(c) = cluster.filter(|c| !names.contains(*c)) {
-                return Err(format!("inject at {} names unknown cluster {c:?}", inject.at));
+                return Err(format!(
+                    "inject at {} names unknown cluster {c:?}",
+                    inject.at
+                ));
             }
         }
         if !(0.0..=1.0).contains(&self.flaky_remove_probability) {

@@ -8,8 +8,8 @@ use crate::backend::sim::hyperv::HvEffect;
 use crate::backend::sim::lease::Grant;
 use crate::backend::sim::op::render_result;
 use crate::backend::sim::{
-    EcxCluster, Executor, HyperVFarm, LeaseTable, Op, OpOutput, OpResult, Relationship,
-    SimBackend, TaskId, VmOnHost,
+    EcxCluster, Executor, HyperVFarm, LeaseTable, Op, OpOutput, OpResult, Relationship, SimBackend,
+    TaskId, VmOnHost,
 };
 use crate::backend::{
     BackendError, GroupStatus, PowerState, ReplicationHealth, ReplicationMode, ReplicationState,
@@ -118,6 +118,9 @@ pub struct World<'s> {
     expect_results: Vec<ExpectResult>,
     /// Grants and lease timeouts to hand to waiting tasks after the current step.
     wakeups: Vec<(TaskId, OpResult)>,
+    /// Initial replications started and not yet finished, per (VM, primary): part of the
+    /// state the exhaustive explorer compares, since they decide the future.
+    ir_outstanding: BTreeMap<(usize, String), u32>,
 }
 
 fn vmcx_path(cluster: &str, vm: &str, side: Side) -> String {
@@ -167,7 +170,10 @@ impl<'s> World<'s> {
         let mut vms = vec![];
         for vm in &sc.vms {
             let (p, r) = (first_of(&vm.cluster), first_of(&vm.replica_cluster));
-            for (cluster, side) in [(&vm.cluster, Side::Primary), (&vm.replica_cluster, Side::Replica)] {
+            for (cluster, side) in [
+                (&vm.cluster, Side::Primary),
+                (&vm.replica_cluster, Side::Replica),
+            ] {
                 farm.paths.insert(
                     vmcx_path(cluster, &vm.name, side),
                     (cluster.clone(), vm.name.clone()),
@@ -249,6 +255,7 @@ impl<'s> World<'s> {
             scripts: vec![],
             expect_results: vec![],
             wakeups: vec![],
+            ir_outstanding: BTreeMap::new(),
         }
     }
 
@@ -298,7 +305,8 @@ impl<'s> World<'s> {
     pub fn active_server(&self, cluster: &str) -> Option<String> {
         let c = &self.clusters[self.cluster_index(cluster)?];
         let s = c.ecx.current.as_ref()?;
-        (c.ecx.sd_online && self.farm.hosts.get(s).is_some_and(|h| h.up && h.disk)).then(|| s.clone())
+        (c.ecx.sd_online && self.farm.hosts.get(s).is_some_and(|h| h.up && h.disk))
+            .then(|| s.clone())
     }
 
     pub fn classify_vm(&self, vm: usize) -> EndState {
@@ -313,7 +321,10 @@ impl<'s> World<'s> {
 
     fn vm_available(&self, vm: usize) -> bool {
         let name = &self.sc.vms[vm].name;
-        self.farm.running_hosts(name).iter().any(|h| self.farm.hosts[h].disk)
+        self.farm
+            .running_hosts(name)
+            .iter()
+            .any(|h| self.farm.hosts[h].disk)
     }
 
     // ----- the run loop -----
@@ -333,7 +344,11 @@ impl<'s> World<'s> {
     /// pending, the next one. Returns false when the calendar is empty or past `until`.
     pub fn step_calendar(&mut self, until: Micros) -> bool {
         let now = self.cal.now();
-        let limit = if self.enabled_tasks().is_empty() { until } else { now };
+        let limit = if self.enabled_tasks().is_empty() {
+            until
+        } else {
+            now
+        };
         match self.cal.pop_until(limit) {
             Some((at, event)) => {
                 self.observe_to(at);
@@ -369,6 +384,7 @@ impl<'s> World<'s> {
         }
         self.exec.histories().hash(&mut h);
         self.pending.hash(&mut h);
+        self.ir_outstanding.hash(&mut h);
         h.finish()
     }
 
@@ -434,17 +450,35 @@ impl<'s> World<'s> {
             Event::ShutdownIsolated { server } => {
                 let up = self.farm.hosts.get(&server).is_some_and(|h| h.up);
                 if up {
-                    self.note(TraceKind::Cluster, &server, "NP resolution: emergency shutdown".into());
+                    self.note(
+                        TraceKind::Cluster,
+                        &server,
+                        "NP resolution: emergency shutdown".into(),
+                    );
                     self.crash(&server, true);
                 }
             }
             Event::InitialReplicationDone { vm, primary } => {
+                if let Some(n) = self.ir_outstanding.get_mut(&(vm, primary.clone())) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.ir_outstanding.remove(&(vm, primary.clone()));
+                    }
+                }
                 let name = self.sc.vms[vm].name.clone();
                 if self.farm.finish_initial_replication(&primary, &name) {
                     self.vms[vm].last_sync = self.cal.now();
-                    self.note(TraceKind::Replication, &primary, format!("initial replication of {name} done"));
+                    self.note(
+                        TraceKind::Replication,
+                        &primary,
+                        format!("initial replication of {name} done"),
+                    );
                 } else {
-                    self.note(TraceKind::Replication, &primary, format!("initial replication of {name} failed"));
+                    self.note(
+                        TraceKind::Replication,
+                        &primary,
+                        format!("initial replication of {name} failed"),
+                    );
                 }
             }
             Event::ReplicationTick { vm } => {
@@ -454,7 +488,10 @@ impl<'s> World<'s> {
                 if primary.is_some_and(|p| delivered.contains(&p)) {
                     self.vms[vm].last_sync = self.cal.now();
                 }
-                self.cal.schedule_in(self.sc.vms[vm].replication_interval, Event::ReplicationTick { vm });
+                self.cal.schedule_in(
+                    self.sc.vms[vm].replication_interval,
+                    Event::ReplicationTick { vm },
+                );
             }
             Event::LeaseExpiry { name, generation } => {
                 let now = self.cal.now();
@@ -474,7 +511,14 @@ impl<'s> World<'s> {
 
     // ----- scripts and their calls -----
 
-    fn launch(&mut self, cluster: usize, server: &str, vm: usize, event: ClpEvent, factor: Option<ClpFactor>) {
+    fn launch(
+        &mut self,
+        cluster: usize,
+        server: &str,
+        vm: usize,
+        event: ClpEvent,
+        factor: Option<ClpFactor>,
+    ) {
         let spec = &self.sc.vms[vm];
         let own_cluster = self.clusters[cluster].ecx.name.clone();
         let (side, opposite) = if spec.cluster == own_cluster {
@@ -522,7 +566,10 @@ impl<'s> World<'s> {
         self.clusters[cluster].scripts.insert(id);
         let what = match factor {
             None => format!("start script for {} (CLP_EVENT={event:?})", spec.name),
-            Some(f) => format!("stop script for {} (CLP_EVENT={event:?}, CLP_FACTOR={f:?})", spec.name),
+            Some(f) => format!(
+                "stop script for {} (CLP_EVENT={event:?}, CLP_FACTOR={f:?})",
+                spec.name
+            ),
         };
         self.note(TraceKind::Script, server, what);
         self.poll(id);
@@ -535,8 +582,15 @@ impl<'s> World<'s> {
         self.collect_logs();
         for (id, op) in self.exec.take_submitted() {
             if self.mode == OpMode::Timed {
-                let caller = self.tasks.get(&id).map(|m| m.server.clone()).unwrap_or_default();
-                let d = self.sc.call_durations.sample(&op, &caller, &mut self.rng_calls);
+                let caller = self
+                    .tasks
+                    .get(&id)
+                    .map(|m| m.server.clone())
+                    .unwrap_or_default();
+                let d = self
+                    .sc
+                    .call_durations
+                    .sample(&op, &caller, &mut self.rng_calls);
                 self.cal.schedule_in(d, Event::OpDone(id));
             }
             self.pending.insert(id, op);
@@ -545,7 +599,11 @@ impl<'s> World<'s> {
 
     fn collect_logs(&mut self) {
         for (task, level, message) in self.exec.take_logs() {
-            let server = self.tasks.get(&task).map(|m| m.server.clone()).unwrap_or_default();
+            let server = self
+                .tasks
+                .get(&task)
+                .map(|m| m.server.clone())
+                .unwrap_or_default();
             self.note(TraceKind::Log, &server, format!("[{level:?}] {message}"));
         }
     }
@@ -560,11 +618,19 @@ impl<'s> World<'s> {
         let caller = self.tasks[&task].server.clone();
         let result = self.apply(task, &caller, &op);
         if let Some(result) = result {
-            self.note(TraceKind::Call, &caller, format!("{} -> {}", op.render(), render_result(&result)));
+            self.note(
+                TraceKind::Call,
+                &caller,
+                format!("{} -> {}", op.render(), render_result(&result)),
+            );
             self.exec.deliver(task, result);
             self.poll(task);
         } else {
-            self.note(TraceKind::Call, &caller, format!("{} -> waiting", op.render()));
+            self.note(
+                TraceKind::Call,
+                &caller,
+                format!("{} -> waiting", op.render()),
+            );
         }
         self.flush_wakeups();
     }
@@ -574,7 +640,11 @@ impl<'s> World<'s> {
             for (task, result) in std::mem::take(&mut self.wakeups) {
                 if self.exec.is_live(task) {
                     let server = self.tasks[&task].server.clone();
-                    self.note(TraceKind::Call, &server, format!("lease wait -> {}", render_result(&result)));
+                    self.note(
+                        TraceKind::Call,
+                        &server,
+                        format!("lease wait -> {}", render_result(&result)),
+                    );
                     self.exec.deliver(task, result);
                     self.poll(task);
                 }
@@ -602,15 +672,17 @@ impl<'s> World<'s> {
             | Op::RestCluster { cluster }
             | Op::RestServers { cluster }
             | Op::RestResources { cluster } => self.rest_get(caller, cluster, op),
-            Op::RestStartGroup { cluster, target, .. } => self.rest_post(caller, cluster, |w, c| {
+            Op::RestStartGroup {
+                cluster, target, ..
+            } => self.rest_post(caller, cluster, |w, c| {
                 w.group_start(c, target.as_deref(), ClpEvent::Start)
             }),
             Op::RestStopGroup { cluster, .. } => self.rest_post(caller, cluster, |w, c| {
                 w.group_stop(c, ClpFactor::GroupStop, AfterStop::Nothing)
             }),
-            Op::RestMoveGroup { cluster, target, .. } => {
-                self.rest_post(caller, cluster, |w, c| w.group_move(c, target.as_deref()))
-            }
+            Op::RestMoveGroup {
+                cluster, target, ..
+            } => self.rest_post(caller, cluster, |w, c| w.group_move(c, target.as_deref())),
             Op::Hv { host, cmd } => {
                 let vm = self.sc.vms.iter().position(|v| {
                     matches!(cmd, crate::backend::sim::HvCmd::StartInitialReplication { vm } if *vm == v.name)
@@ -630,30 +702,37 @@ impl<'s> World<'s> {
                 );
                 if let Some(HvEffect::InitialReplicationStarted { vm, primary }) = effect {
                     if let Some(i) = self.sc.vms.iter().position(|v| v.name == vm) {
-                        let d = self.sc.vms[i].initial_replication.sample(&mut self.rng_vms[i]);
-                        self.cal.schedule_in(d, Event::InitialReplicationDone { vm: i, primary });
+                        let d = self.sc.vms[i]
+                            .initial_replication
+                            .sample(&mut self.rng_vms[i]);
+                        *self.ir_outstanding.entry((i, primary.clone())).or_default() += 1;
+                        self.cal
+                            .schedule_in(d, Event::InitialReplicationDone { vm: i, primary });
                     }
                 }
                 result
             }
-            Op::LeaseAcquire { name, holder, ttl, wait } => {
-                match self.leases.acquire(name, holder, task, *ttl, now) {
-                    Some(grant) => {
-                        self.cal.schedule_at(
-                            grant.expires,
-                            Event::LeaseExpiry {
-                                name: grant.name,
-                                generation: grant.generation,
-                            },
-                        );
-                        Ok(OpOutput::Granted(true))
-                    }
-                    None => {
-                        self.cal.schedule_in(*wait, Event::LeaseWaitOver { task });
-                        return None;
-                    }
+            Op::LeaseAcquire {
+                name,
+                holder,
+                ttl,
+                wait,
+            } => match self.leases.acquire(name, holder, task, *ttl, now) {
+                Some(grant) => {
+                    self.cal.schedule_at(
+                        grant.expires,
+                        Event::LeaseExpiry {
+                            name: grant.name,
+                            generation: grant.generation,
+                        },
+                    );
+                    Ok(OpOutput::Granted(true))
                 }
-            }
+                None => {
+                    self.cal.schedule_in(*wait, Event::LeaseWaitOver { task });
+                    return None;
+                }
+            },
             Op::LeaseRelease { name, holder } => {
                 if let Some(grant) = self.leases.release(name, holder, now) {
                     self.grant(grant);
@@ -664,7 +743,10 @@ impl<'s> World<'s> {
     }
 
     fn server_reachable(&self, server: &str) -> bool {
-        self.farm.hosts.get(server).is_some_and(|h| h.up && h.connected)
+        self.farm
+            .hosts
+            .get(server)
+            .is_some_and(|h| h.up && h.connected)
     }
 
     fn rest_get(&self, caller: &str, cluster: &str, op: &Op) -> OpResult {
@@ -679,7 +761,9 @@ impl<'s> World<'s> {
         ecx.answers(self.cal.now(), |s| self.server_reachable(s))?;
         Ok(match op {
             Op::RestCluster { .. } => OpOutput::Cluster(ecx.cluster_info()),
-            Op::RestServers { .. } => OpOutput::Servers(ecx.server_infos(|s| self.server_reachable(s))),
+            Op::RestServers { .. } => {
+                OpOutput::Servers(ecx.server_infos(|s| self.server_reachable(s)))
+            }
             Op::RestResources { .. } => OpOutput::Resources(ecx.resource_infos()),
             _ => OpOutput::Group(ecx.group_info()),
         })
@@ -708,7 +792,10 @@ impl<'s> World<'s> {
         self.note(
             TraceKind::Script,
             &meta.server,
-            format!("{:?} exited with {} (batch exit {})", outcome.script, outcome.bitmask, outcome.batch_exit),
+            format!(
+                "{:?} exited with {} (batch exit {})",
+                outcome.script, outcome.bitmask, outcome.batch_exit
+            ),
         );
         self.scripts.push(ScriptRecord {
             cluster: self.clusters[cluster].ecx.name.clone(),
@@ -747,7 +834,11 @@ impl<'s> World<'s> {
             self.leases.cancel_wait(id);
             if let Some(meta) = self.tasks.remove(&id) {
                 self.clusters[meta.cluster].scripts.remove(&id);
-                self.note(TraceKind::Script, server, "script killed with its server".into());
+                self.note(
+                    TraceKind::Script,
+                    server,
+                    "script killed with its server".into(),
+                );
             }
         }
     }
@@ -771,9 +862,19 @@ impl<'s> World<'s> {
         c.start_event = event;
         c.waiting = false;
         let gen = c.timer.arm();
-        let d = self.sc.clusters[cluster].group_start.sample(&mut self.rng_clusters[cluster]);
-        self.cal.schedule_in(d, Event::ResourcesOnline { cluster, gen });
-        self.note(TraceKind::Cluster, &server, format!("group {} Online Pending ({event:?})", self.clusters[cluster].ecx.group));
+        let d = self.sc.clusters[cluster]
+            .group_start
+            .sample(&mut self.rng_clusters[cluster]);
+        self.cal
+            .schedule_in(d, Event::ResourcesOnline { cluster, gen });
+        self.note(
+            TraceKind::Cluster,
+            &server,
+            format!(
+                "group {} Online Pending ({event:?})",
+                self.clusters[cluster].ecx.group
+            ),
+        );
     }
 
     fn resources_online(&mut self, cluster: usize) {
@@ -785,7 +886,11 @@ impl<'s> World<'s> {
         if c.disk_failed {
             c.ecx.status = GroupStatus::OnlineFailure;
             c.phase = Phase::Idle;
-            self.note(TraceKind::Cluster, &server, "sd activation failed: Online Failure".into());
+            self.note(
+                TraceKind::Cluster,
+                &server,
+                "sd activation failed: Online Failure".into(),
+            );
             return;
         }
         c.ecx.sd_online = true;
@@ -810,10 +915,19 @@ impl<'s> World<'s> {
         c.ecx.script_online = true;
         c.phase = Phase::Idle;
         let server = c.ecx.current_name();
-        self.note(TraceKind::Cluster, &server, format!("group {} Online", self.clusters[cluster].ecx.group));
+        self.note(
+            TraceKind::Cluster,
+            &server,
+            format!("group {} Online", self.clusters[cluster].ecx.group),
+        );
     }
 
-    fn group_start(&mut self, cluster: usize, target: Option<&str>, event: ClpEvent) -> Result<(), BackendError> {
+    fn group_start(
+        &mut self,
+        cluster: usize,
+        target: Option<&str>,
+        event: ClpEvent,
+    ) -> Result<(), BackendError> {
         let c = &self.clusters[cluster];
         if c.phase != Phase::Idle || c.ecx.current.is_some() {
             return Err(BackendError::Rest {
@@ -822,7 +936,9 @@ impl<'s> World<'s> {
             });
         }
         let server = match target {
-            Some(t) if c.ecx.servers.iter().any(|s| s == t) && self.server_reachable(t) => Some(t.to_string()),
+            Some(t) if c.ecx.servers.iter().any(|s| s == t) && self.server_reachable(t) => {
+                Some(t.to_string())
+            }
             Some(t) => {
                 return Err(BackendError::Rest {
                     code: 2,
@@ -838,7 +954,12 @@ impl<'s> World<'s> {
         Ok(())
     }
 
-    fn group_stop(&mut self, cluster: usize, factor: ClpFactor, after: AfterStop) -> Result<(), BackendError> {
+    fn group_stop(
+        &mut self,
+        cluster: usize,
+        factor: ClpFactor,
+        after: AfterStop,
+    ) -> Result<(), BackendError> {
         let c = &mut self.clusters[cluster];
         if c.phase != Phase::Idle || c.ecx.current.is_none() {
             return Err(BackendError::Rest {
@@ -852,14 +973,23 @@ impl<'s> World<'s> {
         c.after_stop = after;
         let server = c.ecx.current_name();
         let name = c.ecx.name.clone();
-        self.note(TraceKind::Cluster, &server, format!("group {} Offline Pending ({factor:?})", self.clusters[cluster].ecx.group));
+        self.note(
+            TraceKind::Cluster,
+            &server,
+            format!(
+                "group {} Offline Pending ({factor:?})",
+                self.clusters[cluster].ecx.group
+            ),
+        );
         let vms: Vec<usize> = (0..self.sc.vms.len())
             .filter(|&i| self.sc.vms[i].cluster == name || self.sc.vms[i].replica_cluster == name)
             .collect();
         for vm in &vms {
             self.launch(cluster, &server, *vm, ClpEvent::Start, Some(factor));
         }
-        if self.clusters[cluster].scripts.is_empty() && self.clusters[cluster].phase == Phase::Stopping {
+        if self.clusters[cluster].scripts.is_empty()
+            && self.clusters[cluster].phase == Phase::Stopping
+        {
             self.schedule_offline(cluster);
         }
         Ok(())
@@ -868,7 +998,8 @@ impl<'s> World<'s> {
     fn group_move(&mut self, cluster: usize, target: Option<&str>) -> Result<(), BackendError> {
         let current = self.clusters[cluster].ecx.current.clone();
         let target = match target {
-            Some(t) => Some(t.to_string()).filter(|t| self.server_reachable(t) && Some(t) != current.as_ref()),
+            Some(t) => Some(t.to_string())
+                .filter(|t| self.server_reachable(t) && Some(t) != current.as_ref()),
             None => self.pick_server(cluster, current.as_deref()),
         };
         let Some(target) = target else {
@@ -882,8 +1013,11 @@ impl<'s> World<'s> {
 
     fn schedule_offline(&mut self, cluster: usize) {
         let gen = self.clusters[cluster].timer.arm();
-        let d = self.sc.clusters[cluster].group_stop.sample(&mut self.rng_clusters[cluster]);
-        self.cal.schedule_in(d, Event::ResourcesOffline { cluster, gen });
+        let d = self.sc.clusters[cluster]
+            .group_stop
+            .sample(&mut self.rng_clusters[cluster]);
+        self.cal
+            .schedule_in(d, Event::ResourcesOffline { cluster, gen });
     }
 
     fn resources_offline(&mut self, cluster: usize) {
@@ -896,7 +1030,11 @@ impl<'s> World<'s> {
         let after = std::mem::replace(&mut c.after_stop, AfterStop::Nothing);
         if let Some(s) = &server {
             self.farm.detach_disk(s);
-            self.note(TraceKind::Cluster, s, format!("group {} Offline", self.clusters[cluster].ecx.group));
+            self.note(
+                TraceKind::Cluster,
+                s,
+                format!("group {} Offline", self.clusters[cluster].ecx.group),
+            );
         }
         if let AfterStop::MoveTo(target) = after {
             if self.server_reachable(&target) {
@@ -925,7 +1063,9 @@ impl<'s> World<'s> {
             let d = if detected {
                 0
             } else {
-                self.sc.clusters[cluster].heartbeat_timeout.sample(&mut self.rng_clusters[cluster])
+                self.sc.clusters[cluster]
+                    .heartbeat_timeout
+                    .sample(&mut self.rng_clusters[cluster])
             };
             self.cal.schedule_in(d, Event::Detect { cluster, gen });
         }
@@ -936,7 +1076,11 @@ impl<'s> World<'s> {
         let dead = c.ecx.current.take().unwrap_or_default();
         c.ecx.status = GroupStatus::Offline;
         c.phase = Phase::Idle;
-        self.note(TraceKind::Cluster, &dead, "heartbeat timeout: failing over".into());
+        self.note(
+            TraceKind::Cluster,
+            &dead,
+            "heartbeat timeout: failing over".into(),
+        );
         match self.pick_server(cluster, None) {
             Some(s) => self.begin_start(cluster, s, ClpEvent::Failover),
             None => self.clusters[cluster].waiting = true,
@@ -995,7 +1139,9 @@ impl<'s> World<'s> {
             Fault::NetworkCut { server } => {
                 self.farm.set_connected(&server, false);
                 if let Some(c) = self.cluster_of_server(&server) {
-                    let d = self.sc.clusters[c].heartbeat_timeout.sample(&mut self.rng_clusters[c]);
+                    let d = self.sc.clusters[c]
+                        .heartbeat_timeout
+                        .sample(&mut self.rng_clusters[c]);
                     self.cal.schedule_in(d, Event::ShutdownIsolated { server });
                 }
                 Ok(())
@@ -1007,18 +1153,24 @@ impl<'s> World<'s> {
                 Ok(())
             }
             Fault::ScriptRestart { cluster } => match self.cluster_index(&cluster) {
-                Some(c) if self.clusters[c].phase == Phase::Idle && self.clusters[c].ecx.sd_online => {
+                Some(c)
+                    if self.clusters[c].phase == Phase::Idle && self.clusters[c].ecx.sd_online =>
+                {
                     let server = self.clusters[c].ecx.current_name();
                     self.clusters[c].phase = Phase::Starting;
                     self.clusters[c].ecx.script_online = false;
                     let name = self.clusters[c].ecx.name.clone();
                     let vms: Vec<usize> = (0..self.sc.vms.len())
-                        .filter(|&i| self.sc.vms[i].cluster == name || self.sc.vms[i].replica_cluster == name)
+                        .filter(|&i| {
+                            self.sc.vms[i].cluster == name || self.sc.vms[i].replica_cluster == name
+                        })
                         .collect();
                     for vm in vms {
                         self.launch(c, &server, vm, ClpEvent::Start, None);
                     }
-                    if self.clusters[c].scripts.is_empty() && self.clusters[c].phase == Phase::Starting {
+                    if self.clusters[c].scripts.is_empty()
+                        && self.clusters[c].phase == Phase::Starting
+                    {
                         self.finish_start(c);
                     }
                     Ok(())
@@ -1087,7 +1239,12 @@ impl<'s> World<'s> {
             .as_ref()
             .and_then(|name| self.sc.vms.iter().position(|v| &v.name == name))
             .unwrap_or(0);
-        let vm = self.sc.vms.get(vm_index).map(|v| v.name.clone()).unwrap_or_default();
+        let vm = self
+            .sc
+            .vms
+            .get(vm_index)
+            .map(|v| v.name.clone())
+            .unwrap_or_default();
         let metrics = self.vms.get(vm_index).map(|v| &v.metrics);
         let relationship = |server: &str| self.farm.relationship(server, &vm);
         let (passed, observed) = match &expect.check {
@@ -1113,37 +1270,62 @@ impl<'s> World<'s> {
                 });
                 (ok, format!("{primary}: {p:?}; {replica}: {r:?}"))
             }
-            Check::ReplicationOn { server, mode, state } => {
+            Check::ReplicationOn {
+                server,
+                mode,
+                state,
+            } => {
                 let rel = relationship(server);
                 let ok = match rel {
                     None => mode.is_none() && state.is_none(),
-                    Some(r) => mode.is_none_or(|m| m == r.mode) && state.is_none_or(|s| s == r.state) && (mode.is_some() || state.is_some()),
+                    Some(r) => {
+                        mode.is_none_or(|m| m == r.mode)
+                            && state.is_none_or(|s| s == r.state)
+                            && (mode.is_some() || state.is_some())
+                    }
                 };
                 (ok, format!("{:?}", rel.map(|r| (r.mode, r.state))))
             }
             Check::VmRunningOn { server } => {
                 let running = self.farm.running_hosts(&vm);
-                (running == [server.clone()], format!("running on {running:?}"))
+                (
+                    running == [server.clone()],
+                    format!("running on {running:?}"),
+                )
             }
             Check::VmPower { server, power } => {
-                let p = self.farm.vm(server, &vm).map(|v| v.power).unwrap_or(PowerState::Off);
+                let p = self
+                    .farm
+                    .vm(server, &vm)
+                    .map(|v| v.power)
+                    .unwrap_or(PowerState::Off);
                 (p == *power, format!("{p:?}"))
             }
             Check::VmRunningCount(n) => {
                 let running = self.farm.running_hosts(&vm);
                 (running.len() == *n, format!("running on {running:?}"))
             }
-            Check::GroupStatus { cluster, status, current } => match self.cluster_index(cluster) {
+            Check::GroupStatus {
+                cluster,
+                status,
+                current,
+            } => match self.cluster_index(cluster) {
                 Some(c) => {
                     let ecx = &self.clusters[c].ecx;
-                    let ok = ecx.status == *status && current.as_ref().is_none_or(|cur| *cur == ecx.current_name());
+                    let ok = ecx.status == *status
+                        && current
+                            .as_ref()
+                            .is_none_or(|cur| *cur == ecx.current_name());
                     (ok, format!("{} on {}", ecx.status, ecx.current_name()))
                 }
                 None => (false, format!("no cluster {cluster}")),
             },
             Check::DataLostAtMost(limit) => {
                 let lost = metrics.map(|m| m.data_lost).unwrap_or(0);
-                (lost <= *limit, format!("{}s lost", crate::time::seconds(lost)))
+                (
+                    lost <= *limit,
+                    format!("{}s lost", crate::time::seconds(lost)),
+                )
             }
             Check::ScriptsSucceeded => {
                 let failed: Vec<String> = self
@@ -1154,9 +1336,20 @@ impl<'s> World<'s> {
                     .collect();
                 (failed.is_empty(), format!("failed: {failed:?}"))
             }
-            Check::ScriptResult { server, script, bitmask } => {
-                let last = self.scripts.iter().rev().find(|s| &s.server == server && s.script == *script);
-                (last.is_some_and(|s| s.bitmask == *bitmask), format!("{:?}", last.map(|s| s.bitmask)))
+            Check::ScriptResult {
+                server,
+                script,
+                bitmask,
+            } => {
+                let last = self
+                    .scripts
+                    .iter()
+                    .rev()
+                    .find(|s| &s.server == server && s.script == *script);
+                (
+                    last.is_some_and(|s| s.bitmask == *bitmask),
+                    format!("{:?}", last.map(|s| s.bitmask)),
+                )
             }
             Check::AvailabilityAtLeast(a) => {
                 let got = metrics.map(|m| m.availability()).unwrap_or(0.0);
@@ -1164,7 +1357,10 @@ impl<'s> World<'s> {
             }
             Check::UnprotectedAtMost(limit) => {
                 let got = metrics.map(|m| m.unprotected).unwrap_or(0);
-                (got <= *limit, format!("{}s unprotected", crate::time::seconds(got)))
+                (
+                    got <= *limit,
+                    format!("{}s unprotected", crate::time::seconds(got)),
+                )
             }
             Check::OutagesAtMost(n) => {
                 let got = metrics.map(|m| m.outages).unwrap_or(0);

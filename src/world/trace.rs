@@ -26,7 +26,12 @@ pub struct TraceEntry {
 
 impl TraceEntry {
     pub fn render(&self) -> String {
-        format!("{:>10.3}s  {:<6} {}", seconds(self.at), self.server, self.text)
+        format!(
+            "{:>10.3}s  {:<6} {}",
+            seconds(self.at),
+            self.server,
+            self.text
+        )
     }
 }
 

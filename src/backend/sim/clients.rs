@@ -50,14 +50,24 @@ impl SimBackend {
 
 impl Ecx for SimBackend {
     async fn cluster(&self, cluster: &str) -> BackendResult<ClusterInfo> {
-        match self.call(Op::RestCluster { cluster: cluster.into() }).await? {
+        match self
+            .call(Op::RestCluster {
+                cluster: cluster.into(),
+            })
+            .await?
+        {
             OpOutput::Cluster(c) => Ok(c),
             other => Err(mismatch(other)),
         }
     }
 
     async fn servers(&self, cluster: &str) -> BackendResult<Vec<ServerInfo>> {
-        match self.call(Op::RestServers { cluster: cluster.into() }).await? {
+        match self
+            .call(Op::RestServers {
+                cluster: cluster.into(),
+            })
+            .await?
+        {
             OpOutput::Servers(s) => Ok(s),
             other => Err(mismatch(other)),
         }
@@ -75,13 +85,23 @@ impl Ecx for SimBackend {
     }
 
     async fn resources(&self, cluster: &str) -> BackendResult<Vec<ResourceInfo>> {
-        match self.call(Op::RestResources { cluster: cluster.into() }).await? {
+        match self
+            .call(Op::RestResources {
+                cluster: cluster.into(),
+            })
+            .await?
+        {
             OpOutput::Resources(r) => Ok(r),
             other => Err(mismatch(other)),
         }
     }
 
-    async fn start_group(&self, cluster: &str, group: &str, target: Option<&str>) -> BackendResult<()> {
+    async fn start_group(
+        &self,
+        cluster: &str,
+        group: &str,
+        target: Option<&str>,
+    ) -> BackendResult<()> {
         self.unit(Op::RestStartGroup {
             cluster: cluster.into(),
             group: group.into(),
@@ -98,7 +118,12 @@ impl Ecx for SimBackend {
         .await
     }
 
-    async fn move_group(&self, cluster: &str, group: &str, target: Option<&str>) -> BackendResult<()> {
+    async fn move_group(
+        &self,
+        cluster: &str,
+        group: &str,
+        target: Option<&str>,
+    ) -> BackendResult<()> {
         self.unit(Op::RestMoveGroup {
             cluster: cluster.into(),
             group: group.into(),
@@ -117,11 +142,19 @@ impl HyperV for SimBackend {
     }
 
     async fn start_vm(&self, host: &str, vm: &str) -> BackendResult<()> {
-        self.unit(Op::Hv { host: host.into(), cmd: HvCmd::StartVm { vm: vm.into() } }).await
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd: HvCmd::StartVm { vm: vm.into() },
+        })
+        .await
     }
 
     async fn stop_vm(&self, host: &str, vm: &str) -> BackendResult<()> {
-        self.unit(Op::Hv { host: host.into(), cmd: HvCmd::StopVm { vm: vm.into() } }).await
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd: HvCmd::StopVm { vm: vm.into() },
+        })
+        .await
     }
 
     async fn import_vm(&self, host: &str, vm: &str, path: &str) -> BackendResult<()> {
@@ -129,11 +162,22 @@ impl HyperV for SimBackend {
             vm: vm.into(),
             path: path.into(),
         };
-        self.unit(Op::Hv { host: host.into(), cmd }).await
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
     }
 
-    async fn get_vm_replication(&self, host: &str, vm: &str) -> BackendResult<Option<VmReplication>> {
-        match self.hv(host, HvCmd::GetReplication { vm: vm.into() }).await? {
+    async fn get_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+    ) -> BackendResult<Option<VmReplication>> {
+        match self
+            .hv(host, HvCmd::GetReplication { vm: vm.into() })
+            .await?
+        {
             OpOutput::Replication(r) => Ok(r),
             other => Err(mismatch(other)),
         }
@@ -148,25 +192,46 @@ impl HyperV for SimBackend {
 
     async fn remove_vm_replication(&self, host: &str, vm: &str) -> BackendResult<()> {
         let cmd = HvCmd::RemoveReplication { vm: vm.into() };
-        self.unit(Op::Hv { host: host.into(), cmd }).await
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
     }
 
-    async fn enable_vm_replication(&self, host: &str, vm: &str, replica: &str) -> BackendResult<()> {
+    async fn enable_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+        replica: &str,
+    ) -> BackendResult<()> {
         let cmd = HvCmd::EnableReplication {
             vm: vm.into(),
             replica: replica.into(),
         };
-        self.unit(Op::Hv { host: host.into(), cmd }).await
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
     }
 
     async fn enable_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()> {
         let cmd = HvCmd::EnableAsReplica { vm: vm.into() };
-        self.unit(Op::Hv { host: host.into(), cmd }).await
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
     }
 
     async fn start_vm_initial_replication(&self, host: &str, vm: &str) -> BackendResult<()> {
         let cmd = HvCmd::StartInitialReplication { vm: vm.into() };
-        self.unit(Op::Hv { host: host.into(), cmd }).await
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
     }
 
     async fn start_vm_failover(&self, host: &str, vm: &str, prepare: bool) -> BackendResult<()> {
@@ -174,20 +239,37 @@ impl HyperV for SimBackend {
             vm: vm.into(),
             prepare,
         };
-        self.unit(Op::Hv { host: host.into(), cmd }).await
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
     }
 
     async fn complete_vm_failover(&self, host: &str, vm: &str) -> BackendResult<()> {
         let cmd = HvCmd::CompleteFailover { vm: vm.into() };
-        self.unit(Op::Hv { host: host.into(), cmd }).await
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
     }
 
-    async fn reverse_vm_replication(&self, host: &str, vm: &str, replica: &str) -> BackendResult<()> {
+    async fn reverse_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+        replica: &str,
+    ) -> BackendResult<()> {
         let cmd = HvCmd::Reverse {
             vm: vm.into(),
             replica: replica.into(),
         };
-        self.unit(Op::Hv { host: host.into(), cmd }).await
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
     }
 }
 
@@ -198,7 +280,13 @@ impl Clock for SimBackend {
 }
 
 impl Lease for SimBackend {
-    async fn acquire(&self, name: &str, holder: &str, ttl: Micros, wait: Micros) -> BackendResult<bool> {
+    async fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Micros,
+        wait: Micros,
+    ) -> BackendResult<bool> {
         let op = Op::LeaseAcquire {
             name: name.into(),
             holder: holder.into(),

@@ -43,7 +43,11 @@ impl EcxCluster {
 
     /// Whether a request to the FIP gets an answer: the FIP must be up on a live, connected
     /// server (`server_ok`), and no REST fault injected.
-    pub fn answers(&self, now: Micros, server_ok: impl Fn(&str) -> bool) -> Result<(), BackendError> {
+    pub fn answers(
+        &self,
+        now: Micros,
+        server_ok: impl Fn(&str) -> bool,
+    ) -> Result<(), BackendError> {
         let up = self.fip_online
             && now >= self.rest_down_until
             && self.current.as_deref().is_some_and(server_ok);
@@ -57,7 +61,9 @@ impl EcxCluster {
     }
 
     pub fn current_name(&self) -> String {
-        self.current.clone().unwrap_or_else(|| NO_SERVER.to_string())
+        self.current
+            .clone()
+            .unwrap_or_else(|| NO_SERVER.to_string())
     }
 
     pub fn group_info(&self) -> GroupInfo {
@@ -102,7 +108,11 @@ impl EcxCluster {
                 name: format!("{kind}-{}", self.name),
                 kind: kind.into(),
                 status,
-                current: if online { self.current_name() } else { NO_SERVER.into() },
+                current: if online {
+                    self.current_name()
+                } else {
+                    NO_SERVER.into()
+                },
                 group: self.group.clone(),
             }
         };

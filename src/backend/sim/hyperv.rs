@@ -167,15 +167,17 @@ impl HyperVFarm {
         }
         let mut effect = None;
         let result = match cmd {
-            HvCmd::GetVm { vm } => Ok(OpOutput::Vm(self.vm(host, vm).map(|v| VmInfo {
-                name: vm.clone(),
-                state: v.power,
-                status: if now < v.checkpoint_until {
-                    VM_STATUS_CREATING_CHECKPOINT
-                } else {
-                    VM_STATUS_OPERATING_NORMALLY
+            HvCmd::GetVm { vm } => Ok(OpOutput::Vm(self.vm(host, vm).map(|v| {
+                VmInfo {
+                    name: vm.clone(),
+                    state: v.power,
+                    status: if now < v.checkpoint_until {
+                        VM_STATUS_CREATING_CHECKPOINT
+                    } else {
+                        VM_STATUS_OPERATING_NORMALLY
+                    }
+                    .into(),
                 }
-                .into(),
             }))),
             HvCmd::GetReplication { vm } => match self.vm(host, vm) {
                 None => Err(not_found(vm, host)),
@@ -203,7 +205,9 @@ impl HyperVFarm {
                 let has_disk = self.has_disk(host);
                 match self.vm_mut(host, vm) {
                     None => Err(not_found(vm, host)),
-                    Some(VmOnHost { replication: None, .. }) => Err(BackendError::NotReplicating {
+                    Some(VmOnHost {
+                        replication: None, ..
+                    }) => Err(BackendError::NotReplicating {
                         vm: vm.clone(),
                         host: host.into(),
                     }),
@@ -264,7 +268,11 @@ impl HyperVFarm {
                     ReplicationState::FailedOverWaitingCompletion | ReplicationState::FailedOver
                 )
             {
-                return Err(invalid(vm, "Start-VM", "a replica virtual machine cannot be started"));
+                return Err(invalid(
+                    vm,
+                    "Start-VM",
+                    "a replica virtual machine cannot be started",
+                ));
             }
             if rel.state == ReplicationState::PreparedForFailover {
                 return Err(invalid(vm, "Start-VM", "prepared for planned failover"));
@@ -317,7 +325,11 @@ impl HyperVFarm {
             return Err(not_accessible(vm));
         }
         if v.power != PowerState::Off {
-            return Err(invalid(vm, "Enable-VMReplication -AsReplica", "the virtual machine is running"));
+            return Err(invalid(
+                vm,
+                "Enable-VMReplication -AsReplica",
+                "the virtual machine is running",
+            ));
         }
         v.replication = Some(Relationship {
             mode: ReplicationMode::Replica,
@@ -346,7 +358,11 @@ impl HyperVFarm {
             return Err(not_accessible(vm));
         }
         if replica == host {
-            return Err(invalid(vm, "Enable-VMReplication", "the replica server is this server"));
+            return Err(invalid(
+                vm,
+                "Enable-VMReplication",
+                "the replica server is this server",
+            ));
         }
         // The primary connects to the replica server over HTTP/Kerberos.
         self.reach(host, replica)?;
@@ -363,7 +379,10 @@ impl HyperVFarm {
                 return Err(invalid(
                     vm,
                     "Enable-VMReplication",
-                    format!("'{replica}' already holds a {:?} relationship for it", rel.mode),
+                    format!(
+                        "'{replica}' already holds a {:?} relationship for it",
+                        rel.mode
+                    ),
                 ))
             }
             Some(None) => {
@@ -408,19 +427,31 @@ impl HyperVFarm {
         Ok(OpOutput::Unit)
     }
 
-    fn start_initial_replication(&mut self, host: &str, vm: &str, now: Micros, checkpoint: Micros) -> OpResult {
+    fn start_initial_replication(
+        &mut self,
+        host: &str,
+        vm: &str,
+        now: Micros,
+        checkpoint: Micros,
+    ) -> OpResult {
         let v = self.vm(host, vm).ok_or_else(|| not_found(vm, host))?;
-        let rel = v.replication.clone().ok_or_else(|| BackendError::NotReplicating {
-            vm: vm.into(),
-            host: host.into(),
-        })?;
+        let rel = v
+            .replication
+            .clone()
+            .ok_or_else(|| BackendError::NotReplicating {
+                vm: vm.into(),
+                host: host.into(),
+            })?;
         if rel.mode != ReplicationMode::Primary
             || rel.state != ReplicationState::ReadyForInitialReplication
         {
             return Err(invalid(
                 vm,
                 "Start-VMInitialReplication",
-                format!("initial replication is not pending ({:?} {:?})", rel.mode, rel.state),
+                format!(
+                    "initial replication is not pending ({:?} {:?})",
+                    rel.mode, rel.state
+                ),
             ));
         }
         if !self.has_disk(host) {
@@ -436,10 +467,10 @@ impl HyperVFarm {
         }
         let v = self.vm_mut(host, vm).expect("present");
         v.checkpoint_until = now + checkpoint;
-        v.replication
-            .as_mut()
-            .expect("present")
-            .set(ReplicationState::InitialReplicationInProgress, ReplicationHealth::Warning);
+        v.replication.as_mut().expect("present").set(
+            ReplicationState::InitialReplicationInProgress,
+            ReplicationHealth::Warning,
+        );
         Ok(OpOutput::Unit)
     }
 
@@ -472,7 +503,11 @@ impl HyperVFarm {
             return false;
         }
         if self.pair_intact(primary, vm) {
-            let replica = self.relationship(primary, vm).expect("present").replica.clone();
+            let replica = self
+                .relationship(primary, vm)
+                .expect("present")
+                .replica
+                .clone();
             for host in [primary, replica.as_str()] {
                 let rel = self.rel_mut(host, vm).expect("present");
                 rel.set(ReplicationState::Replicating, ReplicationHealth::Normal);
@@ -494,9 +529,13 @@ impl HyperVFarm {
             .iter()
             .filter(|(_, h)| h.up)
             .filter(|(_, h)| {
-                h.vms.get(vm).and_then(|v| v.replication.as_ref()).is_some_and(|r| {
-                    r.mode == ReplicationMode::Primary && r.state == ReplicationState::Replicating
-                })
+                h.vms
+                    .get(vm)
+                    .and_then(|v| v.replication.as_ref())
+                    .is_some_and(|r| {
+                        r.mode == ReplicationMode::Primary
+                            && r.state == ReplicationState::Replicating
+                    })
             })
             .map(|(name, _)| name.clone())
             .collect();
@@ -596,24 +635,36 @@ impl HyperVFarm {
         self.hosts
             .iter()
             .filter(|(_, h)| h.up)
-            .filter(|(_, h)| h.vms.get(vm).is_some_and(|v| v.power == PowerState::Running))
+            .filter(|(_, h)| {
+                h.vms
+                    .get(vm)
+                    .is_some_and(|v| v.power == PowerState::Running)
+            })
             .map(|(n, _)| n.clone())
             .collect()
     }
 
     fn start_failover(&mut self, host: &str, vm: &str, prepare: bool) -> OpResult {
         let v = self.vm(host, vm).ok_or_else(|| not_found(vm, host))?;
-        let rel = v.replication.clone().ok_or_else(|| BackendError::NotReplicating {
-            vm: vm.into(),
-            host: host.into(),
-        })?;
+        let rel = v
+            .replication
+            .clone()
+            .ok_or_else(|| BackendError::NotReplicating {
+                vm: vm.into(),
+                host: host.into(),
+            })?;
         if prepare {
             if rel.mode != ReplicationMode::Primary || v.power != PowerState::Off {
-                return Err(invalid(vm, "Start-VMFailover -Prepare", "the primary virtual machine must be shut down"));
+                return Err(invalid(
+                    vm,
+                    "Start-VMFailover -Prepare",
+                    "the primary virtual machine must be shut down",
+                ));
             }
-            self.rel_mut(host, vm)
-                .expect("present")
-                .set(ReplicationState::PreparedForFailover, ReplicationHealth::Normal);
+            self.rel_mut(host, vm).expect("present").set(
+                ReplicationState::PreparedForFailover,
+                ReplicationHealth::Normal,
+            );
         } else {
             if rel.mode != ReplicationMode::Replica {
                 return Err(invalid(vm, "Start-VMFailover", "not a replica"));
@@ -627,11 +678,13 @@ impl HyperVFarm {
     }
 
     fn complete_failover(&mut self, host: &str, vm: &str) -> OpResult {
-        let rel = self
-            .rel_mut(host, vm)
-            .ok_or_else(|| not_found(vm, host))?;
+        let rel = self.rel_mut(host, vm).ok_or_else(|| not_found(vm, host))?;
         if rel.state != ReplicationState::FailedOverWaitingCompletion {
-            return Err(invalid(vm, "Complete-VMFailover", "not FailedOverWaitingCompletion"));
+            return Err(invalid(
+                vm,
+                "Complete-VMFailover",
+                "not FailedOverWaitingCompletion",
+            ));
         }
         rel.set(ReplicationState::FailedOver, ReplicationHealth::Warning);
         Ok(OpOutput::Unit)
@@ -660,12 +713,19 @@ impl HyperVFarm {
                 && o.state == ReplicationState::WaitingForInitialReplication
         });
         if !planned && !unplanned {
-            return Err(invalid(vm, "Set-VMReplication -Reverse", "the old primary is neither prepared nor a replica"));
+            return Err(invalid(
+                vm,
+                "Set-VMReplication -Reverse",
+                "the old primary is neither prepared nor a replica",
+            ));
         }
         let (state, health) = if planned {
             (ReplicationState::Replicating, ReplicationHealth::Normal)
         } else {
-            (ReplicationState::ReadyForInitialReplication, ReplicationHealth::Warning)
+            (
+                ReplicationState::ReadyForInitialReplication,
+                ReplicationHealth::Warning,
+            )
         };
         *self.rel_mut(host, vm).expect("present") = Relationship {
             mode: ReplicationMode::Primary,

@@ -52,11 +52,14 @@ impl LeaseTable {
         if free {
             Some(self.grant(name, holder, task, ttl, now))
         } else {
-            self.waiters.entry(name.to_string()).or_default().push_back(Waiter {
-                task,
-                holder: holder.to_string(),
-                ttl,
-            });
+            self.waiters
+                .entry(name.to_string())
+                .or_default()
+                .push_back(Waiter {
+                    task,
+                    holder: holder.to_string(),
+                    ttl,
+                });
             None
         }
     }
@@ -91,7 +94,11 @@ impl LeaseTable {
 
     /// The time to live of grant `generation` ran out.
     pub fn expire(&mut self, name: &str, generation: u64, now: Micros) -> Option<Grant> {
-        if self.held.get(name).is_some_and(|h| h.generation == generation) {
+        if self
+            .held
+            .get(name)
+            .is_some_and(|h| h.generation == generation)
+        {
             self.held.remove(name);
             return self.next_waiter(name, now);
         }

@@ -18,6 +18,6 @@ pub use clients::SimBackend;
 pub use durations::CallDurations;
 pub use ecx::EcxCluster;
 pub use executor::{Executor, Mailbox, SharedMailbox, TaskId};
-pub use hyperv::{HyperVFarm, HostState, Relationship, VmOnHost};
+pub use hyperv::{HostState, HyperVFarm, Relationship, VmOnHost};
 pub use lease::LeaseTable;
 pub use op::{HvCmd, Op, OpKind, OpOutput, OpResult};

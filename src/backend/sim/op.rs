@@ -49,7 +49,9 @@ impl HvCmd {
                 "Start-VMFailover {vm}{} -ComputerName {host}",
                 if *prepare { " -Prepare" } else { "" }
             ),
-            HvCmd::CompleteFailover { vm } => format!("Complete-VMFailover {vm} -ComputerName {host}"),
+            HvCmd::CompleteFailover { vm } => {
+                format!("Complete-VMFailover {vm} -ComputerName {host}")
+            }
             HvCmd::Reverse { vm, replica } => format!(
                 "Set-VMReplication {vm} -Reverse -ReplicaServerName {replica} -ComputerName {host}"
             ),
@@ -60,17 +62,48 @@ impl HvCmd {
 /// A pending backend call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Op {
-    RestCluster { cluster: String },
-    RestServers { cluster: String },
-    RestGroup { cluster: String, group: String },
-    RestResources { cluster: String },
-    RestStartGroup { cluster: String, group: String, target: Option<String> },
-    RestStopGroup { cluster: String, group: String },
-    RestMoveGroup { cluster: String, group: String, target: Option<String> },
-    Hv { host: String, cmd: HvCmd },
+    RestCluster {
+        cluster: String,
+    },
+    RestServers {
+        cluster: String,
+    },
+    RestGroup {
+        cluster: String,
+        group: String,
+    },
+    RestResources {
+        cluster: String,
+    },
+    RestStartGroup {
+        cluster: String,
+        group: String,
+        target: Option<String>,
+    },
+    RestStopGroup {
+        cluster: String,
+        group: String,
+    },
+    RestMoveGroup {
+        cluster: String,
+        group: String,
+        target: Option<String>,
+    },
+    Hv {
+        host: String,
+        cmd: HvCmd,
+    },
     Sleep(Micros),
-    LeaseAcquire { name: String, holder: String, ttl: Micros, wait: Micros },
-    LeaseRelease { name: String, holder: String },
+    LeaseAcquire {
+        name: String,
+        holder: String,
+        ttl: Micros,
+        wait: Micros,
+    },
+    LeaseRelease {
+        name: String,
+        holder: String,
+    },
 }
 
 /// Which duration distribution a call draws from.
@@ -125,13 +158,21 @@ impl Op {
             Op::RestServers { cluster } => format!("GET {cluster}:/api/v1/servers"),
             Op::RestGroup { cluster, group } => format!("GET {cluster}:/api/v1/groups/{group}"),
             Op::RestResources { cluster } => format!("GET {cluster}:/api/v1/resources"),
-            Op::RestStartGroup { cluster, group, target } => {
+            Op::RestStartGroup {
+                cluster,
+                group,
+                target,
+            } => {
                 format!("POST {cluster}:/api/v1/groups/{group}/start {target:?}")
             }
             Op::RestStopGroup { cluster, group } => {
                 format!("POST {cluster}:/api/v1/groups/{group}/stop")
             }
-            Op::RestMoveGroup { cluster, group, target } => {
+            Op::RestMoveGroup {
+                cluster,
+                group,
+                target,
+            } => {
                 format!("POST {cluster}:/api/v1/groups/{group}/move {target:?}")
             }
             Op::Hv { host, cmd } => {
