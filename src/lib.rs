@@ -1,11 +1,15 @@
 //! ecxsim: discrete-event simulation and availability analysis of EXPRESSCLUSTER X deployments.
 
 pub mod analysis;
+pub mod backend;
+pub mod control;
 pub mod dist;
 pub mod engine;
 pub mod metrics;
 pub mod model;
+pub mod race;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod time;
+pub mod world;

@@ -1,0 +1,72 @@
+//! What the Hyper-V cmdlets return (`Get-VM`, `Get-VMReplication`), with the enum names of
+//! reference/hyperv.md §1.2.
+
+use serde::{Deserialize, Serialize};
+
+/// `Get-VM .Status` while `Start-VMInitialReplication` takes its checkpoint; ChangePrimary polls
+/// on this exact string before `Start-VM`.
+pub const VM_STATUS_CREATING_CHECKPOINT: &str = "Creating checkpoint";
+pub const VM_STATUS_OPERATING_NORMALLY: &str = "Operating normally";
+
+/// `Get-VM .State` (only the values the scripts can meet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PowerState {
+    Off,
+    Running,
+}
+
+/// `VMReplicationMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReplicationMode {
+    Primary,
+    Replica,
+}
+
+/// `VMReplicationState`: the subset a replication re-pointing can produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReplicationState {
+    ReadyForInitialReplication,
+    InitialReplicationInProgress,
+    WaitingForInitialReplication,
+    Replicating,
+    PreparedForFailover,
+    FailedOverWaitingCompletion,
+    FailedOver,
+    Suspended,
+    Error,
+    WaitingForStartResynchronize,
+}
+
+/// `VMReplicationHealthState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReplicationHealth {
+    Normal,
+    Warning,
+    Critical,
+}
+
+/// One side's replication relationship, as `Get-VMReplication` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VmReplication {
+    pub vm_name: String,
+    pub mode: ReplicationMode,
+    pub state: ReplicationState,
+    pub health: ReplicationHealth,
+    /// Empty until the replica learns its primary (after `-AsReplica`, before the primary's
+    /// `Enable-VMReplication` reaches it).
+    pub primary_server: String,
+    pub replica_server: String,
+}
+
+/// `Get-VM` output.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VmInfo {
+    pub name: String,
+    pub state: PowerState,
+    pub status: String,
+}
+
+/// Scripts compare server names by their first DNS label only (`.Split('.')[0]`).
+pub fn short_name(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
+}

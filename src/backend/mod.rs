@@ -1,0 +1,19 @@
+//! The backends the control logic talks to, as traits, and their simulated implementations.
+//!
+//! `control/` sees only this module's traits and types (`traits`, `ecx_types`, `hyperv_types`,
+//! `error`). `sim/` holds the mocked ECX and Hyper-V and the virtual-time executor; production
+//! implementations (ECX REST client, PowerShell runner) would sit beside it.
+
+pub mod ecx_types;
+pub mod error;
+pub mod hyperv_types;
+pub mod sim;
+pub mod traits;
+
+pub use ecx_types::{ClusterInfo, GroupInfo, GroupStatus, ResourceInfo, ServerInfo, NO_SERVER};
+pub use error::BackendError;
+pub use hyperv_types::{
+    PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo, VmReplication,
+    VM_STATUS_CREATING_CHECKPOINT, VM_STATUS_OPERATING_NORMALLY,
+};
+pub use traits::{AlertLog, Clock, Ecx, HyperV, Lease, LogLevel};

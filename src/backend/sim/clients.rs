@@ -1,0 +1,317 @@
+//! The backend traits, implemented by posting ops to the executor's mailbox.
+
+use super::executor::{OpFuture, SharedMailbox, TaskId};
+use super::op::{HvCmd, Op, OpOutput, OpResult};
+use crate::backend::traits::BackendResult;
+use crate::backend::{
+    AlertLog, BackendError, Clock, ClusterInfo, Ecx, GroupInfo, HyperV, Lease, LogLevel,
+    ResourceInfo, ServerInfo, VmInfo, VmReplication,
+};
+use crate::time::Micros;
+
+/// All backends of one script run (one task on one host).
+#[derive(Clone)]
+pub struct SimBackend {
+    task: TaskId,
+    mailbox: SharedMailbox,
+}
+
+fn mismatch(output: OpOutput) -> BackendError {
+    BackendError::Rest {
+        code: -1,
+        message: format!("unexpected answer {output:?}"),
+    }
+}
+
+impl SimBackend {
+    pub fn new(task: TaskId, mailbox: SharedMailbox) -> SimBackend {
+        SimBackend { task, mailbox }
+    }
+
+    async fn call(&self, op: Op) -> OpResult {
+        OpFuture::new(self.mailbox.clone(), self.task, op).await
+    }
+
+    async fn hv(&self, host: &str, cmd: HvCmd) -> OpResult {
+        self.call(Op::Hv {
+            host: host.to_string(),
+            cmd,
+        })
+        .await
+    }
+
+    async fn unit(&self, op: Op) -> BackendResult<()> {
+        match self.call(op).await? {
+            OpOutput::Unit => Ok(()),
+            other => Err(mismatch(other)),
+        }
+    }
+}
+
+impl Ecx for SimBackend {
+    async fn cluster(&self, cluster: &str) -> BackendResult<ClusterInfo> {
+        match self
+            .call(Op::RestCluster {
+                cluster: cluster.into(),
+            })
+            .await?
+        {
+            OpOutput::Cluster(c) => Ok(c),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn servers(&self, cluster: &str) -> BackendResult<Vec<ServerInfo>> {
+        match self
+            .call(Op::RestServers {
+                cluster: cluster.into(),
+            })
+            .await?
+        {
+            OpOutput::Servers(s) => Ok(s),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn group(&self, cluster: &str, group: &str) -> BackendResult<GroupInfo> {
+        let op = Op::RestGroup {
+            cluster: cluster.into(),
+            group: group.into(),
+        };
+        match self.call(op).await? {
+            OpOutput::Group(g) => Ok(g),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn resources(&self, cluster: &str) -> BackendResult<Vec<ResourceInfo>> {
+        match self
+            .call(Op::RestResources {
+                cluster: cluster.into(),
+            })
+            .await?
+        {
+            OpOutput::Resources(r) => Ok(r),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn start_group(
+        &self,
+        cluster: &str,
+        group: &str,
+        target: Option<&str>,
+    ) -> BackendResult<()> {
+        self.unit(Op::RestStartGroup {
+            cluster: cluster.into(),
+            group: group.into(),
+            target: target.map(str::to_string),
+        })
+        .await
+    }
+
+    async fn stop_group(&self, cluster: &str, group: &str) -> BackendResult<()> {
+        self.unit(Op::RestStopGroup {
+            cluster: cluster.into(),
+            group: group.into(),
+        })
+        .await
+    }
+
+    async fn move_group(
+        &self,
+        cluster: &str,
+        group: &str,
+        target: Option<&str>,
+    ) -> BackendResult<()> {
+        self.unit(Op::RestMoveGroup {
+            cluster: cluster.into(),
+            group: group.into(),
+            target: target.map(str::to_string),
+        })
+        .await
+    }
+}
+
+impl HyperV for SimBackend {
+    async fn get_vm(&self, host: &str, vm: &str) -> BackendResult<Option<VmInfo>> {
+        match self.hv(host, HvCmd::GetVm { vm: vm.into() }).await? {
+            OpOutput::Vm(v) => Ok(v),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn start_vm(&self, host: &str, vm: &str) -> BackendResult<()> {
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd: HvCmd::StartVm { vm: vm.into() },
+        })
+        .await
+    }
+
+    async fn stop_vm(&self, host: &str, vm: &str) -> BackendResult<()> {
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd: HvCmd::StopVm { vm: vm.into() },
+        })
+        .await
+    }
+
+    async fn import_vm(&self, host: &str, vm: &str, path: &str) -> BackendResult<()> {
+        let cmd = HvCmd::ImportVm {
+            vm: vm.into(),
+            path: path.into(),
+        };
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
+    }
+
+    async fn get_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+    ) -> BackendResult<Option<VmReplication>> {
+        match self
+            .hv(host, HvCmd::GetReplication { vm: vm.into() })
+            .await?
+        {
+            OpOutput::Replication(r) => Ok(r),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn list_vm_replication(&self, host: &str) -> BackendResult<Vec<VmReplication>> {
+        match self.hv(host, HvCmd::ListReplication).await? {
+            OpOutput::Replications(r) => Ok(r),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn remove_vm_replication(&self, host: &str, vm: &str) -> BackendResult<()> {
+        let cmd = HvCmd::RemoveReplication { vm: vm.into() };
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
+    }
+
+    async fn enable_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+        replica: &str,
+    ) -> BackendResult<()> {
+        let cmd = HvCmd::EnableReplication {
+            vm: vm.into(),
+            replica: replica.into(),
+        };
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
+    }
+
+    async fn enable_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()> {
+        let cmd = HvCmd::EnableAsReplica { vm: vm.into() };
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
+    }
+
+    async fn start_vm_initial_replication(&self, host: &str, vm: &str) -> BackendResult<()> {
+        let cmd = HvCmd::StartInitialReplication { vm: vm.into() };
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
+    }
+
+    async fn start_vm_failover(&self, host: &str, vm: &str, prepare: bool) -> BackendResult<()> {
+        let cmd = HvCmd::StartFailover {
+            vm: vm.into(),
+            prepare,
+        };
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
+    }
+
+    async fn complete_vm_failover(&self, host: &str, vm: &str) -> BackendResult<()> {
+        let cmd = HvCmd::CompleteFailover { vm: vm.into() };
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
+    }
+
+    async fn reverse_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+        replica: &str,
+    ) -> BackendResult<()> {
+        let cmd = HvCmd::Reverse {
+            vm: vm.into(),
+            replica: replica.into(),
+        };
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
+    }
+}
+
+impl Clock for SimBackend {
+    async fn sleep(&self, duration: Micros) {
+        let _ = self.call(Op::Sleep(duration)).await;
+    }
+}
+
+impl Lease for SimBackend {
+    async fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Micros,
+        wait: Micros,
+    ) -> BackendResult<bool> {
+        let op = Op::LeaseAcquire {
+            name: name.into(),
+            holder: holder.into(),
+            ttl,
+            wait,
+        };
+        match self.call(op).await? {
+            OpOutput::Granted(g) => Ok(g),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> BackendResult<()> {
+        self.unit(Op::LeaseRelease {
+            name: name.into(),
+            holder: holder.into(),
+        })
+        .await
+    }
+}
+
+impl AlertLog for SimBackend {
+    fn log(&self, level: LogLevel, message: &str) {
+        self.mailbox
+            .borrow_mut()
+            .log(self.task, level, message.to_string());
+    }
+}

@@ -1,0 +1,170 @@
+//! A minimal deterministic single-threaded executor for the control logic.
+//!
+//! Scripts are futures. A backend call posts its `Op` to the shared mailbox and suspends; the
+//! world completes the op later and re-polls the task, which then finds its result. There is
+//! no waker machinery: the world knows exactly which task to poll (the one whose op completed),
+//! so a no-op waker suffices and execution order is a pure function of the event order.
+
+use std::cell::RefCell;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use super::op::{Op, OpResult};
+use crate::backend::LogLevel;
+
+pub type TaskId = u64;
+
+/// Calls posted by tasks, results waiting for them, and log lines.
+#[derive(Debug, Default)]
+pub struct Mailbox {
+    submitted: Vec<(TaskId, Op)>,
+    results: BTreeMap<TaskId, OpResult>,
+    logs: Vec<(TaskId, LogLevel, String)>,
+}
+
+pub type SharedMailbox = Rc<RefCell<Mailbox>>;
+
+impl Mailbox {
+    pub fn submit(&mut self, task: TaskId, op: Op) {
+        self.submitted.push((task, op));
+    }
+
+    pub fn take_result(&mut self, task: TaskId) -> Option<OpResult> {
+        self.results.remove(&task)
+    }
+
+    pub fn log(&mut self, task: TaskId, level: LogLevel, message: String) {
+        self.logs.push((task, level, message));
+    }
+}
+
+/// The future of one backend call.
+pub struct OpFuture {
+    mailbox: SharedMailbox,
+    task: TaskId,
+    op: Option<Op>,
+}
+
+impl OpFuture {
+    pub fn new(mailbox: SharedMailbox, task: TaskId, op: Op) -> OpFuture {
+        OpFuture {
+            mailbox,
+            task,
+            op: Some(op),
+        }
+    }
+}
+
+impl Future for OpFuture {
+    type Output = OpResult;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<OpResult> {
+        if let Some(op) = self.op.take() {
+            self.mailbox.borrow_mut().submit(self.task, op);
+            return Poll::Pending;
+        }
+        match self.mailbox.borrow_mut().take_result(self.task) {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
+    }
+}
+
+type BoxedTask<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// Live tasks, plus a running hash of the results each one has received (two runs in which a
+/// task received the same results have the task in the same state: the exhaustive explorer
+/// merges such states).
+pub struct Executor<T> {
+    mailbox: SharedMailbox,
+    tasks: BTreeMap<TaskId, BoxedTask<T>>,
+    history: BTreeMap<TaskId, u64>,
+    next: TaskId,
+}
+
+impl<T> Default for Executor<T> {
+    fn default() -> Self {
+        Executor {
+            mailbox: Rc::new(RefCell::new(Mailbox::default())),
+            tasks: BTreeMap::new(),
+            history: BTreeMap::new(),
+            next: 1,
+        }
+    }
+}
+
+impl<T> Executor<T> {
+    pub fn mailbox(&self) -> SharedMailbox {
+        self.mailbox.clone()
+    }
+
+    /// Reserves the id of the next task (its backend clients need it before the future exists).
+    pub fn next_id(&mut self) -> TaskId {
+        let id = self.next;
+        self.next += 1;
+        id
+    }
+
+    pub fn insert(&mut self, id: TaskId, future: BoxedTask<T>) {
+        self.tasks.insert(id, future);
+        self.history.insert(id, 0);
+    }
+
+    /// Polls a task once: `Some(output)` if it finished (it is then removed).
+    pub fn poll(&mut self, id: TaskId) -> Option<T> {
+        let task = self.tasks.get_mut(&id)?;
+        let mut cx = Context::from_waker(Waker::noop());
+        match task.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => {
+                self.tasks.remove(&id);
+                self.history.remove(&id);
+                Some(output)
+            }
+            Poll::Pending => None,
+        }
+    }
+
+    pub fn is_live(&self, id: TaskId) -> bool {
+        self.tasks.contains_key(&id)
+    }
+
+    pub fn live(&self) -> impl Iterator<Item = TaskId> + '_ {
+        self.tasks.keys().copied()
+    }
+
+    /// Drops a task (its host died); a result arriving later finds no one.
+    pub fn kill(&mut self, id: TaskId) {
+        self.tasks.remove(&id);
+        self.history.remove(&id);
+        self.mailbox.borrow_mut().results.remove(&id);
+    }
+
+    /// Hands a completed call's result to its task (the caller then polls it).
+    pub fn deliver(&mut self, id: TaskId, result: OpResult) {
+        if let Some(h) = self.history.get_mut(&id) {
+            let mut hasher = DefaultHasher::new();
+            h.hash(&mut hasher);
+            result.hash(&mut hasher);
+            *h = hasher.finish();
+        }
+        self.mailbox.borrow_mut().results.insert(id, result);
+    }
+
+    pub fn take_submitted(&self) -> Vec<(TaskId, Op)> {
+        std::mem::take(&mut self.mailbox.borrow_mut().submitted)
+    }
+
+    pub fn take_logs(&self) -> Vec<(TaskId, LogLevel, String)> {
+        std::mem::take(&mut self.mailbox.borrow_mut().logs)
+    }
+
+    /// The per-task result histories, for state hashing.
+    pub fn histories(&self) -> &BTreeMap<TaskId, u64> {
+        &self.history
+    }
+}

@@ -1,0 +1,748 @@
+//! The Hyper-V mock: per host and VM the registration, power state and replication
+//! relationship, with the cmdlet preconditions of reference/hyperv.md §1.5 and the shared-disk
+//! behaviour of §1.8 and §5.
+
+use std::collections::BTreeMap;
+
+use rand::Rng;
+
+use super::op::{HvCmd, OpOutput, OpResult};
+use crate::backend::{
+    BackendError, PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo,
+    VmReplication, VM_STATUS_CREATING_CHECKPOINT, VM_STATUS_OPERATING_NORMALLY,
+};
+use crate::time::Micros;
+
+/// One side's replication relationship.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Relationship {
+    pub mode: ReplicationMode,
+    pub state: ReplicationState,
+    pub health: ReplicationHealth,
+    /// Empty on a replica until a primary's Enable-VMReplication reaches it.
+    pub primary: String,
+    pub replica: String,
+    /// The host lost the VM's disk while holding this relationship: the documented source of
+    /// the flaky "configuration was not accessible" removal later on.
+    pub config_lost: bool,
+    /// What the state was before the disk went away (restored if it comes back untouched).
+    pub before_loss: Option<(ReplicationState, ReplicationHealth)>,
+}
+
+impl Relationship {
+    fn view(&self, vm: &str) -> VmReplication {
+        VmReplication {
+            vm_name: vm.to_string(),
+            mode: self.mode,
+            state: self.state,
+            health: self.health,
+            primary_server: self.primary.clone(),
+            replica_server: self.replica.clone(),
+        }
+    }
+
+    fn set(&mut self, state: ReplicationState, health: ReplicationHealth) {
+        self.state = state;
+        self.health = health;
+    }
+}
+
+/// A VM registered on a host.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VmOnHost {
+    pub power: PowerState,
+    /// `Get-VM .Status` reads "Creating checkpoint" until then.
+    pub checkpoint_until: Micros,
+    pub replication: Option<Relationship>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostState {
+    pub cluster: String,
+    pub up: bool,
+    /// False while cut off the network.
+    pub connected: bool,
+    /// The cluster's shared disk is attached here (this is the group's active server).
+    pub disk: bool,
+    pub vms: BTreeMap<String, VmOnHost>,
+}
+
+/// What a cmdlet set in motion that the world must time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HvEffect {
+    /// Initial replication of `vm` from `primary` started; the world completes it later.
+    InitialReplicationStarted { vm: String, primary: String },
+}
+
+/// All Hyper-V hosts of the world.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct HyperVFarm {
+    pub hosts: BTreeMap<String, HostState>,
+    /// Which cluster's disk holds each vmcx path.
+    pub paths: BTreeMap<String, (String, String)>,
+}
+
+fn not_found(vm: &str, host: &str) -> BackendError {
+    BackendError::VmNotFound {
+        vm: vm.into(),
+        host: host.into(),
+    }
+}
+
+fn invalid(vm: &str, operation: &str, detail: impl Into<String>) -> BackendError {
+    BackendError::InvalidState {
+        vm: vm.into(),
+        operation: operation.into(),
+        detail: detail.into(),
+    }
+}
+
+fn not_accessible(vm: &str) -> BackendError {
+    BackendError::ConfigurationNotAccessible { vm: vm.into() }
+}
+
+impl HyperVFarm {
+    pub fn add_host(&mut self, name: &str, cluster: &str) {
+        self.hosts.insert(
+            name.to_string(),
+            HostState {
+                cluster: cluster.into(),
+                up: true,
+                connected: true,
+                disk: false,
+                vms: BTreeMap::new(),
+            },
+        );
+    }
+
+    /// Whether `caller` can run a command on `host` (itself, or over WinRM).
+    pub fn reach(&self, caller: &str, host: &str) -> Result<(), BackendError> {
+        if host.is_empty() {
+            return Err(BackendError::NoTarget);
+        }
+        let unreachable = || BackendError::Unreachable {
+            target: host.to_string(),
+        };
+        let target = self.hosts.get(host).ok_or_else(unreachable)?;
+        if !target.up {
+            return Err(unreachable());
+        }
+        if caller != host {
+            let caller_connected = self.hosts.get(caller).is_none_or(|c| c.connected);
+            if !target.connected || !caller_connected {
+                return Err(unreachable());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn vm(&self, host: &str, vm: &str) -> Option<&VmOnHost> {
+        self.hosts.get(host)?.vms.get(vm)
+    }
+
+    pub fn relationship(&self, host: &str, vm: &str) -> Option<&Relationship> {
+        self.vm(host, vm)?.replication.as_ref()
+    }
+
+    fn has_disk(&self, host: &str) -> bool {
+        self.hosts.get(host).is_some_and(|h| h.disk && h.up)
+    }
+
+    /// Runs one cmdlet on `host` for `caller`, at `now`. `flaky` is the probability that the
+    /// documented flaky removal fails; `checkpoint` how long Start-VMInitialReplication shows
+    /// "Creating checkpoint".
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply<R: Rng + ?Sized>(
+        &mut self,
+        caller: &str,
+        host: &str,
+        cmd: &HvCmd,
+        now: Micros,
+        flaky: f64,
+        checkpoint: Micros,
+        rng: &mut R,
+    ) -> (OpResult, Option<HvEffect>) {
+        if let Err(e) = self.reach(caller, host) {
+            return (Err(e), None);
+        }
+        let mut effect = None;
+        let result = match cmd {
+            HvCmd::GetVm { vm } => Ok(OpOutput::Vm(self.vm(host, vm).map(|v| {
+                VmInfo {
+                    name: vm.clone(),
+                    state: v.power,
+                    status: if now < v.checkpoint_until {
+                        VM_STATUS_CREATING_CHECKPOINT
+                    } else {
+                        VM_STATUS_OPERATING_NORMALLY
+                    }
+                    .into(),
+                }
+            }))),
+            HvCmd::GetReplication { vm } => match self.vm(host, vm) {
+                None => Err(not_found(vm, host)),
+                Some(v) => Ok(OpOutput::Replication(
+                    v.replication.as_ref().map(|r| r.view(vm)),
+                )),
+            },
+            HvCmd::ListReplication => Ok(OpOutput::Replications(
+                self.hosts[host]
+                    .vms
+                    .iter()
+                    .filter_map(|(name, v)| v.replication.as_ref().map(|r| r.view(name)))
+                    .collect(),
+            )),
+            HvCmd::StartVm { vm } => self.start_vm(host, vm, now),
+            HvCmd::StopVm { vm } => match self.vm_mut(host, vm) {
+                None => Err(not_found(vm, host)),
+                Some(v) => {
+                    v.power = PowerState::Off;
+                    Ok(OpOutput::Unit)
+                }
+            },
+            HvCmd::ImportVm { vm, path } => self.import(host, vm, path),
+            HvCmd::RemoveReplication { vm } => {
+                let has_disk = self.has_disk(host);
+                match self.vm_mut(host, vm) {
+                    None => Err(not_found(vm, host)),
+                    Some(VmOnHost {
+                        replication: None, ..
+                    }) => Err(BackendError::NotReplicating {
+                        vm: vm.clone(),
+                        host: host.into(),
+                    }),
+                    Some(_) if !has_disk => Err(not_accessible(vm)),
+                    Some(v) => {
+                        let rel = v.replication.as_ref().expect("checked above");
+                        // Observed only on the cluster holding the Primary relationship.
+                        let flaky_here = rel.config_lost && rel.mode == ReplicationMode::Primary;
+                        if flaky_here && flaky > 0.0 && rng.random::<f64>() < flaky {
+                            Err(not_accessible(vm))
+                        } else {
+                            v.replication = None;
+                            Ok(OpOutput::Unit)
+                        }
+                    }
+                }
+            }
+            HvCmd::EnableAsReplica { vm } => self.enable_as_replica(host, vm),
+            HvCmd::EnableReplication { vm, replica } => self.enable(host, vm, replica),
+            HvCmd::StartInitialReplication { vm } => {
+                let r = self.start_initial_replication(host, vm, now, checkpoint);
+                if r.is_ok() {
+                    effect = Some(HvEffect::InitialReplicationStarted {
+                        vm: vm.clone(),
+                        primary: host.to_string(),
+                    });
+                }
+                r
+            }
+            HvCmd::StartFailover { vm, prepare } => self.start_failover(host, vm, *prepare),
+            HvCmd::CompleteFailover { vm } => self.complete_failover(host, vm),
+            HvCmd::Reverse { vm, replica } => self.reverse(host, vm, replica),
+        };
+        (result, effect)
+    }
+
+    fn vm_mut(&mut self, host: &str, vm: &str) -> Option<&mut VmOnHost> {
+        self.hosts.get_mut(host)?.vms.get_mut(vm)
+    }
+
+    fn rel_mut(&mut self, host: &str, vm: &str) -> Option<&mut Relationship> {
+        self.vm_mut(host, vm)?.replication.as_mut()
+    }
+
+    fn start_vm(&mut self, host: &str, vm: &str, now: Micros) -> OpResult {
+        let has_disk = self.has_disk(host);
+        let v = self.vm_mut(host, vm).ok_or_else(|| not_found(vm, host))?;
+        if !has_disk {
+            return Err(not_accessible(vm));
+        }
+        if now < v.checkpoint_until {
+            return Err(invalid(vm, "Start-VM", "a checkpoint is being created"));
+        }
+        if let Some(rel) = &v.replication {
+            if rel.mode == ReplicationMode::Replica
+                && !matches!(
+                    rel.state,
+                    ReplicationState::FailedOverWaitingCompletion | ReplicationState::FailedOver
+                )
+            {
+                return Err(invalid(
+                    vm,
+                    "Start-VM",
+                    "a replica virtual machine cannot be started",
+                ));
+            }
+            if rel.state == ReplicationState::PreparedForFailover {
+                return Err(invalid(vm, "Start-VM", "prepared for planned failover"));
+            }
+        }
+        v.power = PowerState::Running;
+        Ok(OpOutput::Unit)
+    }
+
+    fn import(&mut self, host: &str, vm: &str, path: &str) -> OpResult {
+        let cluster = self.hosts[host].cluster.clone();
+        let accessible = self
+            .paths
+            .get(path)
+            .is_some_and(|(c, v)| *c == cluster && v == vm)
+            && self.has_disk(host);
+        if self.vm(host, vm).is_some() {
+            return Err(BackendError::VmAlreadyExists {
+                vm: vm.into(),
+                host: host.into(),
+            });
+        }
+        if !accessible {
+            return Err(BackendError::PathNotAccessible {
+                path: path.into(),
+                host: host.into(),
+            });
+        }
+        self.hosts.get_mut(host).expect("reached").vms.insert(
+            vm.to_string(),
+            VmOnHost {
+                power: PowerState::Off,
+                checkpoint_until: 0,
+                replication: None,
+            },
+        );
+        Ok(OpOutput::Unit)
+    }
+
+    fn enable_as_replica(&mut self, host: &str, vm: &str) -> OpResult {
+        let has_disk = self.has_disk(host);
+        let v = self.vm_mut(host, vm).ok_or_else(|| not_found(vm, host))?;
+        if v.replication.is_some() {
+            return Err(BackendError::AlreadyReplicating {
+                vm: vm.into(),
+                host: host.into(),
+            });
+        }
+        if !has_disk {
+            return Err(not_accessible(vm));
+        }
+        if v.power != PowerState::Off {
+            return Err(invalid(
+                vm,
+                "Enable-VMReplication -AsReplica",
+                "the virtual machine is running",
+            ));
+        }
+        v.replication = Some(Relationship {
+            mode: ReplicationMode::Replica,
+            state: ReplicationState::WaitingForInitialReplication,
+            health: ReplicationHealth::Warning,
+            primary: String::new(),
+            replica: host.to_string(),
+            config_lost: false,
+            before_loss: None,
+        });
+        Ok(OpOutput::Unit)
+    }
+
+    fn enable(&mut self, host: &str, vm: &str, replica: &str) -> OpResult {
+        if replica.is_empty() {
+            return Err(BackendError::NoTarget);
+        }
+        let v = self.vm(host, vm).ok_or_else(|| not_found(vm, host))?;
+        if v.replication.is_some() {
+            return Err(BackendError::AlreadyReplicating {
+                vm: vm.into(),
+                host: host.into(),
+            });
+        }
+        if !self.has_disk(host) {
+            return Err(not_accessible(vm));
+        }
+        if replica == host {
+            return Err(invalid(
+                vm,
+                "Enable-VMReplication",
+                "the replica server is this server",
+            ));
+        }
+        // The primary connects to the replica server over HTTP/Kerberos.
+        self.reach(host, replica)?;
+        match self.vm(replica, vm).map(|v| v.replication.clone()) {
+            Some(Some(rel))
+                if rel.mode == ReplicationMode::Replica
+                    && rel.state == ReplicationState::WaitingForInitialReplication
+                    && (rel.primary.is_empty() || rel.primary == host) =>
+            {
+                let rel = self.rel_mut(replica, vm).expect("present");
+                rel.primary = host.to_string();
+            }
+            Some(Some(rel)) => {
+                return Err(invalid(
+                    vm,
+                    "Enable-VMReplication",
+                    format!(
+                        "'{replica}' already holds a {:?} relationship for it",
+                        rel.mode
+                    ),
+                ))
+            }
+            Some(None) => {
+                return Err(BackendError::VmAlreadyExists {
+                    vm: vm.into(),
+                    host: replica.into(),
+                })
+            }
+            None => {
+                // The replica server creates a placeholder VM in its storage location, which
+                // in this design is on its cluster's shared disk.
+                if !self.has_disk(replica) {
+                    return Err(not_accessible(vm));
+                }
+                self.hosts.get_mut(replica).expect("reached").vms.insert(
+                    vm.to_string(),
+                    VmOnHost {
+                        power: PowerState::Off,
+                        checkpoint_until: 0,
+                        replication: Some(Relationship {
+                            mode: ReplicationMode::Replica,
+                            state: ReplicationState::WaitingForInitialReplication,
+                            health: ReplicationHealth::Warning,
+                            primary: host.to_string(),
+                            replica: replica.to_string(),
+                            config_lost: false,
+                            before_loss: None,
+                        }),
+                    },
+                );
+            }
+        }
+        self.vm_mut(host, vm).expect("present").replication = Some(Relationship {
+            mode: ReplicationMode::Primary,
+            state: ReplicationState::ReadyForInitialReplication,
+            health: ReplicationHealth::Warning,
+            primary: host.to_string(),
+            replica: replica.to_string(),
+            config_lost: false,
+            before_loss: None,
+        });
+        Ok(OpOutput::Unit)
+    }
+
+    fn start_initial_replication(
+        &mut self,
+        host: &str,
+        vm: &str,
+        now: Micros,
+        checkpoint: Micros,
+    ) -> OpResult {
+        let v = self.vm(host, vm).ok_or_else(|| not_found(vm, host))?;
+        let rel = v
+            .replication
+            .clone()
+            .ok_or_else(|| BackendError::NotReplicating {
+                vm: vm.into(),
+                host: host.into(),
+            })?;
+        if rel.mode != ReplicationMode::Primary
+            || rel.state != ReplicationState::ReadyForInitialReplication
+        {
+            return Err(invalid(
+                vm,
+                "Start-VMInitialReplication",
+                format!(
+                    "initial replication is not pending ({:?} {:?})",
+                    rel.mode, rel.state
+                ),
+            ));
+        }
+        if !self.has_disk(host) {
+            return Err(not_accessible(vm));
+        }
+        self.reach(host, &rel.replica)?;
+        if !self.pair_bound(host, &rel.replica, vm) {
+            return Err(invalid(
+                vm,
+                "Start-VMInitialReplication",
+                format!("'{}' is not a replica of '{host}'", rel.replica),
+            ));
+        }
+        let v = self.vm_mut(host, vm).expect("present");
+        v.checkpoint_until = now + checkpoint;
+        v.replication.as_mut().expect("present").set(
+            ReplicationState::InitialReplicationInProgress,
+            ReplicationHealth::Warning,
+        );
+        Ok(OpOutput::Unit)
+    }
+
+    /// `replica` holds a Replica relationship whose primary is `primary`.
+    fn pair_bound(&self, primary: &str, replica: &str, vm: &str) -> bool {
+        self.relationship(replica, vm)
+            .is_some_and(|r| r.mode == ReplicationMode::Replica && r.primary == primary)
+    }
+
+    /// Both ends can talk and hold matching relationships, with their disks.
+    pub fn pair_intact(&self, primary: &str, vm: &str) -> bool {
+        let Some(rel) = self.relationship(primary, vm) else {
+            return false;
+        };
+        rel.mode == ReplicationMode::Primary
+            && self.has_disk(primary)
+            && self.has_disk(&rel.replica)
+            && self.reach(primary, &rel.replica).is_ok()
+            && self.pair_bound(primary, &rel.replica, vm)
+    }
+
+    /// Initial replication started on `primary` has transferred: both ends replicate, or the
+    /// primary records an error if the pair came apart meanwhile. True on success.
+    pub fn finish_initial_replication(&mut self, primary: &str, vm: &str) -> bool {
+        let in_progress = self.relationship(primary, vm).is_some_and(|r| {
+            r.mode == ReplicationMode::Primary
+                && r.state == ReplicationState::InitialReplicationInProgress
+        });
+        if !in_progress || !self.hosts[primary].up {
+            return false;
+        }
+        if self.pair_intact(primary, vm) {
+            let replica = self
+                .relationship(primary, vm)
+                .expect("present")
+                .replica
+                .clone();
+            for host in [primary, replica.as_str()] {
+                let rel = self.rel_mut(host, vm).expect("present");
+                rel.set(ReplicationState::Replicating, ReplicationHealth::Normal);
+            }
+            true
+        } else {
+            self.rel_mut(primary, vm)
+                .expect("present")
+                .set(ReplicationState::Error, ReplicationHealth::Critical);
+            false
+        }
+    }
+
+    /// One replication cycle of every replicating primary of `vm`; returns the hosts whose
+    /// cycle completed. A primary that cannot deliver goes to Error/Critical.
+    pub fn replication_cycle(&mut self, vm: &str) -> Vec<String> {
+        let primaries: Vec<String> = self
+            .hosts
+            .iter()
+            .filter(|(_, h)| h.up)
+            .filter(|(_, h)| {
+                h.vms
+                    .get(vm)
+                    .and_then(|v| v.replication.as_ref())
+                    .is_some_and(|r| {
+                        r.mode == ReplicationMode::Primary
+                            && r.state == ReplicationState::Replicating
+                    })
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut delivered = vec![];
+        for host in primaries {
+            let replica_ok = self.pair_intact(&host, vm) && {
+                let replica = &self.relationship(&host, vm).expect("present").replica;
+                self.relationship(replica, vm)
+                    .is_some_and(|r| r.state == ReplicationState::Replicating)
+            };
+            if replica_ok {
+                delivered.push(host);
+            } else {
+                self.rel_mut(&host, vm)
+                    .expect("present")
+                    .set(ReplicationState::Error, ReplicationHealth::Critical);
+            }
+        }
+        delivered
+    }
+
+    /// The shared disk leaves `host`: its relationships go to Error/Critical; a running VM
+    /// keeps its power state (the documented "VM keeps running") but has no storage.
+    pub fn detach_disk(&mut self, host: &str) {
+        let Some(h) = self.hosts.get_mut(host) else {
+            return;
+        };
+        h.disk = false;
+        for v in h.vms.values_mut() {
+            if let Some(rel) = v.replication.as_mut() {
+                if rel.before_loss.is_none() {
+                    rel.before_loss = Some((rel.state, rel.health));
+                }
+                rel.config_lost = true;
+                rel.set(ReplicationState::Error, ReplicationHealth::Critical);
+            }
+        }
+    }
+
+    /// The shared disk comes (back) to `host`. A relationship whose partner still points back
+    /// resumes where it was; one whose pair was re-pointed meanwhile stays in Error.
+    pub fn attach_disk(&mut self, host: &str) {
+        let Some(h) = self.hosts.get_mut(host) else {
+            return;
+        };
+        h.disk = true;
+        let vms: Vec<String> = h.vms.keys().cloned().collect();
+        for vm in vms {
+            let Some(rel) = self.relationship(host, &vm).cloned() else {
+                continue;
+            };
+            let Some((state, health)) = rel.before_loss else {
+                continue;
+            };
+            let partner_points_back = match rel.mode {
+                ReplicationMode::Primary => self.pair_bound(host, &rel.replica, &vm),
+                ReplicationMode::Replica => self
+                    .relationship(&rel.primary, &vm)
+                    .is_some_and(|p| p.mode == ReplicationMode::Primary && p.replica == host),
+            };
+            let rel = self.rel_mut(host, &vm).expect("present");
+            rel.before_loss = None;
+            if partner_points_back {
+                rel.set(state, health);
+            }
+        }
+    }
+
+    /// The host dies: every VM on it stops; its disk is gone with it.
+    pub fn crash(&mut self, host: &str) {
+        self.detach_disk(host);
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.up = false;
+            h.connected = true;
+            for v in h.vms.values_mut() {
+                v.power = PowerState::Off;
+                v.checkpoint_until = 0;
+            }
+        }
+    }
+
+    pub fn power_on(&mut self, host: &str) {
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.up = true;
+            h.connected = true;
+        }
+    }
+
+    pub fn set_connected(&mut self, host: &str, connected: bool) {
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.connected = connected;
+        }
+    }
+
+    /// Hosts where `vm` is powered on.
+    pub fn running_hosts(&self, vm: &str) -> Vec<String> {
+        self.hosts
+            .iter()
+            .filter(|(_, h)| h.up)
+            .filter(|(_, h)| {
+                h.vms
+                    .get(vm)
+                    .is_some_and(|v| v.power == PowerState::Running)
+            })
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    fn start_failover(&mut self, host: &str, vm: &str, prepare: bool) -> OpResult {
+        let v = self.vm(host, vm).ok_or_else(|| not_found(vm, host))?;
+        let rel = v
+            .replication
+            .clone()
+            .ok_or_else(|| BackendError::NotReplicating {
+                vm: vm.into(),
+                host: host.into(),
+            })?;
+        if prepare {
+            if rel.mode != ReplicationMode::Primary || v.power != PowerState::Off {
+                return Err(invalid(
+                    vm,
+                    "Start-VMFailover -Prepare",
+                    "the primary virtual machine must be shut down",
+                ));
+            }
+            self.rel_mut(host, vm).expect("present").set(
+                ReplicationState::PreparedForFailover,
+                ReplicationHealth::Normal,
+            );
+        } else {
+            if rel.mode != ReplicationMode::Replica {
+                return Err(invalid(vm, "Start-VMFailover", "not a replica"));
+            }
+            self.rel_mut(host, vm).expect("present").set(
+                ReplicationState::FailedOverWaitingCompletion,
+                ReplicationHealth::Warning,
+            );
+        }
+        Ok(OpOutput::Unit)
+    }
+
+    fn complete_failover(&mut self, host: &str, vm: &str) -> OpResult {
+        let rel = self.rel_mut(host, vm).ok_or_else(|| not_found(vm, host))?;
+        if rel.state != ReplicationState::FailedOverWaitingCompletion {
+            return Err(invalid(
+                vm,
+                "Complete-VMFailover",
+                "not FailedOverWaitingCompletion",
+            ));
+        }
+        rel.set(ReplicationState::FailedOver, ReplicationHealth::Warning);
+        Ok(OpOutput::Unit)
+    }
+
+    fn reverse(&mut self, host: &str, vm: &str, replica: &str) -> OpResult {
+        let rel = self
+            .relationship(host, vm)
+            .cloned()
+            .ok_or_else(|| not_found(vm, host))?;
+        if rel.mode != ReplicationMode::Replica
+            || !matches!(
+                rel.state,
+                ReplicationState::FailedOver | ReplicationState::FailedOverWaitingCompletion
+            )
+        {
+            return Err(invalid(vm, "Set-VMReplication -Reverse", "not failed over"));
+        }
+        self.reach(host, replica)?;
+        let other = self.relationship(replica, vm).cloned();
+        let planned = other
+            .as_ref()
+            .is_some_and(|o| o.state == ReplicationState::PreparedForFailover);
+        let unplanned = other.as_ref().is_some_and(|o| {
+            o.mode == ReplicationMode::Replica
+                && o.state == ReplicationState::WaitingForInitialReplication
+        });
+        if !planned && !unplanned {
+            return Err(invalid(
+                vm,
+                "Set-VMReplication -Reverse",
+                "the old primary is neither prepared nor a replica",
+            ));
+        }
+        let (state, health) = if planned {
+            (ReplicationState::Replicating, ReplicationHealth::Normal)
+        } else {
+            (
+                ReplicationState::ReadyForInitialReplication,
+                ReplicationHealth::Warning,
+            )
+        };
+        *self.rel_mut(host, vm).expect("present") = Relationship {
+            mode: ReplicationMode::Primary,
+            state,
+            health,
+            primary: host.into(),
+            replica: replica.into(),
+            config_lost: false,
+            before_loss: None,
+        };
+        let o = self.rel_mut(replica, vm).expect("present");
+        o.mode = ReplicationMode::Replica;
+        o.primary = host.into();
+        o.replica = replica.into();
+        if planned {
+            o.set(ReplicationState::Replicating, ReplicationHealth::Normal);
+        }
+        Ok(OpOutput::Unit)
+    }
+}

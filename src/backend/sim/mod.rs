@@ -1,0 +1,23 @@
+//! Simulated backends: the ECX and Hyper-V mocks acting on the simulated world, and the
+//! virtual-time executor that runs the control logic against them.
+//!
+//! A backend call does not act when it is made: it becomes a pending operation (`Op`) that the
+//! world completes later (after a drawn duration, or when the exhaustive explorer picks it),
+//! applying its effect to the world as it is at that moment. Two scripts therefore interleave
+//! exactly as their calls overlap.
+
+pub mod clients;
+pub mod durations;
+pub mod ecx;
+pub mod executor;
+pub mod hyperv;
+pub mod lease;
+pub mod op;
+
+pub use clients::SimBackend;
+pub use durations::CallDurations;
+pub use ecx::EcxCluster;
+pub use executor::{Executor, Mailbox, SharedMailbox, TaskId};
+pub use hyperv::{HostState, HyperVFarm, Relationship, VmOnHost};
+pub use lease::LeaseTable;
+pub use op::{HvCmd, Op, OpKind, OpOutput, OpResult};

@@ -1,0 +1,222 @@
+//! Backend calls as data: what a script asked for, and what it got back.
+
+use crate::backend::{
+    BackendError, ClusterInfo, GroupInfo, ResourceInfo, ServerInfo, VmInfo, VmReplication,
+};
+use crate::time::Micros;
+
+/// One Hyper-V cmdlet, run on the host named by the enclosing `Op::Hv`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HvCmd {
+    GetVm { vm: String },
+    StartVm { vm: String },
+    StopVm { vm: String },
+    ImportVm { vm: String, path: String },
+    GetReplication { vm: String },
+    ListReplication,
+    RemoveReplication { vm: String },
+    EnableReplication { vm: String, replica: String },
+    EnableAsReplica { vm: String },
+    StartInitialReplication { vm: String },
+    StartFailover { vm: String, prepare: bool },
+    CompleteFailover { vm: String },
+    Reverse { vm: String, replica: String },
+}
+
+impl HvCmd {
+    /// The cmdlet as a script would write it (for timelines).
+    pub fn render(&self, host: &str) -> String {
+        match self {
+            HvCmd::GetVm { vm } => format!("Get-VM {vm} -ComputerName {host}"),
+            HvCmd::StartVm { vm } => format!("Start-VM {vm} -ComputerName {host}"),
+            HvCmd::StopVm { vm } => format!("Stop-VM {vm} -Force -ComputerName {host}"),
+            HvCmd::ImportVm { path, .. } => format!("Import-VM -Path {path} -ComputerName {host}"),
+            HvCmd::GetReplication { vm } => format!("Get-VMReplication {vm} -ComputerName {host}"),
+            HvCmd::ListReplication => format!("Get-VMReplication -ComputerName {host}"),
+            HvCmd::RemoveReplication { vm } => {
+                format!("Remove-VMReplication {vm} -ComputerName {host}")
+            }
+            HvCmd::EnableReplication { vm, replica } => format!(
+                "Enable-VMReplication {vm} -ReplicaServerName {replica} -ComputerName {host}"
+            ),
+            HvCmd::EnableAsReplica { vm } => {
+                format!("Enable-VMReplication {vm} -AsReplica -ComputerName {host}")
+            }
+            HvCmd::StartInitialReplication { vm } => {
+                format!("Start-VMInitialReplication {vm} -ComputerName {host}")
+            }
+            HvCmd::StartFailover { vm, prepare } => format!(
+                "Start-VMFailover {vm}{} -ComputerName {host}",
+                if *prepare { " -Prepare" } else { "" }
+            ),
+            HvCmd::CompleteFailover { vm } => {
+                format!("Complete-VMFailover {vm} -ComputerName {host}")
+            }
+            HvCmd::Reverse { vm, replica } => format!(
+                "Set-VMReplication {vm} -Reverse -ReplicaServerName {replica} -ComputerName {host}"
+            ),
+        }
+    }
+}
+
+/// A pending backend call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Op {
+    RestCluster {
+        cluster: String,
+    },
+    RestServers {
+        cluster: String,
+    },
+    RestGroup {
+        cluster: String,
+        group: String,
+    },
+    RestResources {
+        cluster: String,
+    },
+    RestStartGroup {
+        cluster: String,
+        group: String,
+        target: Option<String>,
+    },
+    RestStopGroup {
+        cluster: String,
+        group: String,
+    },
+    RestMoveGroup {
+        cluster: String,
+        group: String,
+        target: Option<String>,
+    },
+    Hv {
+        host: String,
+        cmd: HvCmd,
+    },
+    Sleep(Micros),
+    LeaseAcquire {
+        name: String,
+        holder: String,
+        ttl: Micros,
+        wait: Micros,
+    },
+    LeaseRelease {
+        name: String,
+        holder: String,
+    },
+}
+
+/// Which duration distribution a call draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    RestGet,
+    RestPost,
+    HvRead,
+    StartVm,
+    StopVm,
+    ImportVm,
+    ReplicationConfig,
+    InitialReplication,
+    Failover,
+    Lease,
+    Sleep,
+}
+
+impl Op {
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Op::RestCluster { .. }
+            | Op::RestServers { .. }
+            | Op::RestGroup { .. }
+            | Op::RestResources { .. } => OpKind::RestGet,
+            Op::RestStartGroup { .. } | Op::RestStopGroup { .. } | Op::RestMoveGroup { .. } => {
+                OpKind::RestPost
+            }
+            Op::Hv { cmd, .. } => match cmd {
+                HvCmd::GetVm { .. } | HvCmd::GetReplication { .. } | HvCmd::ListReplication => {
+                    OpKind::HvRead
+                }
+                HvCmd::StartVm { .. } => OpKind::StartVm,
+                HvCmd::StopVm { .. } => OpKind::StopVm,
+                HvCmd::ImportVm { .. } => OpKind::ImportVm,
+                HvCmd::RemoveReplication { .. }
+                | HvCmd::EnableReplication { .. }
+                | HvCmd::EnableAsReplica { .. }
+                | HvCmd::Reverse { .. } => OpKind::ReplicationConfig,
+                HvCmd::StartInitialReplication { .. } => OpKind::InitialReplication,
+                HvCmd::StartFailover { .. } | HvCmd::CompleteFailover { .. } => OpKind::Failover,
+            },
+            Op::Sleep(_) => OpKind::Sleep,
+            Op::LeaseAcquire { .. } | Op::LeaseRelease { .. } => OpKind::Lease,
+        }
+    }
+
+    /// The call as a line of a timeline.
+    pub fn render(&self) -> String {
+        match self {
+            Op::RestCluster { cluster } => format!("GET {cluster}:/api/v1/cluster"),
+            Op::RestServers { cluster } => format!("GET {cluster}:/api/v1/servers"),
+            Op::RestGroup { cluster, group } => format!("GET {cluster}:/api/v1/groups/{group}"),
+            Op::RestResources { cluster } => format!("GET {cluster}:/api/v1/resources"),
+            Op::RestStartGroup {
+                cluster,
+                group,
+                target,
+            } => {
+                format!("POST {cluster}:/api/v1/groups/{group}/start {target:?}")
+            }
+            Op::RestStopGroup { cluster, group } => {
+                format!("POST {cluster}:/api/v1/groups/{group}/stop")
+            }
+            Op::RestMoveGroup {
+                cluster,
+                group,
+                target,
+            } => {
+                format!("POST {cluster}:/api/v1/groups/{group}/move {target:?}")
+            }
+            Op::Hv { host, cmd } => {
+                let host = if host.is_empty() { "$null" } else { host };
+                cmd.render(host)
+            }
+            Op::Sleep(d) => format!("Start-Sleep {}", crate::time::seconds(*d)),
+            Op::LeaseAcquire { name, holder, .. } => format!("acquire lease {name} for {holder}"),
+            Op::LeaseRelease { name, holder } => format!("release lease {name} by {holder}"),
+        }
+    }
+}
+
+/// What a completed call returns.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OpOutput {
+    Unit,
+    Cluster(ClusterInfo),
+    Servers(Vec<ServerInfo>),
+    Group(GroupInfo),
+    Resources(Vec<ResourceInfo>),
+    Vm(Option<VmInfo>),
+    Replication(Option<VmReplication>),
+    Replications(Vec<VmReplication>),
+    Granted(bool),
+}
+
+pub type OpResult = Result<OpOutput, BackendError>;
+
+/// Renders a result briefly for a timeline.
+pub fn render_result(result: &OpResult) -> String {
+    match result {
+        Ok(OpOutput::Unit) => "ok".into(),
+        Ok(OpOutput::Group(g)) => format!("status={} current={}", g.status, g.current),
+        Ok(OpOutput::Vm(None)) => "no VM".into(),
+        Ok(OpOutput::Vm(Some(v))) => format!("{:?} ({})", v.state, v.status),
+        Ok(OpOutput::Replication(None)) => "no replication".into(),
+        Ok(OpOutput::Replication(Some(r))) => format!(
+            "{:?} {:?} {} -> {}",
+            r.mode, r.state, r.primary_server, r.replica_server
+        ),
+        Ok(OpOutput::Replications(list)) => format!("{} relationship(s)", list.len()),
+        Ok(OpOutput::Granted(g)) => if *g { "granted" } else { "not granted" }.into(),
+        Ok(other) => format!("{other:?}"),
+        Err(e) => format!("FAILED: {e}"),
+    }
+}

@@ -1,0 +1,103 @@
+//! The interfaces the control logic is written against. Each method is one REST call or one
+//! cmdlet; `host` is the `-ComputerName` (a remote host means `Invoke-Command` to it).
+
+// The simulator drives these futures on one thread; a production backend that needs `Send`
+// futures can wrap them. Hence no auto-trait bounds on the returned futures.
+#![allow(async_fn_in_trait)]
+
+use super::ecx_types::{ClusterInfo, GroupInfo, ResourceInfo, ServerInfo};
+use super::error::BackendError;
+use super::hyperv_types::{VmInfo, VmReplication};
+use crate::time::Micros;
+
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// The ECX REST API of a cluster, reached at its FIP (`cluster` names the cluster).
+pub trait Ecx {
+    async fn cluster(&self, cluster: &str) -> BackendResult<ClusterInfo>;
+    async fn servers(&self, cluster: &str) -> BackendResult<Vec<ServerInfo>>;
+    /// `GET /api/v1/groups/<group>`.
+    async fn group(&self, cluster: &str, group: &str) -> BackendResult<GroupInfo>;
+    /// `GET /api/v1/resources`.
+    async fn resources(&self, cluster: &str) -> BackendResult<Vec<ResourceInfo>>;
+    async fn start_group(
+        &self,
+        cluster: &str,
+        group: &str,
+        target: Option<&str>,
+    ) -> BackendResult<()>;
+    async fn stop_group(&self, cluster: &str, group: &str) -> BackendResult<()>;
+    async fn move_group(
+        &self,
+        cluster: &str,
+        group: &str,
+        target: Option<&str>,
+    ) -> BackendResult<()>;
+}
+
+/// The Hyper-V cmdlets the scripts use.
+pub trait HyperV {
+    /// `Get-VM`: `Ok(None)` when the VM is not registered on `host`.
+    async fn get_vm(&self, host: &str, vm: &str) -> BackendResult<Option<VmInfo>>;
+    async fn start_vm(&self, host: &str, vm: &str) -> BackendResult<()>;
+    /// `Stop-VM -Force` (turn off).
+    async fn stop_vm(&self, host: &str, vm: &str) -> BackendResult<()>;
+    /// `Import-VM -Path <vmcx>` (register in place).
+    async fn import_vm(&self, host: &str, vm: &str, path: &str) -> BackendResult<()>;
+    /// `Get-VMReplication -VMName`: `Ok(None)` when registered but not replicating,
+    /// `Err(VmNotFound)` when not registered.
+    async fn get_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+    ) -> BackendResult<Option<VmReplication>>;
+    /// `Get-VMReplication` without a VM filter: every relationship on the host.
+    async fn list_vm_replication(&self, host: &str) -> BackendResult<Vec<VmReplication>>;
+    async fn remove_vm_replication(&self, host: &str, vm: &str) -> BackendResult<()>;
+    /// `Enable-VMReplication -ReplicaServerName <replica> -ReplicaServerPort 80 -AuthenticationType Kerberos`.
+    async fn enable_vm_replication(&self, host: &str, vm: &str, replica: &str)
+        -> BackendResult<()>;
+    /// `Enable-VMReplication -AsReplica`.
+    async fn enable_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()>;
+    async fn start_vm_initial_replication(&self, host: &str, vm: &str) -> BackendResult<()>;
+    /// `Start-VMFailover` (`prepare` = `-Prepare`, run on the primary).
+    async fn start_vm_failover(&self, host: &str, vm: &str, prepare: bool) -> BackendResult<()>;
+    async fn complete_vm_failover(&self, host: &str, vm: &str) -> BackendResult<()>;
+    /// `Set-VMReplication -Reverse -ReplicaServerName <replica>`.
+    async fn reverse_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+        replica: &str,
+    ) -> BackendResult<()>;
+}
+
+/// `Start-Sleep`.
+pub trait Clock {
+    async fn sleep(&self, duration: Micros);
+}
+
+/// A named lease held at the master or witness: one holder at a time, released explicitly or
+/// when its time to live runs out (so a holder that dies cannot block the others forever).
+pub trait Lease {
+    /// Waits up to `wait` for the lease; `Ok(false)` if it stayed taken.
+    async fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Micros,
+        wait: Micros,
+    ) -> BackendResult<bool>;
+    async fn release(&self, name: &str, holder: &str) -> BackendResult<()>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LogLevel {
+    Info,
+    Error,
+}
+
+/// `clplogcmd -m <message> -l INFO|ERR`: the ECX alert log.
+pub trait AlertLog {
+    fn log(&self, level: LogLevel, message: &str);
+}

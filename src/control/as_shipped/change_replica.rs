@@ -1,0 +1,72 @@
+//! `replica/ChangeReplica.ps1`. It never starts or stops the VM.
+
+use super::opposite_current;
+use crate::backend::hyperv_types::short_name;
+use crate::backend::{AlertLog, Ecx, HyperV, LogLevel, ReplicationState};
+use crate::control::context::ScriptContext;
+
+pub async fn change_replica<B>(b: &B, ctx: &ScriptContext) -> u32
+where
+    B: Ecx + HyperV + AlertLog,
+{
+    let vm = ctx.vm.as_str();
+    let own = ctx.own_server.as_str();
+    // 1.
+    let opp = opposite_current(b, &ctx.opposite_cluster, &ctx.opposite_group).await;
+    let mut ret = 0u32;
+    // 2.
+    let rep_info = b.get_vm_replication(&opp, vm).await.ok().flatten();
+    if let Some(info) = &rep_info {
+        b.log(
+            LogLevel::Info,
+            &format!(
+                "{:?} {} -> {} {:?}",
+                info.mode, info.primary_server, info.replica_server, info.state
+            ),
+        );
+        // 3. No-op test.
+        if short_name(&info.primary_server) == short_name(&opp)
+            && short_name(&info.replica_server) == short_name(own)
+            && info.state == ReplicationState::Replicating
+        {
+            return 0;
+        }
+    }
+    // 4. (only logging)
+    // 5. Read again; if the remote call itself succeeded, remove on the primary.
+    if b.get_vm_replication(&opp, vm).await.is_ok()
+        && b.remove_vm_replication(&opp, vm).await.is_err()
+    {
+        ret += 1;
+    }
+    // 6. Remove locally if a relationship is there.
+    if let Ok(Some(_)) = b.get_vm_replication(own, vm).await {
+        if b.remove_vm_replication(own, vm).await.is_err() {
+            ret += 2;
+        }
+    }
+    // 7. Register the replica copy from the shared disk.
+    if b.get_vm(own, vm).await.ok().flatten().is_none()
+        && b.import_vm(own, vm, &ctx.vmcx_path).await.is_err()
+    {
+        b.log(LogLevel::Error, "Import-VM failed");
+        return 1;
+    }
+    // 8.
+    if b.enable_vm_replication_as_replica(own, vm).await.is_err() {
+        ret += 4;
+    }
+    // 9.
+    if b.enable_vm_replication(&opp, vm, own).await.is_err() {
+        ret += 8;
+    }
+    // 10.
+    let _ = b.get_vm_replication(own, vm).await;
+    // 11.
+    if b.start_vm_initial_replication(&opp, vm).await.is_err() {
+        ret += 16;
+    }
+    // 12.
+    let _ = b.get_vm_replication(own, vm).await;
+    ret
+}

@@ -1,0 +1,149 @@
+//! Every interleaving of the two start scripts' backend calls in one double failover.
+//!
+//! Both clusters lose their active server at the same instant; with fixed heartbeat and
+//! group-start times both start scripts begin together. From then on each completion of a
+//! pending call is a choice (each call atomic, applied to the world as it is when it
+//! completes). Initial replication, replication cycles and lease time-outs wait until no call
+//! is pending, so they never cut into the scripts (a VM's initial replication takes minutes).
+//!
+//! Runs are replayed from scratch for each choice prefix (futures cannot be cloned), and
+//! prefixes that reach the same state (same Hyper-V, cluster and lease state, same results
+//! received by each script) are merged: the count of interleavings is exact, the work is
+//! proportional to the number of distinct states.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::backend::sim::TaskId;
+use crate::dist::Dist;
+use crate::time::{Micros, MICROS_PER_MINUTE, MICROS_PER_SECOND};
+use crate::world::{trace, ControlScenario, EndState, OpMode, World};
+
+use super::sweep::double_failover;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExhaustiveReport {
+    /// Complete interleavings (orders of call completions).
+    pub interleavings: u64,
+    pub broken: u64,
+    pub end_states: BTreeMap<String, u64>,
+    /// Distinct states visited.
+    pub states: usize,
+    /// One broken interleaving as a readable timeline (calls in completion order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing_timeline: Option<String>,
+}
+
+#[derive(Clone, Default)]
+struct Count {
+    total: u64,
+    by_state: BTreeMap<EndState, u64>,
+    /// Choices leading from this state to a broken end, if any.
+    broken_path: Option<Vec<TaskId>>,
+}
+
+const CRASH_AT: Micros = 60 * MICROS_PER_SECOND;
+
+/// The scenario the exploration replays: simultaneous crashes, fixed timings, no flakiness
+/// (its outcome is not a scheduling choice), no checkpoint wait (it would only add polls).
+fn exploration_scenario(base: &ControlScenario) -> ControlScenario {
+    let mut sc = double_failover(base, CRASH_AT, 0.0, 60 * MICROS_PER_MINUTE);
+    for c in &mut sc.clusters {
+        c.heartbeat_timeout = Dist::Fixed(30 * MICROS_PER_SECOND);
+        c.group_start = Dist::Fixed(30 * MICROS_PER_SECOND);
+    }
+    for vm in &mut sc.vms {
+        vm.checkpoint = Dist::Fixed(0);
+    }
+    sc.flaky_remove_probability = 0.0;
+    sc.expects.clear();
+    sc.trace_calls = false;
+    sc
+}
+
+/// Processes world events until a choice is due or the run is over.
+fn advance(world: &mut World<'_>, horizon: Micros) {
+    while world.step_calendar(horizon) {}
+}
+
+fn replay<'s>(sc: &'s ControlScenario, prefix: &[TaskId]) -> World<'s> {
+    let mut world = World::new(sc, 0, OpMode::Chosen);
+    advance(&mut world, sc.horizon);
+    for &task in prefix {
+        world.complete_chosen(task);
+        advance(&mut world, sc.horizon);
+    }
+    world
+}
+
+fn explore(
+    sc: &ControlScenario,
+    prefix: &mut Vec<TaskId>,
+    memo: &mut HashMap<u64, Count>,
+) -> Count {
+    let world = replay(sc, prefix);
+    let key = world.state_key();
+    if let Some(c) = memo.get(&key) {
+        return c.clone();
+    }
+    let enabled = world.enabled_tasks();
+    let count = if enabled.is_empty() {
+        let state = world.classify_vm(0);
+        Count {
+            total: 1,
+            by_state: BTreeMap::from([(state, 1)]),
+            broken_path: (state != EndState::Healthy).then(Vec::new),
+        }
+    } else {
+        drop(world);
+        let mut acc = Count::default();
+        for task in enabled {
+            prefix.push(task);
+            let sub = explore(sc, prefix, memo);
+            prefix.pop();
+            acc.total += sub.total;
+            for (s, n) in &sub.by_state {
+                *acc.by_state.entry(*s).or_insert(0) += n;
+            }
+            if acc.broken_path.is_none() {
+                if let Some(path) = sub.broken_path {
+                    let mut p = vec![task];
+                    p.extend(path);
+                    acc.broken_path = Some(p);
+                }
+            }
+        }
+        acc
+    };
+    memo.insert(key, count.clone());
+    count
+}
+
+/// Enumerates every interleaving of one double failover of `base`.
+pub fn exhaustive(base: &ControlScenario) -> ExhaustiveReport {
+    let sc = exploration_scenario(base);
+    let mut memo = HashMap::new();
+    let count = explore(&sc, &mut vec![], &mut memo);
+    let broken = count
+        .by_state
+        .iter()
+        .filter(|(s, _)| **s != EndState::Healthy)
+        .map(|(_, n)| n)
+        .sum();
+    let failing_timeline = count.broken_path.map(|path| {
+        let mut traced = sc.clone();
+        traced.trace_calls = true;
+        let world = replay(&traced, &path);
+        let mut text = trace::render(world.trace());
+        text.push_str(&format!("end state: {}\n", world.classify_vm(0).name()));
+        text
+    });
+    ExhaustiveReport {
+        interleavings: count.total,
+        broken,
+        end_states: count.by_state.iter().map(|(s, n)| (s.name(), *n)).collect(),
+        states: memo.len(),
+        failing_timeline,
+    }
+}

@@ -1,0 +1,100 @@
+//! Assertions about a run, checked at a time or at the end.
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{GroupStatus, PowerState, ReplicationMode, ReplicationState};
+use crate::control::ScriptName;
+use crate::time::Micros;
+
+use super::classify::EndState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum When {
+    At(Micros),
+    End,
+}
+
+/// What to check. VM-related checks apply to `Expect::vm` (the first VM if unset).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// The classification is (not) `Healthy`.
+    ReplicationHealthy(bool),
+    /// The classification is exactly this.
+    EndState(EndState),
+    /// Replication runs from `primary` to `replica`, Replicating on both ends.
+    ReplicationDirection {
+        primary: String,
+        replica: String,
+    },
+    /// The relationship on `server` (None: no relationship).
+    ReplicationOn {
+        server: String,
+        mode: Option<ReplicationMode>,
+        state: Option<ReplicationState>,
+    },
+    /// The VM runs on `server` and nowhere else.
+    VmRunningOn {
+        server: String,
+    },
+    /// Power state on `server` (an unregistered VM counts as Off).
+    VmPower {
+        server: String,
+        power: PowerState,
+    },
+    /// How many live servers run the VM (1 = exactly once).
+    VmRunningCount(usize),
+    GroupStatus {
+        cluster: String,
+        status: GroupStatus,
+        current: Option<String>,
+    },
+    DataLostAtMost(Micros),
+    /// Every script run so far returned bitmask 0.
+    ScriptsSucceeded,
+    /// The last run of `script` on `server` returned `bitmask`.
+    ScriptResult {
+        server: String,
+        script: ScriptName,
+        bitmask: u32,
+    },
+    AvailabilityAtLeast(f64),
+    UnprotectedAtMost(Micros),
+    OutagesAtMost(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expect {
+    pub when: When,
+    pub vm: Option<String>,
+    pub check: Check,
+}
+
+impl Expect {
+    pub fn at(at: Micros, check: Check) -> Expect {
+        Expect {
+            when: When::At(at),
+            vm: None,
+            check,
+        }
+    }
+
+    pub fn at_end(check: Check) -> Expect {
+        Expect {
+            when: When::End,
+            vm: None,
+            check,
+        }
+    }
+}
+
+/// The outcome of one expectation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectResult {
+    pub expect: Expect,
+    pub checked_at: Micros,
+    pub passed: bool,
+    /// What was found, in words.
+    pub observed: String,
+}
