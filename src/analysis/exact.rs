@@ -64,6 +64,18 @@ fn step_rate(cluster: &Cluster, key: &str, dist: &Dist) -> Result<Option<f64>, E
         })
 }
 
+fn required<'d>(
+    cluster: &Cluster,
+    key: &str,
+    dist: &'d Option<Dist>,
+) -> Result<&'d Dist, ExactError> {
+    dist.as_ref().ok_or_else(|| ExactError::NotExponential {
+        element: format!("cluster.{}.{key}", cluster.name),
+        kind: "not set".to_string(),
+        needs: "an exponential distribution",
+    })
+}
+
 /// Maps a scenario cluster to the exact model, naming the first element that does not fit.
 pub fn exponential_cluster(cluster: &Cluster) -> Result<ExponentialCluster, ExactError> {
     if !cluster.server_sync_wait.is_zero() {
@@ -82,8 +94,16 @@ pub fn exponential_cluster(cluster: &Cluster) -> Result<ExponentialCluster, Exac
     };
     Ok(ExponentialCluster {
         servers: cluster.servers.len(),
-        failure_rate: rate(cluster, "server_ttf", &cluster.server_ttf)?,
-        repair_rate: rate(cluster, "server_ttr", &cluster.server_ttr)?,
+        failure_rate: rate(
+            cluster,
+            "server_ttf",
+            required(cluster, "server_ttf", &cluster.server_ttf)?,
+        )?,
+        repair_rate: rate(
+            cluster,
+            "server_ttr",
+            required(cluster, "server_ttr", &cluster.server_ttr)?,
+        )?,
         repair_crews: cluster.repair_crews,
         detection_rate: step_rate(cluster, "heartbeat_timeout", &cluster.heartbeat_timeout)?,
         start_rate: step_rate(cluster, "group_start", &cluster.group_start)?,

@@ -176,17 +176,13 @@ impl<'s> ClusterSim<'s> {
         self.tracker.finish()
     }
 
+    /// Servers without a time-to-failure distribution never fail by themselves.
     fn schedule_failure(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
-        let ttf = self
-            .spec
-            .server_ttf
-            .sample(&mut self.streams.server_ttf[server]);
-        calendar.schedule(
-            ttf,
-            ClusterEvent::ServerFails {
-                server: server as u16,
-            },
-        );
+        if let Some(dist) = &self.spec.server_ttf {
+            let ttf = dist.sample(&mut self.streams.server_ttf[server]);
+            let server = server as u16;
+            calendar.schedule(ttf, ClusterEvent::ServerFails { server });
+        }
     }
 
     fn start_repair(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
@@ -194,6 +190,8 @@ impl<'s> ClusterSim<'s> {
         let ttr = self
             .spec
             .server_ttr
+            .as_ref()
+            .expect("a server that fails by itself has a repair time")
             .sample(&mut self.streams.server_ttr[server]);
         calendar.schedule(
             ttr,

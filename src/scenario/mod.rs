@@ -1,6 +1,7 @@
 //! Scenario files: TOML in, a validated `Scenario` out, or a located `ScenarioError`.
 //! The format is the contract of SCENARIO.md; docs/scenario.md is the user reference.
 
+mod cluster_set;
 mod dist_spec;
 mod error;
 mod reader;
@@ -8,6 +9,7 @@ mod reader;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+pub use cluster_set::{Dns, Interconnect, Master, NpResolution, Vm, Witness};
 pub use dist_spec::DIST_NAMES;
 use dist_spec::{read_dist, Zero};
 pub use error::{ScenarioError, Source};
@@ -27,6 +29,13 @@ pub struct Scenario {
     pub simulation: Simulation,
     pub clusters: Vec<Cluster>,
     pub services: Vec<Service>,
+    /// `[witness]`: absent means no witness server.
+    pub witness: Option<Witness>,
+    /// `[master]`: absent means no cross-cluster failover (standalone clusters).
+    pub master: Option<Master>,
+    pub dns: Option<Dns>,
+    /// `[[vm]]`: replicated VMs; each is also reported as a service of the same name.
+    pub vms: Vec<Vm>,
 }
 
 #[derive(Debug, Clone)]
@@ -43,8 +52,10 @@ pub struct Cluster {
     pub name: String,
     /// Failover priority order, highest first.
     pub servers: Vec<String>,
-    pub server_ttf: Dist,
-    pub server_ttr: Dist,
+    /// `None` (only allowed in test scenarios with `[[expect]]`): servers fail only when a
+    /// fault is injected.
+    pub server_ttf: Option<Dist>,
+    pub server_ttr: Option<Dist>,
     /// `None`: every failed server is repaired at once.
     pub repair_crews: Option<usize>,
     pub heartbeat_timeout: Dist,
@@ -53,6 +64,11 @@ pub struct Cluster {
     pub server_sync_wait: Dist,
     pub failback: bool,
     pub shared_disk: Option<SharedDisk>,
+    /// The heartbeat LAN between the servers; absent: it never fails.
+    pub interconnect: Option<Interconnect>,
+    pub np_resolution: NpResolution,
+    /// Time for a server to boot again after an emergency shutdown (NP resolution).
+    pub server_reboot: Dist,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +165,10 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
         simulation,
         clusters,
         services,
+        witness: None,
+        master: None,
+        dns: None,
+        vms: Vec::new(),
     })
 }
 
@@ -258,8 +278,8 @@ fn read_cluster(
     Ok(Cluster {
         name,
         servers: servers.into_iter().map(|(n, _)| n).collect(),
-        server_ttf,
-        server_ttr,
+        server_ttf: Some(server_ttf),
+        server_ttr: Some(server_ttr),
         repair_crews,
         heartbeat_timeout,
         group_start,
@@ -267,6 +287,9 @@ fn read_cluster(
         server_sync_wait,
         failback,
         shared_disk,
+        interconnect: None,
+        np_resolution: NpResolution::None,
+        server_reboot: Dist::fixed(5 * crate::time::MICROS_PER_MINUTE),
     })
 }
 

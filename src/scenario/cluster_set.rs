@@ -1,0 +1,67 @@
+//! Scenario types of the cluster set: witness, interconnects and network-partition
+//! resolution, the master cluster, DNS, and replicated VMs.
+
+use crate::dist::Dist;
+use crate::time::Micros;
+
+/// The witness server (`[witness]`), shared by every cluster that resolves partitions with it.
+#[derive(Debug, Clone)]
+pub struct Witness {
+    pub ttf: Dist,
+    pub ttr: Dist,
+}
+
+/// A cluster's interconnect: the heartbeat LAN between its servers.
+#[derive(Debug, Clone)]
+pub struct Interconnect {
+    pub ttf: Dist,
+    pub ttr: Dist,
+}
+
+/// What a cluster does when every heartbeat between its live servers is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NpResolution {
+    /// Each server asks the witness; one that cannot reach it shuts down (emergency shutdown),
+    /// and if the witness is down too every server shuts down.
+    Witness,
+    /// No resolution: every side activates the group (dual activation, split brain) until the
+    /// link returns and the multi-activation rule shuts every server down.
+    None,
+}
+
+/// `[master]`: the ECX cluster whose failover group runs the master controller.
+#[derive(Debug, Clone)]
+pub struct Master {
+    /// Index into `Scenario::clusters`.
+    pub cluster: usize,
+    /// How often the controller polls each worker cluster through the ECX REST API.
+    pub poll_interval: Micros,
+    /// Consecutive failed or non-Online polls before a VM is failed over.
+    pub failure_threshold: u32,
+    /// Unplanned Hyper-V failover (Start-VMFailover) on the replica cluster's active server.
+    pub failover: Dist,
+    /// Start-VM of the failed-over VM, to the guest answering.
+    pub vm_start: Dist,
+    /// Re-protection once the home cluster is back: reverse replication plus resynchronisation.
+    pub reprotect: Dist,
+}
+
+/// `[dns]`: clients reach a VM's new place only after their cached record expires.
+#[derive(Debug, Clone)]
+pub struct Dns {
+    pub ttl: Micros,
+}
+
+/// `[[vm]]`: a VM carried by its home cluster's failover group and replicated (Hyper-V Replica,
+/// asynchronous) to its replica cluster.
+#[derive(Debug, Clone)]
+pub struct Vm {
+    pub name: String,
+    /// Index into `Scenario::clusters`: the home (primary) cluster.
+    pub cluster: usize,
+    /// Index into `Scenario::clusters`: where the replica lives.
+    pub replica_cluster: usize,
+    /// 30 s, 5 min or 15 min in Hyper-V.
+    pub replication_interval: Micros,
+    pub initial_replication: Dist,
+}
