@@ -2,4 +2,6 @@
 
 pub mod atomic;
 pub mod csv_out;
+pub mod race_report;
 pub mod table;
+pub mod test_report;
