@@ -65,6 +65,9 @@ enum Command {
         /// Run with this control logic instead of the scenario's: as-shipped or coordinated.
         #[arg(long)]
         control: Option<String>,
+        /// Print the whole event timeline of every failing run.
+        #[arg(long)]
+        trace: bool,
     },
     /// Fail both clusters' active servers with an offset between them, sweeping the offset over
     /// many seeds, and enumerate every interleaving of the two re-pointing scripts.
@@ -130,7 +133,11 @@ fn main() -> ExitCode {
             outages,
         } => run_command(&scenario, replications, seed, threads, out, json, outages),
         Command::Analytic { scenario, json } => analytic_command(&scenario, json),
-        Command::Test { paths, control } => test_command(&paths, control.as_deref()),
+        Command::Test {
+            paths,
+            control,
+            trace,
+        } => test_command(&paths, control.as_deref(), trace),
         Command::Race {
             scenario,
             control,
@@ -298,7 +305,7 @@ fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
     Ok(files)
 }
 
-fn test_command(paths: &[PathBuf], control: Option<&str>) -> Result<(), Failure> {
+fn test_command(paths: &[PathBuf], control: Option<&str>, trace: bool) -> Result<(), Failure> {
     let control = control.map(parse_control).transpose()?;
     let (mut passed, mut failed, mut tests) = (0, 0, 0);
     for path in scenario_files(paths)? {
@@ -322,6 +329,10 @@ fn test_command(paths: &[PathBuf], control: Option<&str>) -> Result<(), Failure>
             let mut text = String::new();
             test_report::render_run(&run, &mut text);
             print!("{text}");
+            if trace && !ok {
+                println!("  timeline:");
+                print!("{}", run.timeline());
+            }
             for e in &run.expectations {
                 if e.passed {
                     passed += 1;
