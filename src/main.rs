@@ -49,6 +49,26 @@ enum Command {
         #[arg(long)]
         outages: bool,
     },
+    /// Run several scenarios on common random numbers and compare them side by side, with the
+    /// paired differences of each against the first.
+    Compare {
+        #[arg(required = true, num_args = 2..)]
+        scenarios: Vec<PathBuf>,
+        /// Replications (default: the first scenario's).
+        #[arg(long)]
+        replications: Option<u64>,
+        /// Seed for all (default: the first scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
+        /// Output folder (default: results/compare).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the JSON report instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Solve a scenario exactly (exponential times only) and print the same report shape.
     Analytic {
         scenario: PathBuf,
@@ -133,6 +153,14 @@ fn main() -> ExitCode {
             outages,
         } => run_command(&scenario, replications, seed, threads, out, json, outages),
         Command::Analytic { scenario, json } => analytic_command(&scenario, json),
+        Command::Compare {
+            scenarios,
+            replications,
+            seed,
+            threads,
+            out,
+            json,
+        } => compare_command(&scenarios, replications, seed, threads, out, json),
         Command::Test {
             paths,
             control,
@@ -250,6 +278,45 @@ fn run_command(
         print!("{text}");
     } else {
         print!("{}", table::render(&report));
+        println!("\nwrote {}", dir.display());
+    }
+    Ok(())
+}
+
+fn compare_command(
+    paths: &[PathBuf],
+    replications: Option<u64>,
+    seed: Option<u64>,
+    threads: Option<u16>,
+    out: Option<PathBuf>,
+    json: bool,
+) -> Result<(), Failure> {
+    let scenarios: Vec<Scenario> = paths.iter().map(|p| load(p)).collect::<Result<_, _>>()?;
+    let mut options = RunOptions::from_scenario(&scenarios[0]);
+    if let Some(r) = replications {
+        if r == 0 {
+            return Err(Failure::input("--replications must be at least 1"));
+        }
+        options.replications = r;
+    }
+    options.seed = seed.unwrap_or(options.seed);
+    options.threads = threads.map(usize::from);
+    let dir = out.unwrap_or_else(|| Path::new("results").join("compare"));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Failure::input(format!(
+            "cannot create the output folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let report = ecxsim::compare::compare(&scenarios, &options)
+        .map_err(|e| Failure::input(format!("run failed: {e}")))?;
+    let text = serde_json::to_string_pretty(&report).expect("reports serialise") + "\n";
+    atomic::write(&dir.join("compare.json"), text.as_bytes())
+        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
+    if json {
+        print!("{text}");
+    } else {
+        print!("{}", ecxsim::report::compare_table::render(&report));
         println!("\nwrote {}", dir.display());
     }
     Ok(())
