@@ -12,5 +12,6 @@ pub mod race;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod time;
 pub mod world;

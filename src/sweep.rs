@@ -1,0 +1,368 @@
+//! `ecxsim sweep`: every scenario at every value of one parameter, on common random numbers.
+//!
+//! A parameter is addressed by a dotted path into the scenario file:
+//! `simulation.horizon`, `cluster.<name>.<key>[.<sub-key>]`, `vm.<name>.<key>`,
+//! `master.<key>`, `dns.ttl`, `witness.ttf.mean`, `backend.<key>`. The value is written into
+//! the TOML document and the result parsed like any scenario file, so every value is
+//! validated exactly as if the user had typed it.
+
+use std::path::Path;
+
+use serde::Serialize;
+use toml_edit::{DocumentMut, Item, TableLike, Value};
+
+use crate::analysis::summary::Estimate;
+use crate::compare::compare;
+use crate::run::{RunError, RunOptions};
+use crate::scenario::{self, Scenario, ScenarioError};
+use crate::time::parse_duration;
+
+/// One value of the swept parameter, typed as it will appear in TOML.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SweepValue {
+    /// A duration string such as `"5m"`.
+    Duration(String),
+    Integer(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}
+
+impl SweepValue {
+    fn parse(text: &str) -> SweepValue {
+        let t = text.trim();
+        if let Ok(i) = t.parse::<i64>() {
+            SweepValue::Integer(i)
+        } else if let Ok(f) = t.parse::<f64>() {
+            SweepValue::Float(f)
+        } else if t == "true" || t == "false" {
+            SweepValue::Bool(t == "true")
+        } else if parse_duration(t).is_ok() {
+            SweepValue::Duration(t.to_string())
+        } else {
+            SweepValue::Text(t.to_string())
+        }
+    }
+
+    /// The value as the x coordinate of a plot: durations in hours, numbers as they are.
+    pub fn x(&self) -> f64 {
+        match self {
+            SweepValue::Duration(d) => parse_duration(d).map_or(f64::NAN, |us| {
+                us as f64 / crate::time::MICROS_PER_HOUR as f64
+            }),
+            SweepValue::Integer(i) => *i as f64,
+            SweepValue::Float(f) => *f,
+            SweepValue::Bool(b) => f64::from(u8::from(*b)),
+            SweepValue::Text(_) => f64::NAN,
+        }
+    }
+
+    fn toml(&self) -> Value {
+        match self {
+            SweepValue::Duration(s) | SweepValue::Text(s) => Value::from(s.as_str()),
+            SweepValue::Integer(i) => Value::from(*i),
+            SweepValue::Float(f) => Value::from(*f),
+            SweepValue::Bool(b) => Value::from(*b),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            SweepValue::Duration(s) | SweepValue::Text(s) => s.clone(),
+            SweepValue::Integer(i) => i.to_string(),
+            SweepValue::Float(f) => f.to_string(),
+            SweepValue::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("bad --values {0:?}: {1}")]
+    Values(String, String),
+    #[error("bad --param {0:?}: {1}")]
+    Path(String, String),
+    #[error("{0}")]
+    Scenario(#[from] ScenarioError),
+    #[error("{0}")]
+    Run(#[from] RunError),
+}
+
+/// `--values`: a comma-separated list (`30s,5m,15m`, `1,2,3`) or a range `A..B:N` of N evenly
+/// spaced points from A to B inclusive (numbers, or durations with one unit: `1000h..10000h:4`).
+pub fn parse_values(spec: &str) -> Result<Vec<SweepValue>, SweepError> {
+    let bad = |why: &str| SweepError::Values(spec.to_string(), why.to_string());
+    if let Some((range, count)) = spec.split_once(':') {
+        let (a, b) = range
+            .split_once("..")
+            .ok_or_else(|| bad("a range is written A..B:N"))?;
+        let n: usize = count
+            .trim()
+            .parse()
+            .map_err(|_| bad("N in A..B:N must be a whole number"))?;
+        if n < 2 {
+            return Err(bad("a range needs at least 2 points"));
+        }
+        let split = |t: &str| -> Result<(f64, String), SweepError> {
+            let t = t.trim();
+            let at = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+            let number: f64 = t[..at]
+                .parse()
+                .map_err(|_| bad("range ends must be numbers or durations"))?;
+            Ok((number, t[at..].to_string()))
+        };
+        let ((a, unit_a), (b, unit_b)) = (split(a)?, split(b)?);
+        if unit_a != unit_b {
+            return Err(bad("both ends of a range need the same unit"));
+        }
+        let integral = unit_a.is_empty()
+            && a.fract() == 0.0
+            && b.fract() == 0.0
+            && (b - a) % (n as f64 - 1.0) == 0.0;
+        return (0..n)
+            .map(|i| {
+                let x = a + (b - a) * i as f64 / (n as f64 - 1.0);
+                let text = if integral {
+                    format!("{}", x as i64)
+                } else if unit_a.is_empty() {
+                    format!("{x}")
+                } else {
+                    format!("{}{unit_a}", trim_float(x))
+                };
+                Ok(SweepValue::parse(&text))
+            })
+            .collect();
+    }
+    let values: Vec<SweepValue> = spec
+        .split(',')
+        .filter(|v| !v.trim().is_empty())
+        .map(SweepValue::parse)
+        .collect();
+    if values.is_empty() {
+        return Err(bad("no values"));
+    }
+    Ok(values)
+}
+
+fn trim_float(x: f64) -> String {
+    let t = format!("{x:.6}");
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The table addressed by the first segments of a path: a section, or the `[[array]]` element
+/// whose `name` is the second segment.
+fn find_table<'d>(
+    doc: &'d mut DocumentMut,
+    parts: &[&str],
+) -> Option<(&'d mut dyn TableLike, usize)> {
+    let (first, rest) = parts.split_first()?;
+    let is_array = doc.get(first)?.is_array_of_tables();
+    let item = doc.get_mut(first)?;
+    if is_array {
+        let name = rest.first()?;
+        let table = item
+            .as_array_of_tables_mut()?
+            .iter_mut()
+            .find(|t| t.get("name").and_then(Item::as_str) == Some(name))?;
+        return Some((table as &mut dyn TableLike, 2));
+    }
+    Some((item.as_table_like_mut()?, 1))
+}
+
+/// Writes `value` at `path` in a scenario's text; `Ok(None)` if the path names an element
+/// (a section, a named cluster or VM) this scenario does not have.
+pub fn set_value(text: &str, path: &str, value: &SweepValue) -> Result<Option<String>, SweepError> {
+    let bad = |why: &str| SweepError::Path(path.to_string(), why.to_string());
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|_| bad("the scenario is not valid TOML"))?;
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+        return Err(bad(
+            "expected SECTION.KEY or ARRAY.NAME.KEY, e.g. cluster.cluster1.heartbeat_timeout",
+        ));
+    }
+    let Some((mut table, used)) = find_table(&mut doc, &parts) else {
+        return Ok(None);
+    };
+    let keys = &parts[used..];
+    let Some((last, inner)) = keys.split_last() else {
+        return Err(bad("the path names a section, not a value"));
+    };
+    for key in inner {
+        table = table
+            .get_mut(key)
+            .and_then(Item::as_table_like_mut)
+            .ok_or_else(|| bad(&format!("`{key}` is not a table here")))?;
+    }
+    match table.get_mut(last) {
+        Some(item) if item.is_table_like() && !matches!(value, SweepValue::Duration(_)) => {
+            return Err(bad(&format!(
+                "`{last}` is a distribution; address one of its parameters, e.g. {path}.mean"
+            )));
+        }
+        Some(item) => *item = Item::Value(value.toml()),
+        None => {
+            table.insert(last, Item::Value(value.toml()));
+        }
+    }
+    Ok(Some(doc.to_string()))
+}
+
+/// One point of the sweep: a scenario's service at one value.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SweepPoint {
+    pub scenario: String,
+    pub service: String,
+    pub value: String,
+    /// The value as a number (durations in hours).
+    pub x: f64,
+    pub availability: Estimate,
+    pub downtime_minutes_per_year: Estimate,
+    pub mtbf_hours: Option<f64>,
+    pub mttr_hours: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SweepReport {
+    pub param: String,
+    pub values: Vec<String>,
+    pub points: Vec<SweepPoint>,
+}
+
+/// Runs every scenario at every value; a scenario without the addressed element runs as it is.
+pub fn sweep(
+    paths: &[&Path],
+    param: &str,
+    values: &[SweepValue],
+    replications: Option<u64>,
+    threads: Option<usize>,
+) -> Result<SweepReport, SweepError> {
+    let texts: Vec<String> = paths
+        .iter()
+        .map(|p| scenario::load(p).map(|_| std::fs::read_to_string(p).unwrap_or_default()))
+        .collect::<Result<_, _>>()?;
+    let mut points = Vec::new();
+    let mut applies_somewhere = false;
+    for value in values {
+        let mut scenarios: Vec<Scenario> = Vec::new();
+        for (path, text) in paths.iter().zip(&texts) {
+            let edited = set_value(text, param, value)?;
+            applies_somewhere |= edited.is_some();
+            let edited = edited.unwrap_or_else(|| text.clone());
+            let scenario = scenario::parse(path, edited).map_err(|mut e| {
+                e.message = format!("{} (with {param} = {})", e.message, value.label());
+                e
+            })?;
+            scenarios.push(scenario);
+        }
+        let mut options = RunOptions::from_scenario(&scenarios[0]);
+        options.replications = replications.unwrap_or(options.replications);
+        options.threads = threads;
+        let report = compare(&scenarios, &options)?;
+        for r in &report.scenarios {
+            for (service, s) in &r.services {
+                points.push(SweepPoint {
+                    scenario: r.scenario.clone(),
+                    service: service.clone(),
+                    value: value.label(),
+                    x: value.x(),
+                    availability: s.availability.clone(),
+                    downtime_minutes_per_year: s.downtime_minutes_per_year.clone(),
+                    mtbf_hours: s.mtbf_hours,
+                    mttr_hours: s.mttr_hours,
+                });
+            }
+        }
+    }
+    if !applies_somewhere {
+        return Err(SweepError::Path(
+            param.to_string(),
+            "no scenario has this element (check the section and the cluster or VM name)"
+                .to_string(),
+        ));
+    }
+    Ok(SweepReport {
+        param: param.to_string(),
+        values: values.iter().map(SweepValue::label).collect(),
+        points,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "[simulation]\nhorizon = \"1y\"\n\n[[cluster]]\nname = \"c1\"\nserver_ttf = { dist = \"exponential\", mean = \"100h\" }\nheartbeat_timeout = \"30s\"\n";
+
+    #[test]
+    fn values_lists_and_ranges() {
+        assert_eq!(
+            parse_values("30s,5m,15m").unwrap(),
+            vec![
+                SweepValue::Duration("30s".into()),
+                SweepValue::Duration("5m".into()),
+                SweepValue::Duration("15m".into())
+            ]
+        );
+        assert_eq!(
+            parse_values("1000h..4000h:4")
+                .unwrap()
+                .iter()
+                .map(SweepValue::label)
+                .collect::<Vec<_>>(),
+            vec!["1000h", "2000h", "3000h", "4000h"]
+        );
+        assert_eq!(
+            parse_values("1..3:3").unwrap(),
+            vec![
+                SweepValue::Integer(1),
+                SweepValue::Integer(2),
+                SweepValue::Integer(3)
+            ]
+        );
+        assert_eq!(
+            parse_values("0.5..1:3").unwrap()[1],
+            SweepValue::Float(0.75)
+        );
+        assert!(parse_values("1h..2m:3").is_err());
+        assert!(parse_values("1..2:1").is_err());
+        assert!(parse_values("").is_err());
+    }
+
+    #[test]
+    fn sets_values_by_path() {
+        let v = SweepValue::Duration("90s".into());
+        let out = set_value(TEXT, "cluster.c1.heartbeat_timeout", &v)
+            .unwrap()
+            .unwrap();
+        assert!(out.contains("heartbeat_timeout = \"90s\""), "{out}");
+        let out = set_value(
+            TEXT,
+            "cluster.c1.server_ttf.mean",
+            &SweepValue::Duration("5h".into()),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(out.contains("mean = \"5h\""), "{out}");
+        let out = set_value(
+            TEXT,
+            "simulation.horizon",
+            &SweepValue::Duration("2y".into()),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(out.contains("horizon = \"2y\""), "{out}");
+        // A cluster this scenario does not have: not applicable.
+        assert!(set_value(TEXT, "cluster.c9.heartbeat_timeout", &v)
+            .unwrap()
+            .is_none());
+        assert!(set_value(TEXT, "vm.vm1.replication_interval", &v)
+            .unwrap()
+            .is_none());
+        // Malformed paths and a number where a distribution table stands are errors.
+        assert!(set_value(TEXT, "horizon", &v).is_err());
+        assert!(set_value(TEXT, "cluster.c1.server_ttf", &SweepValue::Integer(3)).is_err());
+        assert!(set_value(TEXT, "cluster.c1.heartbeat_timeout.mean", &v).is_err());
+    }
+}
