@@ -2,4 +2,6 @@
 
 pub mod atomic;
 pub mod csv_out;
+pub mod html;
+pub mod plots;
 pub mod table;
