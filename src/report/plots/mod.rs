@@ -7,10 +7,19 @@
 
 mod availability;
 mod canvas;
+mod data_loss;
+mod downtime;
+mod lines;
 mod mtbf_mttr;
+mod race;
 mod scale;
 pub mod style;
+mod sweep;
 
 pub use availability::availability_nines;
 pub use canvas::with_extension;
+pub use data_loss::data_loss;
+pub use downtime::downtime_by_cause;
 pub use mtbf_mttr::mtbf_mttr;
+pub use race::race_curve;
+pub use sweep::sweep_lines;

@@ -43,7 +43,12 @@ impl Scale {
         let min = finite.iter().copied().reduce(f64::min)?;
         let max = finite.iter().copied().reduce(f64::max)?;
         if fit.allow_log && min > 0.0 && max / min >= LOG_RATIO {
-            Some(Scale::decades(min.log10(), max.log10(), fit.headroom))
+            if fit.from_zero {
+                // Bars stand on a whole decade.
+                Some(Scale::decades(min.log10(), max.log10(), fit.headroom))
+            } else {
+                Some(Scale::tight_decades(min.log10(), max.log10(), fit.headroom))
+            }
         } else {
             let lo = if fit.from_zero { min.min(0.0) } else { min };
             Some(Scale::linear(lo, max, fit.headroom))
@@ -64,6 +69,38 @@ impl Scale {
             .iter()
             .flat_map(|d| (2..10).map(move |m| d + f64::from(m).log10()))
             .filter(|m| *m < hi)
+            .collect();
+        Scale {
+            log: true,
+            lo,
+            hi,
+            ticks,
+            minor,
+            decimals: 0,
+        }
+    }
+
+    /// A log axis that hugs the data (lines need no baseline): ticks at the decades inside,
+    /// and at 2 and 5 times them when the range holds too few decades to read.
+    fn tight_decades(lo: f64, hi: f64, headroom: f64) -> Scale {
+        let pad = (hi - lo) * 0.03;
+        let (lo, hi) = (lo - pad, hi + pad + (hi - lo) * headroom);
+        let inside = |v: &f64| *v >= lo - 1e-9 && *v <= hi + 1e-9;
+        let decades: Vec<f64> = (lo.floor() as i32..=hi.ceil() as i32)
+            .map(f64::from)
+            .collect();
+        let mut ticks: Vec<f64> = decades.iter().copied().filter(inside).collect();
+        if ticks.len() < 3 {
+            ticks = decades
+                .iter()
+                .flat_map(|d| [*d, d + 2f64.log10(), d + 5f64.log10()])
+                .filter(inside)
+                .collect();
+        }
+        let minor = decades
+            .iter()
+            .flat_map(|d| (2..10).map(move |m| d + f64::from(m).log10()))
+            .filter(inside)
             .collect();
         Scale {
             log: true,
@@ -120,12 +157,10 @@ impl Scale {
     /// The text of the tick at axis coordinate `at`, in data units.
     pub fn label(&self, at: f64) -> String {
         if self.log {
-            let decade = at.round() as i32;
-            if decade >= 0 {
-                format!("{}", 10f64.powi(decade))
-            } else {
-                format!("{:.*}", decade.unsigned_abs() as usize, 10f64.powi(decade))
-            }
+            // Ticks sit at 1, 2 or 5 times a power of ten: one significant digit.
+            let value = 10f64.powf(at);
+            let decimals = (-value.log10().floor()).max(0.0) as usize;
+            format!("{value:.decimals$}")
         } else {
             tick_number(at, self.decimals)
         }
@@ -224,7 +259,29 @@ mod tests {
         assert!(s.hi >= 9900.0 && s.hi <= 12000.0, "{s:?}");
         assert_eq!(s.label(2000.0), "2000");
         let small = Scale::fit(&[0.12, 0.3], BARS).unwrap();
-        assert_eq!(small.label(0.05), "0.05");
+        assert_eq!(
+            small
+                .ticks
+                .iter()
+                .map(|t| small.label(*t))
+                .collect::<Vec<_>>(),
+            ["0", "0.1", "0.2", "0.3", "0.4"]
+        );
+    }
+
+    #[test]
+    fn lines_get_a_log_axis_that_hugs_the_data() {
+        let lines = Fit {
+            allow_log: true,
+            from_zero: false,
+            headroom: 0.0,
+        };
+        let s = Scale::fit(&[1.0, 168.0], lines).unwrap();
+        assert!(s.log && s.lo < 0.0 && s.hi < 2.5, "{s:?}");
+        assert_eq!(s.ticks, vec![0.0, 1.0, 2.0]);
+        let narrow = Scale::fit(&[30.0, 900.0], lines).unwrap();
+        let labels: Vec<String> = narrow.ticks.iter().map(|t| narrow.label(*t)).collect();
+        assert_eq!(labels, ["50", "100", "200", "500"]);
     }
 
     #[test]
