@@ -60,7 +60,8 @@ impl Document {
         self
     }
 
-    /// A table; rows shorter than the header are padded with empty cells.
+    /// A table; rows shorter than the header are padded with empty cells, and a `\n` in a
+    /// cell breaks the line.
     pub fn table<S: AsRef<str>>(&mut self, header: &[S], rows: Vec<Vec<String>>) -> &mut Document {
         self.blocks.push(Block::Table {
             header: header.iter().map(|h| h.as_ref().to_string()).collect(),
@@ -130,35 +131,57 @@ impl Document {
 const STYLE: &str = "
 body { margin: 0; background: #f6f6f4; color: #222;
   font: 16px/1.45 'DejaVu Sans', 'Segoe UI', Helvetica, Arial, sans-serif; }
-main { max-width: 1080px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
+main { max-width: 1120px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
 h1 { font-size: 28px; margin: 0 0 8px; }
 h2 { font-size: 22px; margin: 36px 0 8px; border-bottom: 2px solid #ddd; padding-bottom: 4px; }
 h3 { font-size: 18px; margin: 24px 0 6px; }
-table { border-collapse: collapse; margin: 8px 0 16px; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 12px; border-bottom: 1px solid #e4e4e4; vertical-align: top; }
-th { text-align: left; background: #f0f0ee; font-weight: 600; }
-td:not(:first-child), th:not(:first-child) { text-align: right; }
+div.table { overflow-x: auto; margin: 8px 0 16px; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 12px; border-bottom: 1px solid #e4e4e4; text-align: left;
+  white-space: nowrap; }
+th { background: #f0f0ee; font-weight: 600; }
+.num { text-align: right; }
 tbody tr:nth-child(even) { background: #fafaf8; }
 figure { margin: 16px 0 28px; }
 figure svg { display: block; width: 100%; height: auto; max-width: 1000px; }
 figcaption { color: #555; font-size: 14px; margin-top: 4px; }
 ";
 
+/// Does a cell hold a number (or the "-" of a missing one)? Numbers are right-aligned so
+/// their digits line up; words stay left.
+fn is_numeric(cell: &str) -> bool {
+    cell == "-" || cell.starts_with(|c: char| c.is_ascii_digit())
+}
+
 fn render_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
-    out.push_str("<table>\n<thead><tr>");
-    for h in header {
-        let _ = write!(out, "<th>{}</th>", escape(h));
+    let width = rows.iter().map(Vec::len).fold(header.len(), usize::max);
+    let cell = |row: &Vec<String>, i: usize| row.get(i).map_or("", String::as_str).to_string();
+    let numeric: Vec<bool> = (0..width)
+        .map(|i| !rows.is_empty() && rows.iter().all(|r| is_numeric(&cell(r, i))))
+        .collect();
+    let open = |tag: &str, i: usize| {
+        if numeric[i] {
+            format!("<{tag} class=\"num\">")
+        } else {
+            format!("<{tag}>")
+        }
+    };
+    out.push_str("<div class=\"table\"><table>\n<thead><tr>");
+    for i in 0..width {
+        let h = header.get(i).map_or("", String::as_str);
+        let _ = write!(out, "{}{}</th>", open("th", i), escape(h));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
         out.push_str("<tr>");
-        for i in 0..header.len().max(row.len()) {
-            let cell = row.get(i).map_or("", String::as_str);
-            let _ = write!(out, "<td>{}</td>", escape(cell));
+        for i in 0..width {
+            // A line break in a cell (a value over its interval) stays a line break.
+            let text = escape(&cell(row, i)).replace('\n', "<br>");
+            let _ = write!(out, "{}{text}</td>", open("td", i));
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody>\n</table>\n");
+    out.push_str("</tbody>\n</table></div>\n");
 }
 
 /// Text as HTML: the five characters that could open markup or end an attribute.
@@ -240,7 +263,7 @@ fn percent(x: f64) -> String {
 
 fn interval(e: &Estimate, f: impl Fn(f64) -> String) -> String {
     match e.ci95 {
-        Some([lo, hi]) => format!("{} [{} .. {}]", f(e.mean), f(lo), f(hi)),
+        Some([lo, hi]) => format!("{}\n[{} .. {}]", f(e.mean), f(lo), f(hi)),
         None => format!("{} (no interval)", f(e.mean)),
     }
 }
@@ -367,6 +390,12 @@ mod tests {
         assert!(html.contains("<h2>&lt;script&gt;</h2>"));
         assert!(html.contains("<p>x &lt; y &amp; &#39;z&#39;</p>"));
         assert!(html.contains("<th>&lt;h&gt;</th>"));
+        let mut numbers = Document::new("t");
+        numbers.table(
+            &["x", "n"],
+            vec![vec!["a".into(), "1.5".into()], vec!["b".into(), "-".into()]],
+        );
+        assert!(numbers.render().contains("<th class=\"num\">n</th>"));
         assert!(html.contains("<td>&lt;td&gt;</td>"));
         assert!(!html.contains("<script"));
     }
@@ -438,10 +467,10 @@ mod tests {
         let html = doc.render();
         assert!(html.contains("<h2>Service vm1</h2>") && html.contains("<h2>Service vm2</h2>"));
         assert!(html.contains("(no such service)"));
-        assert!(html.contains("99.00000% [98.99000% .. 99.01000%]"));
-        assert!(html.contains("<td>7.500 (75.0%)</td>"));
+        assert!(html.contains("99.00000%<br>[98.99000% .. 99.01000%]"));
+        assert!(html.contains("<td class=\"num\">7.500 (75.0%)</td>"));
         assert!(html.contains("4416 h (184 d)"));
-        assert!(html.contains("<td>no outage</td>"));
+        assert!(html.contains(">no outage</td>"));
         assert!(html.contains("10.00 min (no interval)"));
     }
 

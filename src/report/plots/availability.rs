@@ -142,7 +142,7 @@ impl Chart for AvailabilityChart {
         }
         let (body, foot) = area.split_vertically(area.dim_in_pixel().1 - 30);
         foot.draw(&Text::new(
-            "bar: mean over replications    whiskers: 95% confidence interval    \
+            "bar: mean over replications  ·  whiskers: 95% confidence interval  ·  \
              right axis: downtime per year at that availability",
             (foot.dim_in_pixel().0 as i32 / 2, 12),
             anchored(style::NOTE_SIZE, HPos::Center, VPos::Center).color(&style::MUTED),
