@@ -22,4 +22,4 @@ pub use data_loss::data_loss;
 pub use downtime::downtime_by_cause;
 pub use mtbf_mttr::mtbf_mttr;
 pub use race::race_curve;
-pub use sweep::sweep_lines;
+pub use sweep::{sweep_lines, SweepPoint};

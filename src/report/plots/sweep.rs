@@ -10,26 +10,26 @@ use super::canvas;
 use super::lines::{LinePlot, Series};
 use super::scale::{Fit, Scale};
 
-/// Writes `<out_stem>.png` and `<out_stem>.svg`. `series`: per scenario, points of
-/// (parameter value, mean, interval low, interval high) of the metric.
+/// One point of a sweep line: (parameter value, mean, interval low, interval high) of the
+/// metric. A NaN low or high (no interval, one replication) leaves that point out of the band.
+pub type SweepPoint = (f64, f64, f64, f64);
+
+/// Writes `<out_stem>.png` and `<out_stem>.svg`: per scenario (`series`), a line of the metric
+/// against the parameter.
 pub fn sweep_lines(
     param: &str,
     metric_label: &str,
-    series: &[(&str, &[(f64, f64, f64, f64)])],
+    series: &[(&str, &[SweepPoint])],
     out_stem: &Path,
 ) -> io::Result<()> {
     canvas::write(&sweep_plot(param, metric_label, series), out_stem)
 }
 
-pub fn sweep_plot(
-    param: &str,
-    metric_label: &str,
-    series: &[(&str, &[(f64, f64, f64, f64)])],
-) -> LinePlot {
+pub fn sweep_plot(param: &str, metric_label: &str, series: &[(&str, &[SweepPoint])]) -> LinePlot {
     let lines: Vec<Series> = series
         .iter()
         .map(|(name, points)| {
-            let mut points: Vec<(f64, f64, f64, f64)> = points
+            let mut points: Vec<SweepPoint> = points
                 .iter()
                 .copied()
                 .filter(|(x, m, _, _)| x.is_finite() && m.is_finite())
