@@ -451,16 +451,29 @@ fn chromium_renders_the_report() {
 #[test]
 fn edge_cases_render() {
     let (_keep, dir) = out_dir();
-    let mut perfect = report("perfect", [1.0, 1.0, 1.0], None, None, &[("server_failover", 0.0)]);
+    let mut perfect = report(
+        "perfect",
+        [1.0, 1.0, 1.0],
+        None,
+        None,
+        &[("server_failover", 0.0)],
+    );
     perfect.services.get_mut("vm1").unwrap().outages = 0;
     let mut single = cluster_set();
     single.services.get_mut("vm1").unwrap().availability.ci95 = None;
     let mut other = standalone();
     let svc = other.services.remove("vm1").unwrap();
     other.services.insert("db".to_string(), svc);
-    let reports = [("perfect", &perfect), ("one replication", &single), ("no vm1", &other)];
+    let reports = [
+        ("perfect", &perfect),
+        ("one replication", &single),
+        ("no vm1", &other),
+    ];
     for (name, draw) in [
-        ("edge_availability", plots::availability_nines as fn(&[(&str, &Report)], &str, &Path) -> std::io::Result<()>),
+        (
+            "edge_availability",
+            plots::availability_nines as fn(&[(&str, &Report)], &str, &Path) -> std::io::Result<()>,
+        ),
         ("edge_mtbf_mttr", plots::mtbf_mttr),
         ("edge_downtime", plots::downtime_by_cause),
     ] {

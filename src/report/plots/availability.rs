@@ -213,6 +213,8 @@ impl Chart for AvailabilityChart {
                 color.mix(0.85).filled(),
             )))?;
             let whisker_top = match ci {
+                // A perfect record in every replication has no interval to show.
+                Some([Level::Perfect, Level::Perfect]) => height,
                 Some([lo, hi]) => {
                     let at = |l: Level| match l {
                         Level::Nines(v) => v.clamp(bottom, top),
@@ -247,13 +249,14 @@ impl Chart for AvailabilityChart {
                     ))?;
                 }
                 Level::Perfect => {
+                    // Inside the top of the bar, in white: the bar reaches the top of the axis
+                    // and there is no room above it.
+                    let inside = |size: f64| anchored(size, HPos::Center, VPos::Top).color(&WHITE);
                     chart.draw_series(std::iter::once(
                         EmptyElement::at((x, top))
-                            + Text::new(
-                                "100%: no downtime observed",
-                                (0, 14),
-                                anchored(style::LABEL_SIZE, HPos::Center, VPos::Top),
-                            ),
+                            + Text::new("100%", (0, 12), inside(style::LABEL_SIZE + 2.0))
+                            + Text::new("no downtime", (0, 34), inside(style::NOTE_SIZE))
+                            + Text::new("observed", (0, 52), inside(style::NOTE_SIZE)),
                     ))?;
                 }
             }

@@ -124,7 +124,7 @@ impl MtbfMttrChart {
                     )))?;
                     (top, style::human_hours(h), false)
                 }
-                Bar::NoOutage => (base, "no outage observed".to_string(), true),
+                Bar::NoOutage => (base, "no outage".to_string(), true),
                 Bar::Missing => (base, format!("no service \"{}\"", self.service), true),
             };
             let style = anchored(style::LABEL_SIZE, HPos::Center, VPos::Bottom);
