@@ -299,6 +299,23 @@ fn write_report(dir: &Path, name: &str) -> PathBuf {
 }
 
 #[test]
+fn standard_charts_cover_every_service() {
+    let (_keep, dir) = out_dir();
+    let dir = dir.join("standard");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, mut b) = (standalone(), cluster_set());
+    let svc = b.services["vm1"].clone();
+    b.services.insert("db/primary".to_string(), svc);
+    let figures =
+        plots::standard_charts(&[("standalone-ecx", &a), ("cluster-set", &b)], &dir).unwrap();
+    assert_eq!(figures.len(), 6);
+    assert_eq!(figures[0].stem, dir.join("availability-db_primary"));
+    for f in &figures {
+        assert_written(&f.stem);
+    }
+}
+
+#[test]
 fn the_report_is_self_contained() {
     let (_keep, dir) = out_dir();
     let html = std::fs::read_to_string(write_report(&dir, "self-contained")).unwrap();

@@ -13,6 +13,7 @@ mod lines;
 mod mtbf_mttr;
 mod race;
 mod scale;
+mod standard;
 pub mod style;
 mod sweep;
 
@@ -22,4 +23,5 @@ pub use data_loss::data_loss;
 pub use downtime::downtime_by_cause;
 pub use mtbf_mttr::mtbf_mttr;
 pub use race::race_curve;
+pub use standard::{standard_charts, Figure};
 pub use sweep::{sweep_lines, SweepPoint};
