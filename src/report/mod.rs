@@ -1,8 +1,10 @@
-//! Output: terminal tables, JSON and CSV files, written atomically.
+//! Output: terminal tables, JSON and CSV files, plots and the HTML report, written atomically.
 
 pub mod atomic;
 pub mod compare_table;
 pub mod csv_out;
+pub mod html;
+pub mod plots;
 pub mod race_report;
 pub mod table;
 pub mod test_report;

@@ -1,0 +1,200 @@
+//! Data lost per cross-cluster failover, as an empirical CDF per scenario: for any amount of
+//! lost writes on the x axis, the share of failovers that lost no more than that. A CDF
+//! compares scenarios with very different failover counts on one scale, and reads directly as
+//! "in 95% of failovers we lose at most ...".
+
+use std::io;
+use std::path::Path;
+
+use super::canvas;
+use super::lines::{LinePlot, Series};
+use super::scale::{Fit, Scale};
+
+/// Past this many failovers the curve keeps about this many steps: the picture is the same
+/// and the SVG stays small.
+const MAX_STEPS: usize = 1000;
+
+/// Writes `<out_stem>.png` and `<out_stem>.svg`. `series`: per scenario, the seconds of
+/// writes lost in each cross-cluster failover (empty: the scenario had none).
+pub fn data_loss(series: &[(&str, &[f64])], out_stem: &Path) -> io::Result<()> {
+    canvas::write(&data_loss_plot(series), out_stem)
+}
+
+/// A unit that keeps the axis numbers small: seconds, minutes or hours.
+fn unit_for(max_seconds: f64) -> (f64, &'static str) {
+    if max_seconds >= 2.0 * 3600.0 {
+        (3600.0, "hours")
+    } else if max_seconds >= 180.0 {
+        (60.0, "minutes")
+    } else {
+        (1.0, "seconds")
+    }
+}
+
+fn short_unit(name: &str) -> &'static str {
+    match name {
+        "hours" => "h",
+        "minutes" => "min",
+        _ => "s",
+    }
+}
+
+/// The value at quantile `q` of sorted data (nearest rank).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Staircase vertices of the empirical CDF of `sorted`, ending at `x_end`.
+fn staircase(sorted: &[f64], x_end: f64) -> Vec<(f64, f64)> {
+    let n = sorted.len();
+    let stride = n.div_ceil(MAX_STEPS).max(1);
+    let mut points = Vec::with_capacity(2 * MAX_STEPS + 3);
+    let mut below = 0.0;
+    let picked = (stride - 1..n)
+        .step_by(stride)
+        .chain(std::iter::once(n - 1));
+    for i in picked {
+        let x = sorted[i];
+        let frac = (i + 1) as f64 / n as f64;
+        if frac <= below {
+            continue;
+        }
+        points.push((x, below));
+        points.push((x, frac));
+        below = frac;
+    }
+    points.push((x_end.max(sorted[n - 1]), 1.0));
+    points
+}
+
+pub fn data_loss_plot(series: &[(&str, &[f64])]) -> LinePlot {
+    let cleaned: Vec<(String, Vec<f64>)> = series
+        .iter()
+        .map(|(label, values)| {
+            let mut v: Vec<f64> = values
+                .iter()
+                .filter(|v| v.is_finite())
+                .map(|v| v.max(0.0))
+                .collect();
+            v.sort_by(f64::total_cmp);
+            (label.to_string(), v)
+        })
+        .collect();
+    let max = cleaned
+        .iter()
+        .filter_map(|(_, v)| v.last().copied())
+        .fold(0.0, f64::max);
+    let (divisor, unit) = unit_for(max);
+    let x = Scale::fit(
+        &[0.0, max / divisor],
+        Fit {
+            allow_log: false,
+            from_zero: true,
+            headroom: 0.05,
+        },
+    )
+    .unwrap_or_else(Scale::unit);
+    let short = short_unit(unit);
+    let fmt = |v: f64| {
+        let v = v / divisor;
+        if v >= 100.0 {
+            format!("{v:.0} {short}")
+        } else {
+            format!("{v:.1} {short}")
+        }
+    };
+    let series: Vec<Series> = cleaned
+        .iter()
+        .map(|(label, v)| {
+            if v.is_empty() {
+                return Series {
+                    legend: format!("{label}: no cross-cluster failover"),
+                    points: Vec::new(),
+                    band: Vec::new(),
+                    markers: false,
+                };
+            }
+            let scaled: Vec<f64> = v.iter().map(|s| s / divisor).collect();
+            Series {
+                legend: format!(
+                    "{label}: {} failovers, median {}, 95% {}, max {}",
+                    v.len(),
+                    fmt(quantile(v, 0.5)),
+                    fmt(quantile(v, 0.95)),
+                    fmt(v[v.len() - 1]),
+                ),
+                points: staircase(&scaled, x.hi),
+                band: Vec::new(),
+                markers: false,
+            }
+        })
+        .collect();
+    let nothing = cleaned.iter().all(|(_, v)| v.is_empty());
+    LinePlot {
+        title: "Data lost per cross-cluster failover (cumulative)".to_string(),
+        x_desc: format!("writes lost in one failover ({unit})"),
+        y_desc: "failovers losing at most this".to_string(),
+        x,
+        y: Scale::fit(
+            &[0.0, 1.0],
+            Fit {
+                allow_log: false,
+                from_zero: true,
+                headroom: 0.0,
+            },
+        )
+        .unwrap_or_else(Scale::unit),
+        y_percent: true,
+        series,
+        empty_message: nothing
+            .then(|| "no cross-cluster failover in any scenario: no data lost to show".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_staircase_climbs_to_one_in_steps_of_one_over_n() {
+        let s = staircase(&[1.0, 2.0, 2.0, 4.0], 5.0);
+        assert_eq!(
+            s,
+            vec![
+                (1.0, 0.0),
+                (1.0, 0.25),
+                (2.0, 0.25),
+                (2.0, 0.5),
+                (2.0, 0.5),
+                (2.0, 0.75),
+                (4.0, 0.75),
+                (4.0, 1.0),
+                (5.0, 1.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn many_failovers_are_thinned_but_still_reach_one() {
+        let data: Vec<f64> = (0..100_000).map(|i| i as f64 / 1000.0).collect();
+        let s = staircase(&data, 100.0);
+        assert!(s.len() <= 2 * MAX_STEPS + 4, "{}", s.len());
+        assert_eq!(s[s.len() - 2], (99.999, 1.0));
+    }
+
+    #[test]
+    fn empty_series_say_so() {
+        let plot = data_loss_plot(&[("a", &[]), ("b", &[f64::NAN])]);
+        assert!(plot.empty_message.is_some());
+        assert!(plot.series[0].legend.contains("no cross-cluster failover"));
+        let plot = data_loss_plot(&[("a", &[]), ("b", &[30.0, 600.0])]);
+        assert!(plot.empty_message.is_none());
+        assert!(plot.x_desc.contains("minutes"));
+        assert!(
+            plot.series[1].legend.contains("max 10.0 min"),
+            "{}",
+            plot.series[1].legend
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! The race curve: for each control variant, the fraction of runs that ended broken as a
+//! function of the offset between the two racing faults. A variant whose curve stays at zero
+//! for every offset has no window of vulnerability; where the curve rises is the window.
+
+use std::io;
+use std::path::Path;
+
+use super::canvas;
+use super::lines::{LinePlot, Series};
+use super::scale::{Fit, Scale};
+
+/// Writes `<out_stem>.png` and `<out_stem>.svg`. `variants`: per control variant, points of
+/// (offset in seconds, fraction of runs broken in 0..=1).
+pub fn race_curve(variants: &[(&str, &[(f64, f64)])], out_stem: &Path) -> io::Result<()> {
+    canvas::write(&race_plot(variants), out_stem)
+}
+
+pub fn race_plot(variants: &[(&str, &[(f64, f64)])]) -> LinePlot {
+    let series: Vec<Series> = variants
+        .iter()
+        .map(|(name, points)| {
+            let mut points: Vec<(f64, f64)> = points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|(x, y)| (x, y.clamp(0.0, 1.0)))
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series {
+                legend: name.to_string(),
+                points,
+                band: Vec::new(),
+                markers: true,
+            }
+        })
+        .collect();
+    let offsets: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    let x = Scale::fit(
+        &offsets,
+        Fit {
+            allow_log: false,
+            from_zero: false,
+            headroom: 0.0,
+        },
+    )
+    .unwrap_or_else(Scale::unit);
+    let fraction = Fit {
+        allow_log: false,
+        from_zero: true,
+        headroom: 0.0,
+    };
+    LinePlot {
+        title: "Race: runs broken by the offset between the faults".to_string(),
+        x_desc: "offset between the faults (seconds)".to_string(),
+        y_desc: "runs broken".to_string(),
+        x,
+        y: Scale::fit(&[0.0, 1.0], fraction).unwrap_or_else(Scale::unit),
+        y_percent: true,
+        empty_message: offsets
+            .is_empty()
+            .then(|| "no race results to show".to_string()),
+        series,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_are_sorted_clamped_and_cleaned() {
+        let plot = race_plot(&[("v", &[(10.0, 0.5), (f64::NAN, 1.0), (-5.0, 1.2)])]);
+        assert_eq!(plot.series[0].points, vec![(-5.0, 1.0), (10.0, 0.5)]);
+        assert!(plot.x.lo <= -5.0 && plot.x.hi >= 10.0);
+        assert!(race_plot(&[]).empty_message.is_some());
+    }
+}
