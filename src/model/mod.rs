@@ -2,9 +2,11 @@
 
 mod cluster;
 mod standalone;
+mod witness;
 
-pub use cluster::{ClusterCalendar, ClusterEvent, ClusterSim, Group};
+pub use cluster::{ClusterCalendar, ClusterEvent, ClusterFault, ClusterSim, Group, ServerState};
 pub use standalone::{simulate_replication, ReplicationResult, ServiceResult};
+pub use witness::{WitnessEvent, WitnessSim};
 
 #[cfg(test)]
 mod tests;
