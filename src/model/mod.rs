@@ -1,6 +1,7 @@
 //! The simulated world of availability scenarios.
 
 mod cluster;
+pub mod cluster_set;
 mod standalone;
 mod witness;
 

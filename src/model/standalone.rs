@@ -61,6 +61,9 @@ pub fn simulate_replication(
     index: u64,
     keep_outages: bool,
 ) -> ReplicationResult {
+    if scenario.master.is_some() || !scenario.vms.is_empty() {
+        return super::cluster_set::simulate_replication(scenario, seed, index, keep_outages);
+    }
     let sim = &scenario.simulation;
     let mut calendar: Calendar<WorldEvent> =
         Calendar::with_capacity(8 * scenario.clusters.len() + 8);
