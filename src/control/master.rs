@@ -187,8 +187,10 @@ fn replicating_primary(rel: Option<&VmReplication>) -> bool {
     })
 }
 
-/// Where the VM runs now, from Hyper-V: the cluster where it is powered on, else the cluster
-/// holding its primary (or failed-over) copy. `None` while neither cluster answers.
+/// Where the VM runs now, from Hyper-V: the cluster where it is powered on; else the cluster
+/// holding its primary (or failed-over) copy; else the partner of a cluster holding a plain
+/// replica. The replica cluster is asked first, since it knows of a failover. `None` while
+/// neither cluster answers.
 async fn discover<B>(
     b: &B,
     vm: &ProtectedVm,
@@ -197,8 +199,8 @@ async fn discover<B>(
 where
     B: HyperV,
 {
-    let mut holder = None;
-    for cluster in [vm.replica, vm.home] {
+    let mut guess = None;
+    for (cluster, partner) in [(vm.replica, vm.home), (vm.home, vm.replica)] {
         let Some(host) = &active[cluster] else {
             continue;
         };
@@ -207,19 +209,17 @@ where
                 return Ok(Some(cluster));
             }
         }
-        let rel = b.get_vm_replication(host, &vm.name).await?;
-        let holds = rel.is_some_and(|r| {
-            r.mode == ReplicationMode::Primary
-                || matches!(
-                    r.state,
-                    ReplicationState::FailedOverWaitingCompletion | ReplicationState::FailedOver
-                )
-        });
-        if holds && holder.is_none() {
-            holder = Some(cluster);
-        }
+        let Some(rel) = b.get_vm_replication(host, &vm.name).await? else {
+            continue;
+        };
+        let holds = rel.mode == ReplicationMode::Primary
+            || matches!(
+                rel.state,
+                ReplicationState::FailedOverWaitingCompletion | ReplicationState::FailedOver
+            );
+        guess = guess.or(Some(if holds { cluster } else { partner }));
     }
-    Ok(holder)
+    Ok(guess)
 }
 
 /// Unplanned failover on the target cluster's active server (reference/hyperv.md §1.5):

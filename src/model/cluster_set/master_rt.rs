@@ -108,8 +108,10 @@ impl<'s> MasterRt<'s> {
         let id = self.exec.next_id();
         let backend = SimBackend::new(id, self.exec.mailbox());
         let config = Rc::clone(&self.config);
-        self.exec
-            .insert(id, Box::pin(async move { master::run(&backend, &config).await }));
+        self.exec.insert(
+            id,
+            Box::pin(async move { master::run(&backend, &config).await }),
+        );
         self.task = Some(id);
         id
     }

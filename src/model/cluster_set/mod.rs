@@ -31,10 +31,7 @@ use crate::time::Micros;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScriptedFault {
     /// `cluster` indexes the scenario's clusters.
-    Cluster {
-        cluster: usize,
-        fault: ClusterFault,
-    },
+    Cluster { cluster: usize, fault: ClusterFault },
     /// The witness server goes down or comes back.
     Witness { up: bool },
 }

@@ -90,12 +90,7 @@ pub struct ClusterView {
 }
 
 impl VmRt {
-    pub fn new(
-        home: usize,
-        replica: usize,
-        interval: Micros,
-        tracker: ServiceTracker,
-    ) -> VmRt {
+    pub fn new(home: usize, replica: usize, interval: Micros, tracker: ServiceTracker) -> VmRt {
         VmRt {
             pair: ReplicaPair::new(home, replica),
             sync: SyncClock::new(interval),

@@ -21,15 +21,26 @@ use super::ScriptedFault;
 
 #[derive(Debug, Clone, Copy)]
 enum Event {
-    Cluster { cluster: u16, event: ClusterEvent },
+    Cluster {
+        cluster: u16,
+        event: ClusterEvent,
+    },
     Witness(WitnessEvent),
     /// The master's backend call in flight completes.
-    OpDone { task: TaskId },
+    OpDone {
+        task: TaskId,
+    },
     /// The idle master's next poll tick after a change.
-    Wake { generation: u32 },
+    Wake {
+        generation: u32,
+    },
     /// A DNS answer's time to live ran out: clients may now reach a VM's new place.
     DnsReady,
-    ResyncDone { vm: u16, copy: u8, generation: u32 },
+    ResyncDone {
+        vm: u16,
+        copy: u8,
+        generation: u32,
+    },
     Inject(u32),
 }
 
@@ -109,7 +120,12 @@ impl<'s> World<'s> {
             .iter()
             .map(|v| {
                 let tracker = ServiceTracker::new(sim.warmup, sim.horizon, keep_outages);
-                VmRt::new(v.cluster, v.replica_cluster, v.replication_interval, tracker)
+                VmRt::new(
+                    v.cluster,
+                    v.replica_cluster,
+                    v.replication_interval,
+                    tracker,
+                )
             })
             .collect();
         let reprotect_streams = scenario
@@ -159,27 +175,38 @@ impl<'s> World<'s> {
             self.after_event();
         }
         let per_cluster: Vec<_> = self.clusters.into_iter().map(ClusterSim::finish).collect();
+        let mut per_vm: Vec<Option<ServiceResult>> = self
+            .vms
+            .into_iter()
+            .map(|vm| {
+                let (totals, outages, data_loss) = vm.finish();
+                Some(ServiceResult {
+                    totals,
+                    outages,
+                    data_loss,
+                })
+            })
+            .collect();
+        let vm_index = |name: &str| self.scenario.vms.iter().position(|v| v.name == name);
+        // A service named like a VM is that VM; the other services are their clusters' groups.
         let mut services: Vec<ServiceResult> = self
             .scenario
             .services
             .iter()
-            .map(|s| {
-                let (totals, outages) = &per_cluster[s.cluster];
-                ServiceResult {
-                    totals: totals.clone(),
-                    outages: outages.clone(),
-                    data_loss: Vec::new(),
+            .map(|s| match vm_index(&s.name) {
+                Some(v) => per_vm[v].take().unwrap_or_default(),
+                None => {
+                    let (totals, outages) = &per_cluster[s.cluster];
+                    ServiceResult {
+                        totals: totals.clone(),
+                        outages: outages.clone(),
+                        data_loss: Vec::new(),
+                    }
                 }
             })
             .collect();
-        for vm in self.vms {
-            let (totals, outages, data_loss) = vm.finish();
-            services.push(ServiceResult {
-                totals,
-                outages,
-                data_loss,
-            });
-        }
+        // VMs not listed as services follow, in the VMs' order.
+        services.extend(per_vm.into_iter().flatten());
         ReplicationResult {
             index,
             services,
