@@ -2,6 +2,7 @@
 
 pub mod analysis;
 pub mod backend;
+pub mod compare;
 pub mod control;
 pub mod dist;
 pub mod engine;

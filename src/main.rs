@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use ecxsim::analysis::summary::Report;
-use ecxsim::report::{atomic, csv_out::RunCsv, table};
+use ecxsim::control::ControlVariant;
+use ecxsim::race::{sweep, SweepConfig, SweepReport};
+use ecxsim::report::{atomic, csv_out::RunCsv, race_report, table, test_report};
 use ecxsim::run::{run, RunOptions, CHUNK};
 use ecxsim::scenario::{self, Scenario};
 
@@ -47,10 +49,72 @@ enum Command {
         #[arg(long)]
         outages: bool,
     },
+    /// Run several scenarios on common random numbers and compare them side by side, with the
+    /// paired differences of each against the first.
+    Compare {
+        #[arg(required = true, num_args = 2..)]
+        scenarios: Vec<PathBuf>,
+        /// Replications (default: the first scenario's).
+        #[arg(long)]
+        replications: Option<u64>,
+        /// Seed for all (default: the first scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
+        /// Output folder (default: results/compare).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the JSON report instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Solve a scenario exactly (exponential times only) and print the same report shape.
     Analytic {
         scenario: PathBuf,
         /// Print the JSON report instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run regression scenarios (files with [[expect]]) against the control logic; exit 1 on
+    /// any failed expectation.
+    Test {
+        /// Scenario files or folders (searched for *.toml).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Run with this control logic instead of the scenario's: as-shipped or coordinated.
+        #[arg(long)]
+        control: Option<String>,
+        /// Print the whole event timeline of every failing run.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Fail both clusters' active servers with an offset between them, sweeping the offset over
+    /// many seeds, and enumerate every interleaving of the two re-pointing scripts.
+    Race {
+        scenario: PathBuf,
+        /// Control logic: as-shipped, coordinated, or both separated by a comma.
+        #[arg(long)]
+        control: Option<String>,
+        /// First offset, seconds (the replica cluster's crash after the primary's).
+        #[arg(long, default_value_t = -120.0, allow_negative_numbers = true)]
+        from: f64,
+        /// Last offset, seconds.
+        #[arg(long, default_value_t = 120.0, allow_negative_numbers = true)]
+        to: f64,
+        /// Offset step, seconds.
+        #[arg(long, default_value_t = 10.0)]
+        step: f64,
+        /// Runs (seeds) per offset.
+        #[arg(long, default_value_t = 100)]
+        runs: u64,
+        /// Skip the exhaustive enumeration of interleavings.
+        #[arg(long)]
+        no_exhaustive: bool,
+        /// Output folder for race.csv (default: results/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print JSON instead of the tables.
         #[arg(long)]
         json: bool,
     },
@@ -89,6 +153,40 @@ fn main() -> ExitCode {
             outages,
         } => run_command(&scenario, replications, seed, threads, out, json, outages),
         Command::Analytic { scenario, json } => analytic_command(&scenario, json),
+        Command::Compare {
+            scenarios,
+            replications,
+            seed,
+            threads,
+            out,
+            json,
+        } => compare_command(&scenarios, replications, seed, threads, out, json),
+        Command::Test {
+            paths,
+            control,
+            trace,
+        } => test_command(&paths, control.as_deref(), trace),
+        Command::Race {
+            scenario,
+            control,
+            from,
+            to,
+            step,
+            runs,
+            no_exhaustive,
+            out,
+            json,
+        } => {
+            let config = SweepConfig {
+                offset_min_s: from,
+                offset_max_s: to,
+                offset_step_s: step,
+                runs_per_offset: runs,
+                exhaustive: !no_exhaustive,
+                ..SweepConfig::default()
+            };
+            race_command(&scenario, control.as_deref(), config, out, json)
+        }
         Command::Validate { scenarios } => validate_command(&scenarios),
     };
     match result {
@@ -185,6 +283,45 @@ fn run_command(
     Ok(())
 }
 
+fn compare_command(
+    paths: &[PathBuf],
+    replications: Option<u64>,
+    seed: Option<u64>,
+    threads: Option<u16>,
+    out: Option<PathBuf>,
+    json: bool,
+) -> Result<(), Failure> {
+    let scenarios: Vec<Scenario> = paths.iter().map(|p| load(p)).collect::<Result<_, _>>()?;
+    let mut options = RunOptions::from_scenario(&scenarios[0]);
+    if let Some(r) = replications {
+        if r == 0 {
+            return Err(Failure::input("--replications must be at least 1"));
+        }
+        options.replications = r;
+    }
+    options.seed = seed.unwrap_or(options.seed);
+    options.threads = threads.map(usize::from);
+    let dir = out.unwrap_or_else(|| Path::new("results").join("compare"));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Failure::input(format!(
+            "cannot create the output folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let report = ecxsim::compare::compare(&scenarios, &options)
+        .map_err(|e| Failure::input(format!("run failed: {e}")))?;
+    let text = serde_json::to_string_pretty(&report).expect("reports serialise") + "\n";
+    atomic::write(&dir.join("compare.json"), text.as_bytes())
+        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
+    if json {
+        print!("{text}");
+    } else {
+        print!("{}", ecxsim::report::compare_table::render(&report));
+        println!("\nwrote {}", dir.display());
+    }
+    Ok(())
+}
+
 fn analytic_command(path: &Path, json: bool) -> Result<(), Failure> {
     let scenario = load(path)?;
     let report = ecxsim::analysis::exact::exact_report(&scenario)
@@ -196,6 +333,156 @@ fn analytic_command(path: &Path, json: bool) -> Result<(), Failure> {
         );
     } else {
         print!("{}", table::render(&report));
+    }
+    Ok(())
+}
+
+fn parse_control(name: &str) -> Result<ControlVariant, Failure> {
+    scenario::control_variant(name).ok_or_else(|| {
+        Failure::input(format!(
+            "unknown control {name:?}; expected one of: {}",
+            scenario::CONTROL_NAMES
+        ))
+    })
+}
+
+/// Every *.toml under the given files and folders, in a stable order.
+fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut stack = vec![path.clone()];
+            while let Some(dir) = stack.pop() {
+                let entries = std::fs::read_dir(&dir)
+                    .map_err(|e| Failure::input(format!("cannot read {}: {e}", dir.display())))?;
+                for entry in entries.flatten() {
+                    let p = entry.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|e| e == "toml") {
+                        files.push(p);
+                    }
+                }
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn test_command(paths: &[PathBuf], control: Option<&str>, trace: bool) -> Result<(), Failure> {
+    let control = control.map(parse_control).transpose()?;
+    let (mut passed, mut failed, mut tests) = (0, 0, 0);
+    for path in scenario_files(paths)? {
+        let scenario = load(&path)?;
+        if !scenario.is_test() {
+            continue;
+        }
+        tests += 1;
+        let mut control_scenario = scenario.control_scenario();
+        if let Some(variant) = &control {
+            control_scenario.control = variant.clone();
+        }
+        for replication in 0..scenario.simulation.replications {
+            let run = ecxsim::world::run(&control_scenario, replication);
+            let ok = run.all_expectations_passed();
+            println!(
+                "{} {} (replication {replication})",
+                if ok { "ok  " } else { "FAIL" },
+                path.display()
+            );
+            let mut text = String::new();
+            test_report::render_run(&run, &mut text);
+            print!("{text}");
+            if trace && !ok {
+                println!("  timeline:");
+                print!("{}", run.timeline());
+            }
+            for e in &run.expectations {
+                if e.passed {
+                    passed += 1;
+                } else {
+                    failed += 1;
+                }
+            }
+        }
+    }
+    if tests == 0 {
+        return Err(Failure::input("no scenario with [[expect]] found"));
+    }
+    println!("\n{tests} scenarios; expectations: {passed} passed, {failed} failed");
+    if failed > 0 {
+        return Err(Failure {
+            code: 1,
+            message: format!("{failed} expectations failed"),
+        });
+    }
+    Ok(())
+}
+
+fn race_command(
+    path: &Path,
+    control: Option<&str>,
+    config: SweepConfig,
+    out: Option<PathBuf>,
+    json: bool,
+) -> Result<(), Failure> {
+    let scenario = load(path)?;
+    if scenario.vms.is_empty() {
+        return Err(Failure::input(format!(
+            "{}: a race needs a [[vm]] replicated between two clusters",
+            path.display()
+        )));
+    }
+    if config.offset_step_s.is_nan()
+        || config.offset_step_s <= 0.0
+        || config.offset_max_s < config.offset_min_s
+        || config.runs_per_offset == 0
+    {
+        return Err(Failure::input(
+            "expected --step > 0, --from <= --to and --runs >= 1",
+        ));
+    }
+    let variants = match control {
+        None => vec![scenario.control.clone()],
+        Some(list) => list
+            .split(',')
+            .map(|n| parse_control(n.trim()))
+            .collect::<Result<_, _>>()?,
+    };
+    let mut base = scenario.control_scenario();
+    base.injects.clear();
+    base.expects.clear();
+    let reports: Vec<SweepReport> = variants
+        .into_iter()
+        .map(|variant| {
+            let mut sc = base.clone();
+            sc.control = variant;
+            sweep(&sc, &config)
+        })
+        .collect();
+    let dir = output_dir(out, &scenario)?;
+    let csv_path = dir.join("race.csv");
+    race_report::write_csv(&csv_path, &reports)
+        .map_err(|e| Failure::input(format!("cannot write {}: {e}", csv_path.display())))?;
+    let text = if reports.len() == 1 {
+        serde_json::to_string_pretty(&reports[0])
+    } else {
+        serde_json::to_string_pretty(&reports)
+    }
+    .expect("reports serialise")
+        + "\n";
+    atomic::write(&dir.join("race.json"), text.as_bytes())
+        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
+    if json {
+        print!("{text}");
+    } else {
+        for report in &reports {
+            println!("{}", race_report::render(report));
+        }
+        println!("wrote {}", csv_path.display());
     }
     Ok(())
 }

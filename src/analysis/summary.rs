@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::stats::{nines, Welford};
-use crate::metrics::{TrackerTotals, CAUSES};
+use crate::metrics::CAUSES;
+use crate::model::ServiceResult;
 use crate::time::{MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_YEAR};
 
 const MINUTES_PER_YEAR: f64 = (MICROS_PER_YEAR / MICROS_PER_MINUTE) as f64;
@@ -58,7 +59,8 @@ pub struct ServiceAccumulator {
 }
 
 impl ServiceAccumulator {
-    pub fn push(&mut self, totals: &TrackerTotals) {
+    pub fn push(&mut self, service: &ServiceResult) {
+        let totals = &service.totals;
         let observed = (totals.up + totals.down) as f64;
         let unavailability = totals.down as f64 / observed;
         self.availability.push(totals.up as f64 / observed);

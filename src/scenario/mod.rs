@@ -2,9 +2,12 @@
 //! The format is the contract of SCENARIO.md; docs/scenario.md is the user reference.
 
 mod cluster_set;
+mod cluster_set_reader;
+mod control;
 mod dist_spec;
 mod error;
 mod reader;
+mod test_reader;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -14,10 +17,13 @@ pub use dist_spec::DIST_NAMES;
 use dist_spec::{read_dist, Zero};
 pub use error::{ScenarioError, Source};
 use reader::{Result, TableReader};
+pub use test_reader::{control_variant, Backend, CONTROL_NAMES};
 use toml_edit::{ImDocument, TableLike};
 
+use crate::control::ControlVariant;
 use crate::dist::Dist;
 use crate::time::Micros;
+use crate::world::{Expect, Inject};
 
 /// The most servers one cluster may have (ECX supports far fewer; this bounds the exact model).
 pub const MAX_SERVERS: usize = 32;
@@ -36,6 +42,20 @@ pub struct Scenario {
     pub dns: Option<Dns>,
     /// `[[vm]]`: replicated VMs; each is also reported as a service of the same name.
     pub vms: Vec<Vm>,
+    /// `[simulation] control`: which replication re-pointing logic the script resources run.
+    pub control: ControlVariant,
+    pub backend: Backend,
+    /// `[[inject]]`: scripted faults (regression tests).
+    pub injects: Vec<Inject>,
+    /// `[[expect]]`: assertions checked by `ecxsim test`.
+    pub expects: Vec<Expect>,
+}
+
+impl Scenario {
+    /// A regression test: it has expectations to check.
+    pub fn is_test(&self) -> bool {
+        !self.expects.is_empty()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -127,12 +147,23 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
         )
     })?;
     let (name, simulation) = read_simulation(&mut sim_table, default_name)?;
+    let control = read_control(&mut sim_table)?;
     sim_table.finish()?;
 
+    // A regression test drives its servers with [[inject]]: failure models are optional there.
+    let is_test = root.contains_key("expect");
+    let witness = cluster_set_reader::read_witness(&mut top, &base)?;
     let mut clusters = Vec::new();
     let mut all_servers: HashSet<String> = HashSet::new();
     for mut table in top.array_of_tables("cluster")? {
-        let cluster = read_cluster(&mut table, &base, &clusters, &mut all_servers)?;
+        let cluster = read_cluster(
+            &mut table,
+            &base,
+            &clusters,
+            &mut all_servers,
+            is_test,
+            witness.is_some(),
+        )?;
         table.finish()?;
         clusters.push(cluster);
     }
@@ -150,13 +181,20 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
         table.finish()?;
         services.push(service);
     }
-    if services.is_empty() {
+    let master = cluster_set_reader::read_master(&mut top, &base, &clusters)?;
+    let dns = cluster_set_reader::read_dns(&mut top)?;
+    let vms = cluster_set_reader::read_vms(&mut top, &base, &clusters, &services, master.as_ref())?;
+    if services.is_empty() && vms.is_empty() {
         return Err(src.error(
             Some(0..0),
             "service",
-            "expected at least one [[service]] section",
+            "expected at least one [[service]] or [[vm]] section (what availability is measured for)",
         ));
     }
+    let backend = test_reader::read_backend(&mut top, &base)?;
+    let injects = test_reader::read_injects(&mut top, &clusters)?;
+    let vm_names: Vec<String> = vms.iter().map(|v| v.name.clone()).collect();
+    let expects = test_reader::read_expects(&mut top, &clusters, &vm_names)?;
     top.finish()?;
 
     Ok(Scenario {
@@ -165,11 +203,28 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
         simulation,
         clusters,
         services,
-        witness: None,
-        master: None,
-        dns: None,
-        vms: Vec::new(),
+        witness,
+        master,
+        dns,
+        vms,
+        control,
+        backend,
+        injects,
+        expects,
     })
+}
+
+fn read_control(t: &mut TableReader) -> Result<ControlVariant> {
+    match t.string("control")? {
+        None => Ok(ControlVariant::AsShipped),
+        Some((name, span)) => control_variant(&name).ok_or_else(|| {
+            t.error(
+                span,
+                "control",
+                format!("unknown control {name:?}; expected one of: {CONTROL_NAMES}"),
+            )
+        }),
+    }
 }
 
 fn read_simulation(t: &mut TableReader, default_name: String) -> Result<(String, Simulation)> {
@@ -211,6 +266,8 @@ fn read_cluster(
     base: &Path,
     earlier: &[Cluster],
     all_servers: &mut HashSet<String>,
+    is_test: bool,
+    has_witness: bool,
 ) -> Result<Cluster> {
     let (name, name_span) = t.required("name", "the cluster's name", |t, k| t.name(k))?;
     if earlier.iter().any(|c| c.name == name) {
@@ -239,12 +296,26 @@ fn read_cluster(
         }
     }
     let dist = "a duration or a distribution";
-    let server_ttf = t.required("server_ttf", dist, |t, k| {
-        read_dist(t, k, Zero::Forbidden, base)
-    })?;
-    let server_ttr = t.required("server_ttr", dist, |t, k| {
-        read_dist(t, k, Zero::Forbidden, base)
-    })?;
+    let (server_ttf, server_ttr) = if is_test {
+        let ttf = read_dist(t, "server_ttf", Zero::Forbidden, base)?;
+        let ttr = read_dist(t, "server_ttr", Zero::Forbidden, base)?;
+        if ttf.is_some() && ttr.is_none() {
+            return Err(t.error(
+                t.span(),
+                "server_ttr",
+                "missing required key `server_ttr` (servers that fail need a repair time)",
+            ));
+        }
+        (ttf, ttr)
+    } else {
+        let ttf = t.required("server_ttf", dist, |t, k| {
+            read_dist(t, k, Zero::Forbidden, base)
+        })?;
+        let ttr = t.required("server_ttr", dist, |t, k| {
+            read_dist(t, k, Zero::Forbidden, base)
+        })?;
+        (Some(ttf), Some(ttr))
+    };
     let repair_crews = t.integer("repair_crews", 1, 1_000)?.map(|c| c as usize);
     let heartbeat_timeout = t.required("heartbeat_timeout", dist, |t, k| {
         read_dist(t, k, Zero::Allowed, base)
@@ -266,6 +337,8 @@ fn read_cluster(
                 crate::time::parse_duration(DEFAULT_SERVER_SYNC_WAIT).expect("valid default"),
             )
         });
+    let (interconnect, np_resolution, server_reboot) =
+        cluster_set_reader::read_partition_keys(t, base, has_witness)?;
     let shared_disk = match t.table("shared_disk")? {
         None => None,
         Some(mut disk) => {
@@ -278,8 +351,8 @@ fn read_cluster(
     Ok(Cluster {
         name,
         servers: servers.into_iter().map(|(n, _)| n).collect(),
-        server_ttf: Some(server_ttf),
-        server_ttr: Some(server_ttr),
+        server_ttf,
+        server_ttr,
         repair_crews,
         heartbeat_timeout,
         group_start,
@@ -287,9 +360,9 @@ fn read_cluster(
         server_sync_wait,
         failback,
         shared_disk,
-        interconnect: None,
-        np_resolution: NpResolution::None,
-        server_reboot: Dist::fixed(5 * crate::time::MICROS_PER_MINUTE),
+        interconnect,
+        np_resolution,
+        server_reboot,
     })
 }
 

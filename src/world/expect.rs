@@ -98,3 +98,49 @@ pub struct ExpectResult {
     /// What was found, in words.
     pub observed: String,
 }
+
+impl std::fmt::Display for Check {
+    /// The expectation in the words of the scenario file (`metric op value`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::time::Human;
+        match self {
+            Check::ReplicationHealthy(h) => write!(f, "replication_healthy == {h}"),
+            Check::EndState(s) => write!(f, "end_state == {}", s.name()),
+            Check::ReplicationDirection { primary, replica } => {
+                write!(f, "replication_direction == {primary} -> {replica}")
+            }
+            Check::ReplicationOn {
+                server,
+                mode,
+                state,
+            } => match (mode, state) {
+                (Some(m), Some(s)) => write!(f, "replication_on {server} == {m:?}/{s:?}"),
+                _ => write!(f, "replication_on {server} == none"),
+            },
+            Check::VmRunningOn { server } => write!(f, "vm_running_on == {server}"),
+            Check::VmPower { server, power } => write!(f, "vm_power {server} == {power:?}"),
+            Check::VmRunningCount(n) => write!(f, "vm_running_count == {n}"),
+            Check::GroupStatus {
+                cluster,
+                status,
+                current,
+            } => {
+                write!(f, "group_status {cluster} == {}", status.as_str())?;
+                if let Some(c) = current {
+                    write!(f, " on {c}")?;
+                }
+                Ok(())
+            }
+            Check::DataLostAtMost(d) => write!(f, "data_lost <= {}", Human(*d)),
+            Check::ScriptsSucceeded => write!(f, "scripts_succeeded == true"),
+            Check::ScriptResult {
+                server,
+                script,
+                bitmask,
+            } => write!(f, "script_result {script:?} on {server} == {bitmask}"),
+            Check::AvailabilityAtLeast(a) => write!(f, "availability >= {a}"),
+            Check::UnprotectedAtMost(d) => write!(f, "unprotected <= {}", Human(*d)),
+            Check::OutagesAtMost(n) => write!(f, "outages <= {n}"),
+        }
+    }
+}

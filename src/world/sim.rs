@@ -1269,7 +1269,13 @@ impl<'s> World<'s> {
                         && &r.primary == primary
                         && r.state == ReplicationState::Replicating
                 });
-                (ok, format!("{primary}: {p:?}; {replica}: {r:?}"))
+                let show = |r: Option<&crate::backend::sim::Relationship>| {
+                    r.map_or("no relationship".to_string(), |r| r.to_string())
+                };
+                (
+                    ok,
+                    format!("{primary}: {}; {replica}: {}", show(p), show(r)),
+                )
             }
             Check::ReplicationOn {
                 server,
@@ -1285,7 +1291,10 @@ impl<'s> World<'s> {
                             && (mode.is_some() || state.is_some())
                     }
                 };
-                (ok, format!("{:?}", rel.map(|r| (r.mode, r.state))))
+                let shown = rel.map_or("none".to_string(), |r| {
+                    format!("{:?}/{:?}", r.mode, r.state)
+                });
+                (ok, shown)
             }
             Check::VmRunningOn { server } => {
                 let running = self.farm.running_hosts(&vm);

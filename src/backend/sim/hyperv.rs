@@ -29,6 +29,17 @@ pub struct Relationship {
     pub before_loss: Option<(ReplicationState, ReplicationHealth)>,
 }
 
+impl std::fmt::Display for Relationship {
+    /// As `Get-VMReplication` would summarise it: `Primary/Replicating c1s1 -> c2s1`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?}/{:?} {} -> {}",
+            self.mode, self.state, self.primary, self.replica
+        )
+    }
+}
+
 impl Relationship {
     fn view(&self, vm: &str) -> VmReplication {
         VmReplication {

@@ -1,0 +1,124 @@
+//! `ecxsim compare`: several scenarios on common random numbers, side by side, with the paired
+//! differences of each against the first.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::analysis::stats::Welford;
+use crate::analysis::summary::{Estimate, Report};
+use crate::model::ServiceResult;
+use crate::run::{run_together, service_names, RunError, RunOptions, ScenarioAccumulator};
+use crate::scenario::Scenario;
+use crate::time::{MICROS_PER_MINUTE, MICROS_PER_YEAR};
+
+/// Per-replication differences (scenario minus baseline) of one service.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceDifference {
+    pub availability: Estimate,
+    pub downtime_minutes_per_year: Estimate,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Difference {
+    pub scenario: String,
+    pub baseline: String,
+    /// Services present in both, by name.
+    pub services: BTreeMap<String, ServiceDifference>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CompareReport {
+    pub scenarios: Vec<Report>,
+    pub differences: Vec<Difference>,
+}
+
+fn availability(s: &ServiceResult) -> f64 {
+    let t = &s.totals;
+    t.up as f64 / (t.up + t.down) as f64
+}
+
+fn downtime_per_year(s: &ServiceResult) -> f64 {
+    let t = &s.totals;
+    let minutes_per_year = (MICROS_PER_YEAR / MICROS_PER_MINUTE) as f64;
+    t.down as f64 / (t.up + t.down) as f64 * minutes_per_year
+}
+
+/// For scenario `k` against the baseline: pairs of (service index in k, service index in the
+/// baseline) with the same name.
+fn shared_services(baseline: &Scenario, other: &Scenario) -> Vec<(String, usize, usize)> {
+    let base = service_names(baseline);
+    service_names(other)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let j = base.iter().position(|b| *b == name)?;
+            Some((name, i, j))
+        })
+        .collect()
+}
+
+/// Runs `scenarios` together: the same seed and replication indices for all.
+pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareReport, RunError> {
+    let refs: Vec<&Scenario> = scenarios.iter().collect();
+    let mut accumulators: Vec<ScenarioAccumulator> =
+        scenarios.iter().map(ScenarioAccumulator::new).collect();
+    let pairs: Vec<Vec<(String, usize, usize)>> = scenarios
+        .iter()
+        .skip(1)
+        .map(|s| shared_services(&scenarios[0], s))
+        .collect();
+    // [scenario k-1][shared service] -> (availability difference, downtime difference)
+    let mut diffs: Vec<Vec<(Welford, Welford)>> = pairs
+        .iter()
+        .map(|p| vec![(Welford::default(), Welford::default()); p.len()])
+        .collect();
+    run_together(&refs, options, |results| {
+        for (acc, result) in accumulators.iter_mut().zip(results) {
+            acc.push(result);
+        }
+        for (k, shared) in pairs.iter().enumerate() {
+            for (slot, (_, i, j)) in diffs[k].iter_mut().zip(shared) {
+                let (other, base) = (&results[k + 1].services[*i], &results[0].services[*j]);
+                slot.0.push(availability(other) - availability(base));
+                slot.1
+                    .push(downtime_per_year(other) - downtime_per_year(base));
+            }
+        }
+        Ok(())
+    })?;
+    let estimate = |w: &Welford| Estimate {
+        mean: w.mean(),
+        ci95: w.confidence_interval(0.95).map(|(lo, hi)| [lo, hi]),
+    };
+    let differences = pairs
+        .iter()
+        .zip(&diffs)
+        .enumerate()
+        .map(|(k, (shared, slots))| Difference {
+            scenario: scenarios[k + 1].name.clone(),
+            baseline: scenarios[0].name.clone(),
+            services: shared
+                .iter()
+                .zip(slots)
+                .map(|((name, _, _), (a, d))| {
+                    (
+                        name.clone(),
+                        ServiceDifference {
+                            availability: estimate(a),
+                            downtime_minutes_per_year: estimate(d),
+                        },
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(CompareReport {
+        scenarios: scenarios
+            .iter()
+            .zip(&accumulators)
+            .map(|(s, acc)| acc.report(s, options))
+            .collect(),
+        differences,
+    })
+}

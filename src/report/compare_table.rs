@@ -1,0 +1,142 @@
+//! The side-by-side text of `ecxsim compare`: a column per scenario, a block per service, then
+//! the paired differences against the first scenario.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use crate::analysis::summary::{Estimate, ServiceReport};
+use crate::compare::CompareReport;
+
+fn availability(e: &Estimate) -> String {
+    format!("{:.5}%", e.mean * 100.0)
+}
+
+fn interval(e: &Estimate, scale: f64, digits: usize) -> String {
+    match e.ci95 {
+        Some([lo, hi]) => format!("[{:.*} .. {:.*}]", digits, lo * scale, digits, hi * scale),
+        None => "-".to_string(),
+    }
+}
+
+fn hours(h: Option<f64>) -> String {
+    match h {
+        Some(h) if h >= 10.0 => format!("{h:.0} h"),
+        Some(h) if h >= 0.1 => format!("{h:.2} h"),
+        Some(h) => format!("{:.1} s", h * 3600.0),
+        None => "no outage".to_string(),
+    }
+}
+
+type Row = (String, Box<dyn Fn(&ServiceReport) -> String>);
+
+fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
+    let mut rows: Vec<Row> = vec![
+        (
+            "availability".into(),
+            Box::new(|s| availability(&s.availability)),
+        ),
+        (
+            "  95% CI (%)".into(),
+            Box::new(|s| interval(&s.availability, 100.0, 5)),
+        ),
+        (
+            "nines".into(),
+            Box::new(|s| s.nines.map_or("perfect".into(), |n| format!("{n:.2}"))),
+        ),
+        (
+            "downtime/yr (min)".into(),
+            Box::new(|s| format!("{:.2}", s.downtime_minutes_per_year.mean)),
+        ),
+        (
+            "  95% CI".into(),
+            Box::new(|s| interval(&s.downtime_minutes_per_year, 1.0, 2)),
+        ),
+        ("MTBF".into(), Box::new(|s| hours(s.mtbf_hours))),
+        ("MTTR".into(), Box::new(|s| hours(s.mttr_hours))),
+        (
+            "outages/yr".into(),
+            Box::new(|s| format!("{:.3}", s.outages_per_year)),
+        ),
+    ];
+    for cause in causes {
+        let c = cause.clone();
+        rows.push((
+            format!("  {cause} (min/yr)"),
+            Box::new(move |s| {
+                s.downtime_by_cause_minutes_per_year
+                    .get(&c)
+                    .map_or("-".into(), |m| format!("{m:.2}"))
+            }),
+        ));
+    }
+    rows
+}
+
+pub fn render(report: &CompareReport) -> String {
+    let mut out = String::new();
+    let names: Vec<&str> = report
+        .scenarios
+        .iter()
+        .map(|r| r.scenario.as_str())
+        .collect();
+    if let Some(first) = report.scenarios.first() {
+        let _ = writeln!(
+            out,
+            "{} replications x {:.0} h each, seed {}, common random numbers",
+            first.replications, first.horizon_hours, first.seed
+        );
+    }
+    let mut services: Vec<&String> = Vec::new();
+    for r in &report.scenarios {
+        for name in r.services.keys() {
+            if !services.contains(&name) {
+                services.push(name);
+            }
+        }
+    }
+    let width = names.iter().map(|n| n.len()).max().unwrap_or(0).max(24);
+    for service in services {
+        let causes: BTreeSet<String> = report
+            .scenarios
+            .iter()
+            .filter_map(|r| r.services.get(service))
+            .flat_map(|s| s.downtime_by_cause_minutes_per_year.iter())
+            .filter(|(_, m)| **m > 0.0)
+            .map(|(c, _)| c.clone())
+            .collect();
+        let _ = write!(out, "\nservice {service:<22}");
+        for n in &names {
+            let _ = write!(out, " {n:>width$}");
+        }
+        let _ = writeln!(out);
+        for (label, cell) in rows(&causes) {
+            let _ = write!(out, "  {label:<28}");
+            for r in &report.scenarios {
+                let text = r.services.get(service).map_or("-".to_string(), &cell);
+                let _ = write!(out, " {text:>width$}");
+            }
+            let _ = writeln!(out);
+        }
+    }
+    for d in &report.differences {
+        let _ = writeln!(
+            out,
+            "\n{} minus {} (paired, 95% CI):",
+            d.scenario, d.baseline
+        );
+        for (service, diff) in &d.services {
+            let _ = writeln!(
+                out,
+                "  {service}: availability {:+.5} points {}, downtime {:+.2} min/yr {}",
+                diff.availability.mean * 100.0,
+                interval(&diff.availability, 100.0, 5),
+                diff.downtime_minutes_per_year.mean,
+                interval(&diff.downtime_minutes_per_year, 1.0, 2),
+            );
+        }
+        if d.services.is_empty() {
+            let _ = writeln!(out, "  (no service name in common)");
+        }
+    }
+    out
+}
