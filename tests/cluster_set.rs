@@ -14,9 +14,7 @@ use ecxsim::metrics::Cause;
 use ecxsim::model::cluster_set::{simulate_replication_with, ScriptedFault};
 use ecxsim::model::{simulate_replication, ClusterFault};
 use ecxsim::run::{run, RunOptions};
-use ecxsim::scenario::{
-    parse, Dns, Interconnect, Master, NpResolution, Scenario, Service, Vm, Witness,
-};
+use ecxsim::scenario::{parse, Dns, Interconnect, Master, NpResolution, Scenario, Vm, Witness};
 use ecxsim::time::{MICROS_PER_HOUR as H, MICROS_PER_MINUTE as M, MICROS_PER_SECOND as S};
 
 fn exp(mean: &str) -> String {
@@ -82,11 +80,6 @@ fn with_master(mut s: Scenario, instant: bool) -> Scenario {
         replication_interval: 30 * S,
         initial_replication: Dist::fixed(H),
     }];
-    // The VM is reported as a service of its name.
-    s.services.push(Service {
-        name: "vm1".into(),
-        cluster: 1,
-    });
     s
 }
 
@@ -238,4 +231,72 @@ fn partitions_shut_servers_down_with_a_witness_and_split_the_brain_without() {
     // (about 4 h each) and ends in a shutdown of every server.
     assert!(split > 200 * 30 * 4 * H / 2, "{split}");
     assert!(split_shutdowns > 200 * 30);
+}
+
+#[test]
+fn a_parsed_cluster_set_runs_end_to_end() {
+    let text = r#"
+[simulation]
+horizon = "10y"
+replications = 20
+seed = 42
+
+[witness]
+ttf = { dist = "exponential", mean = "8760h" }
+ttr = "4h"
+
+[[cluster]]
+name = "master"
+servers = ["m1", "m2"]
+server_ttf = { dist = "exponential", mean = "8760h" }
+server_ttr = "72h"
+heartbeat_timeout = "30s"
+group_start = "30s"
+interconnect = { ttf = { dist = "exponential", mean = "8760h" }, ttr = "4h" }
+
+[[cluster]]
+name = "cluster1"
+servers = ["c1s1", "c1s2"]
+server_ttf = { dist = "exponential", mean = "8760h" }
+server_ttr = "72h"
+heartbeat_timeout = "30s"
+group_start = "90s"
+shared_disk = { ttf = { dist = "exponential", mean = "8760h" }, ttr = "72h" }
+
+[[cluster]]
+name = "cluster2"
+servers = ["c2s1", "c2s2"]
+server_ttf = { dist = "exponential", mean = "8760h" }
+server_ttr = "72h"
+heartbeat_timeout = "30s"
+group_start = "90s"
+shared_disk = { ttf = { dist = "exponential", mean = "8760h" }, ttr = "72h" }
+
+[master]
+cluster = "master"
+
+[dns]
+ttl = "5m"
+
+[[vm]]
+name = "vm1"
+cluster = "cluster1"
+replica_cluster = "cluster2"
+replication_interval = "5m"
+"#;
+    let s = parse(Path::new("set.toml"), text.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let mut losses = 0;
+    let mut unprotected = 0;
+    for i in 0..20 {
+        let r = simulate_replication(&s, 42, i, false);
+        assert_eq!(r.services.len(), 1);
+        let vm = &r.services[0];
+        losses += vm.data_loss.len();
+        unprotected += vm.totals.unprotected;
+        assert!(r.events < 5_000, "{} events", r.events);
+    }
+    assert!(losses > 0);
+    assert!(unprotected > 0);
+    let report = run(&s, &RunOptions::from_scenario(&s), |_| Ok(())).unwrap();
+    assert!(report.services["vm1"].availability.mean > 0.999);
 }

@@ -175,38 +175,29 @@ impl<'s> World<'s> {
             self.after_event();
         }
         let per_cluster: Vec<_> = self.clusters.into_iter().map(ClusterSim::finish).collect();
-        let mut per_vm: Vec<Option<ServiceResult>> = self
-            .vms
-            .into_iter()
-            .map(|vm| {
-                let (totals, outages, data_loss) = vm.finish();
-                Some(ServiceResult {
-                    totals,
-                    outages,
-                    data_loss,
-                })
-            })
-            .collect();
-        let vm_index = |name: &str| self.scenario.vms.iter().position(|v| v.name == name);
-        // A service named like a VM is that VM; the other services are their clusters' groups.
+        // The scenario's services (their clusters' groups), then the VMs, in order: the
+        // report's service names (`run::service_names`).
         let mut services: Vec<ServiceResult> = self
             .scenario
             .services
             .iter()
-            .map(|s| match vm_index(&s.name) {
-                Some(v) => per_vm[v].take().unwrap_or_default(),
-                None => {
-                    let (totals, outages) = &per_cluster[s.cluster];
-                    ServiceResult {
-                        totals: totals.clone(),
-                        outages: outages.clone(),
-                        data_loss: Vec::new(),
-                    }
+            .map(|s| {
+                let (totals, outages) = &per_cluster[s.cluster];
+                ServiceResult {
+                    totals: totals.clone(),
+                    outages: outages.clone(),
+                    data_loss: Vec::new(),
                 }
             })
             .collect();
-        // VMs not listed as services follow, in the VMs' order.
-        services.extend(per_vm.into_iter().flatten());
+        services.extend(self.vms.into_iter().map(|vm| {
+            let (totals, outages, data_loss) = vm.finish();
+            ServiceResult {
+                totals,
+                outages,
+                data_loss,
+            }
+        }));
         ReplicationResult {
             index,
             services,
