@@ -70,11 +70,38 @@ pub trait HyperV {
         vm: &str,
         replica: &str,
     ) -> BackendResult<()>;
+    /// `Set-VMReplication -AsReplica`: the old primary, back after an unplanned failover,
+    /// becomes the replica of the failed-over VM.
+    async fn set_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()>;
+    /// `Resume-VMReplication [-Resynchronize]`.
+    async fn resume_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+        resynchronize: bool,
+    ) -> BackendResult<()>;
 }
 
 /// `Start-Sleep`.
 pub trait Clock {
     async fn sleep(&self, duration: Micros);
+
+    /// Sleeps like `sleep`, and tells the clock that the caller is idle: it has nothing in
+    /// progress, and another look at the world would change nothing unless the world itself
+    /// changed. In production this is an ordinary sleep. A simulated clock may then skip
+    /// whole periods of `duration` during which nothing in the world changed, waking the
+    /// caller on the first tick of the same grid (`start + k * duration`) after a change, so
+    /// what the caller observes, and when, is exactly what polling every period would give.
+    async fn idle(&self, duration: Micros) {
+        self.sleep(duration).await
+    }
+}
+
+/// The DNS server clients resolve a VM's name with (ECX's DDNS resource updates it).
+pub trait Dns {
+    /// Points `record` at `address`. Clients holding the old answer keep it until its time to
+    /// live runs out.
+    async fn update_record(&self, record: &str, address: &str) -> BackendResult<()>;
 }
 
 /// A named lease held at the master or witness: one holder at a time, released explicitly or

@@ -1,5 +1,6 @@
-//! Production control logic for the two-cluster Hyper-V Replica design (reference/ecx.md §1A):
-//! the script resources' start and stop logic, written once against the backend traits.
+//! Production control logic, written once against the backend traits: the script resources'
+//! start and stop logic of the two-cluster Hyper-V Replica design (reference/ecx.md §1A), and
+//! the cluster-set master (§3).
 //!
 //! This module knows nothing of the simulator: it may import only `crate::backend`'s traits and
 //! types (never `backend::sim`), `crate::time`, and itself. A test greps the imports.
@@ -7,6 +8,7 @@
 pub mod as_shipped;
 pub mod context;
 pub mod coordinated;
+pub mod master;
 pub mod script;
 
 pub use context::{ClpEvent, ClpFactor, ScriptContext, ScriptName, ScriptOutcome, Side};

@@ -10,13 +10,26 @@ pub enum Cause {
     SharedDisk,
     /// A returning higher-priority server takes the group back (stop + start).
     Failback,
+    /// Network-partition resolution shut servers down (emergency shutdown after every
+    /// heartbeat was lost, or the multi-activation rule after a split brain): the time until
+    /// they are back and the group runs again.
+    NetworkPartition,
+    /// Cluster set: from the master's decision to fail a VM over to its replica cluster until
+    /// the VM runs there.
+    ClusterFailover,
+    /// Cluster set: the VM runs in its new place, but clients still resolve the old address
+    /// until their cached DNS record expires.
+    Dns,
 }
 
-pub const CAUSES: [Cause; 4] = [
+pub const CAUSES: [Cause; 7] = [
     Cause::ServerFailover,
     Cause::AllServersDown,
     Cause::SharedDisk,
     Cause::Failback,
+    Cause::NetworkPartition,
+    Cause::ClusterFailover,
+    Cause::Dns,
 ];
 
 impl Cause {
@@ -26,6 +39,9 @@ impl Cause {
             Cause::AllServersDown => "all_servers_down",
             Cause::SharedDisk => "shared_disk",
             Cause::Failback => "failback",
+            Cause::NetworkPartition => "network_partition",
+            Cause::ClusterFailover => "cluster_failover",
+            Cause::Dns => "dns",
         }
     }
 

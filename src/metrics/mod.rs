@@ -1,7 +1,9 @@
-//! Streaming up/down accounting of a service within one replication.
+//! Streaming up/down accounting per service, downtime by cause, data loss.
 
 mod cause;
+mod data_loss;
 mod tracker;
 
 pub use cause::{Cause, CAUSES};
+pub use data_loss::DataLossSummary;
 pub use tracker::{OutageRecord, ServiceTracker, TrackerTotals};

@@ -25,6 +25,13 @@ pub struct TrackerTotals {
     /// Outages that began inside the observed window.
     pub outages: u64,
     pub down_by_cause: [Micros; CAUSES.len()],
+    /// Time with the group active on both sides of a network partition (dual activation).
+    pub split_brain: Micros,
+    /// Network-partition resolutions that shut servers down (emergency shutdown or the
+    /// multi-activation rule), counted once per resolution.
+    pub np_shutdowns: u64,
+    /// Cluster set: time the VM's replication was not healthy (no up-to-date replica).
+    pub unprotected: Micros,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +47,32 @@ pub struct ServiceTracker {
     totals: TrackerTotals,
     keep_records: bool,
     records: Vec<OutageRecord>,
+    split_brain: Accrual,
+    unprotected: Accrual,
+}
+
+/// Time spent in a condition (split brain, unprotected), clipped to the observed window.
+#[derive(Debug, Clone, Default)]
+struct Accrual {
+    since: Option<Micros>,
+    total: Micros,
+}
+
+impl Accrual {
+    fn set(&mut self, now: Micros, on: bool, window: (Micros, Micros)) {
+        match (self.since, on) {
+            (None, true) => self.since = Some(now),
+            (Some(since), false) => {
+                self.total += clip(since, now, window);
+                self.since = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+fn clip(from: Micros, to: Micros, (start, end): (Micros, Micros)) -> Micros {
+    to.min(end).saturating_sub(from.max(start))
 }
 
 impl ServiceTracker {
@@ -55,7 +88,42 @@ impl ServiceTracker {
             totals: TrackerTotals::default(),
             keep_records,
             records: Vec::new(),
+            split_brain: Accrual::default(),
+            unprotected: Accrual::default(),
         }
+    }
+
+    /// The cause in force while down.
+    pub fn cause(&self) -> Option<Cause> {
+        self.down_cause
+    }
+
+    fn window(&self) -> (Micros, Micros) {
+        (self.window_start, self.window_end)
+    }
+
+    /// Dual activation begins (`true`) or ends (`false`) at `now`.
+    pub fn set_split_brain(&mut self, now: Micros, on: bool) {
+        let window = self.window();
+        self.split_brain.set(now, on, window);
+    }
+
+    /// Replication stops (`true`) or starts again (`false`) being unhealthy at `now`.
+    pub fn set_unprotected(&mut self, now: Micros, on: bool) {
+        let window = self.window();
+        self.unprotected.set(now, on, window);
+    }
+
+    /// A network-partition resolution shut servers down at `now`.
+    pub fn np_shutdown(&mut self, now: Micros) {
+        if now >= self.window_start && now < self.window_end {
+            self.totals.np_shutdowns += 1;
+        }
+    }
+
+    /// Whether `now` lies in the observed window (for counts kept outside the tracker).
+    pub fn observes(&self, now: Micros) -> bool {
+        now >= self.window_start && now < self.window_end
     }
 
     pub fn is_down(&self) -> bool {
@@ -148,6 +216,10 @@ impl ServiceTracker {
     pub fn finish(mut self) -> (TrackerTotals, Vec<OutageRecord>) {
         let end = self.window_end;
         self.close_segment(end);
+        self.set_split_brain(end, false);
+        self.set_unprotected(end, false);
+        self.totals.split_brain = self.split_brain.total;
+        self.totals.unprotected = self.unprotected.total;
         if self.down_cause.is_some() {
             self.record_outage(end, true);
         }
@@ -170,7 +242,7 @@ mod tests {
         assert_eq!(totals.up, 10 + 50);
         assert_eq!(totals.down, 30 + 10);
         assert_eq!(totals.outages, 2);
-        assert_eq!(totals.down_by_cause, [5, 25, 10, 0]);
+        assert_eq!(totals.down_by_cause, [5, 25, 10, 0, 0, 0, 0]);
         assert_eq!(
             records,
             vec![
@@ -199,6 +271,20 @@ mod tests {
         assert_eq!(totals.outages, 0);
         assert_eq!(totals.up, 100);
         assert!(records.is_empty());
+    }
+
+    #[test]
+    fn split_brain_and_unprotected_time_are_clipped_to_the_window() {
+        let mut t = ServiceTracker::new(50, 100, false);
+        t.set_split_brain(40, true);
+        t.set_split_brain(60, false);
+        t.set_unprotected(90, true);
+        t.np_shutdown(60);
+        t.np_shutdown(10);
+        let (totals, _) = t.finish();
+        assert_eq!(totals.split_brain, 10);
+        assert_eq!(totals.unprotected, 10);
+        assert_eq!(totals.np_shutdowns, 1);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The simulated world of availability scenarios.
 
 mod cluster;
+pub mod cluster_set;
 mod standalone;
+mod witness;
 
-pub use cluster::{ClusterCalendar, ClusterEvent, ClusterSim, Group};
+pub use cluster::{ClusterCalendar, ClusterEvent, ClusterFault, ClusterSim, Group, ServerState};
 pub use standalone::{simulate_replication, ReplicationResult, ServiceResult};
+pub use witness::{WitnessEvent, WitnessSim};
 
 #[cfg(test)]
 mod tests;

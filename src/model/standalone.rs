@@ -1,4 +1,5 @@
-//! One replication of a scenario of standalone clusters: every cluster on one calendar.
+//! One replication of a scenario of standalone clusters: every cluster on one calendar, plus
+//! the witness server they may share.
 
 use crate::engine::Calendar;
 use crate::metrics::{OutageRecord, TrackerTotals};
@@ -6,12 +7,13 @@ use crate::scenario::Scenario;
 use crate::time::Micros;
 
 use super::cluster::{ClusterCalendar, ClusterEvent, ClusterSim};
+use super::witness::{WitnessEvent, WitnessSim};
 
-/// A cluster event addressed to one cluster of the world.
+/// An event of the world: to one cluster, or to the witness.
 #[derive(Debug, Clone, Copy)]
-struct WorldEvent {
-    cluster: u16,
-    event: ClusterEvent,
+enum WorldEvent {
+    Cluster { cluster: u16, event: ClusterEvent },
+    Witness(WitnessEvent),
 }
 
 /// The world calendar seen from one cluster.
@@ -24,7 +26,7 @@ impl ClusterCalendar for Scoped<'_> {
     fn schedule(&mut self, delay: Micros, event: ClusterEvent) {
         let cluster = self.cluster;
         self.calendar
-            .schedule_in(delay, WorldEvent { cluster, event });
+            .schedule_in(delay, WorldEvent::Cluster { cluster, event });
     }
     fn now(&self) -> Micros {
         self.calendar.now()
@@ -36,9 +38,13 @@ impl ClusterCalendar for Scoped<'_> {
 pub struct ServiceResult {
     pub totals: TrackerTotals,
     pub outages: Vec<OutageRecord>,
+    /// Cluster set: writes lost (time since the last completed replication cycle) at each
+    /// unplanned cross-cluster failover of this VM that began in the observed window.
+    pub data_loss: Vec<Micros>,
 }
 
-/// One replication: a result per service, in the scenario's service order.
+/// One replication: a result per service, in the scenario's service order (then, in a cluster
+/// set, one per VM in the VMs' order).
 #[derive(Debug, Clone, Default)]
 pub struct ReplicationResult {
     pub index: u64,
@@ -48,15 +54,26 @@ pub struct ReplicationResult {
 }
 
 /// Runs replication `index` of `scenario` with `seed`; a pure function of its arguments.
+/// A scenario with a master or VMs is a cluster set (`cluster_set::simulate_replication`).
 pub fn simulate_replication(
     scenario: &Scenario,
     seed: u64,
     index: u64,
     keep_outages: bool,
 ) -> ReplicationResult {
+    if scenario.master.is_some() || !scenario.vms.is_empty() {
+        return super::cluster_set::simulate_replication(scenario, seed, index, keep_outages);
+    }
     let sim = &scenario.simulation;
     let mut calendar: Calendar<WorldEvent> =
         Calendar::with_capacity(8 * scenario.clusters.len() + 8);
+    // The witness first: it draws from its own streams, so its place changes no other draw.
+    let mut witness = scenario.witness.as_ref().map(|spec| {
+        let (witness, first) = WitnessSim::new(spec, seed, index);
+        calendar.schedule_in(first, WorldEvent::Witness(WitnessEvent::Fails));
+        witness
+    });
+    let witness_up = witness.is_some();
     let mut clusters: Vec<ClusterSim> = scenario
         .clusters
         .iter()
@@ -73,18 +90,36 @@ pub fn simulate_replication(
                 sim.warmup,
                 sim.horizon,
                 keep_outages,
+                witness_up,
                 &mut scope,
             )
         })
         .collect();
     let mut events = 0;
-    while let Some((_, WorldEvent { cluster, event })) = calendar.pop_until(sim.horizon) {
+    while let Some((_, event)) = calendar.pop_until(sim.horizon) {
         events += 1;
-        let mut scope = Scoped {
-            calendar: &mut calendar,
-            cluster,
-        };
-        clusters[cluster as usize].handle(event, &mut scope);
+        match event {
+            WorldEvent::Cluster { cluster, event } => {
+                let mut scope = Scoped {
+                    calendar: &mut calendar,
+                    cluster,
+                };
+                clusters[cluster as usize].handle(event, &mut scope);
+            }
+            WorldEvent::Witness(event) => {
+                let Some(w) = witness.as_mut() else { continue };
+                let (next, delay) = w.handle(event);
+                calendar.schedule_in(delay, WorldEvent::Witness(next));
+                let up = w.is_up();
+                for (i, cluster) in clusters.iter_mut().enumerate() {
+                    let mut scope = Scoped {
+                        calendar: &mut calendar,
+                        cluster: i as u16,
+                    };
+                    cluster.set_witness(up, &mut scope);
+                }
+            }
+        }
     }
     let per_cluster: Vec<(TrackerTotals, Vec<OutageRecord>)> =
         clusters.into_iter().map(ClusterSim::finish).collect();
@@ -96,6 +131,7 @@ pub fn simulate_replication(
             ServiceResult {
                 totals: totals.clone(),
                 outages: outages.clone(),
+                data_loss: Vec::new(),
             }
         })
         .collect();

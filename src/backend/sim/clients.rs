@@ -4,7 +4,7 @@ use super::executor::{OpFuture, SharedMailbox, TaskId};
 use super::op::{HvCmd, Op, OpOutput, OpResult};
 use crate::backend::traits::BackendResult;
 use crate::backend::{
-    AlertLog, BackendError, Clock, ClusterInfo, Ecx, GroupInfo, HyperV, Lease, LogLevel,
+    AlertLog, BackendError, Clock, ClusterInfo, Dns, Ecx, GroupInfo, HyperV, Lease, LogLevel,
     ResourceInfo, ServerInfo, VmInfo, VmReplication,
 };
 use crate::time::Micros;
@@ -271,11 +271,51 @@ impl HyperV for SimBackend {
         })
         .await
     }
+
+    async fn set_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()> {
+        let cmd = HvCmd::SetAsReplica { vm: vm.into() };
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
+    }
+
+    async fn resume_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+        resynchronize: bool,
+    ) -> BackendResult<()> {
+        let cmd = HvCmd::Resume {
+            vm: vm.into(),
+            resynchronize,
+        };
+        self.unit(Op::Hv {
+            host: host.into(),
+            cmd,
+        })
+        .await
+    }
 }
 
 impl Clock for SimBackend {
     async fn sleep(&self, duration: Micros) {
         let _ = self.call(Op::Sleep(duration)).await;
+    }
+
+    async fn idle(&self, duration: Micros) {
+        let _ = self.call(Op::Idle(duration)).await;
+    }
+}
+
+impl Dns for SimBackend {
+    async fn update_record(&self, record: &str, address: &str) -> BackendResult<()> {
+        self.unit(Op::DnsUpdate {
+            record: record.into(),
+            address: address.into(),
+        })
+        .await
     }
 }
 

@@ -71,7 +71,7 @@ impl CallDurations {
     pub fn sample<R: Rng + ?Sized>(&self, op: &Op, caller: &str, rng: &mut R) -> Micros {
         let base = match op.kind() {
             OpKind::Sleep => match op {
-                Op::Sleep(d) => return *d,
+                Op::Sleep(d) | Op::Idle(d) => return *d,
                 _ => 0,
             },
             OpKind::RestGet => self.rest_get.sample(rng),

@@ -251,6 +251,8 @@ impl HyperVFarm {
             HvCmd::StartFailover { vm, prepare } => self.start_failover(host, vm, *prepare),
             HvCmd::CompleteFailover { vm } => self.complete_failover(host, vm),
             HvCmd::Reverse { vm, replica } => self.reverse(host, vm, replica),
+            HvCmd::SetAsReplica { vm } => self.set_as_replica(host, vm),
+            HvCmd::Resume { vm, .. } => self.resume(host, vm),
         };
         (result, effect)
     }
@@ -698,6 +700,62 @@ impl HyperVFarm {
             ));
         }
         rel.set(ReplicationState::FailedOver, ReplicationHealth::Warning);
+        Ok(OpOutput::Unit)
+    }
+
+    /// `Set-VMReplication -AsReplica` on an old primary (VM off): it waits for the reversed
+    /// relationship's initial replication.
+    fn set_as_replica(&mut self, host: &str, vm: &str) -> OpResult {
+        let has_disk = self.has_disk(host);
+        let v = self.vm_mut(host, vm).ok_or_else(|| not_found(vm, host))?;
+        if !has_disk {
+            return Err(not_accessible(vm));
+        }
+        if v.power != PowerState::Off {
+            return Err(invalid(
+                vm,
+                "Set-VMReplication -AsReplica",
+                "the virtual machine is running",
+            ));
+        }
+        let rel = v
+            .replication
+            .as_mut()
+            .ok_or_else(|| BackendError::NotReplicating {
+                vm: vm.into(),
+                host: host.into(),
+            })?;
+        rel.mode = ReplicationMode::Replica;
+        rel.primary = String::new();
+        rel.replica = host.to_string();
+        rel.config_lost = false;
+        rel.before_loss = None;
+        rel.set(
+            ReplicationState::WaitingForInitialReplication,
+            ReplicationHealth::Warning,
+        );
+        Ok(OpOutput::Unit)
+    }
+
+    /// `Resume-VMReplication`: only from Suspended, Error or resynchronization required.
+    fn resume(&mut self, host: &str, vm: &str) -> OpResult {
+        if !self.has_disk(host) {
+            return Err(not_accessible(vm));
+        }
+        let rel = self.rel_mut(host, vm).ok_or_else(|| not_found(vm, host))?;
+        if !matches!(
+            rel.state,
+            ReplicationState::Suspended
+                | ReplicationState::Error
+                | ReplicationState::WaitingForStartResynchronize
+        ) {
+            return Err(invalid(
+                vm,
+                "Resume-VMReplication",
+                "replication is not suspended, in error or waiting for resynchronization",
+            ));
+        }
+        rel.set(ReplicationState::Replicating, ReplicationHealth::Normal);
         Ok(OpOutput::Unit)
     }
 

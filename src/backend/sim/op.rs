@@ -21,6 +21,8 @@ pub enum HvCmd {
     StartFailover { vm: String, prepare: bool },
     CompleteFailover { vm: String },
     Reverse { vm: String, replica: String },
+    SetAsReplica { vm: String },
+    Resume { vm: String, resynchronize: bool },
 }
 
 impl HvCmd {
@@ -54,6 +56,17 @@ impl HvCmd {
             }
             HvCmd::Reverse { vm, replica } => format!(
                 "Set-VMReplication {vm} -Reverse -ReplicaServerName {replica} -ComputerName {host}"
+            ),
+            HvCmd::SetAsReplica { vm } => {
+                format!("Set-VMReplication {vm} -AsReplica -ComputerName {host}")
+            }
+            HvCmd::Resume { vm, resynchronize } => format!(
+                "Resume-VMReplication {vm}{} -ComputerName {host}",
+                if *resynchronize {
+                    " -Resynchronize"
+                } else {
+                    ""
+                }
             ),
         }
     }
@@ -94,6 +107,12 @@ pub enum Op {
         cmd: HvCmd,
     },
     Sleep(Micros),
+    /// `Clock::idle`: a sleep the simulated world may stretch over periods without change.
+    Idle(Micros),
+    DnsUpdate {
+        record: String,
+        address: String,
+    },
     LeaseAcquire {
         name: String,
         holder: String,
@@ -142,11 +161,14 @@ impl Op {
                 HvCmd::RemoveReplication { .. }
                 | HvCmd::EnableReplication { .. }
                 | HvCmd::EnableAsReplica { .. }
-                | HvCmd::Reverse { .. } => OpKind::ReplicationConfig,
+                | HvCmd::Reverse { .. }
+                | HvCmd::SetAsReplica { .. }
+                | HvCmd::Resume { .. } => OpKind::ReplicationConfig,
                 HvCmd::StartInitialReplication { .. } => OpKind::InitialReplication,
                 HvCmd::StartFailover { .. } | HvCmd::CompleteFailover { .. } => OpKind::Failover,
             },
-            Op::Sleep(_) => OpKind::Sleep,
+            Op::Sleep(_) | Op::Idle(_) => OpKind::Sleep,
+            Op::DnsUpdate { .. } => OpKind::RestPost,
             Op::LeaseAcquire { .. } | Op::LeaseRelease { .. } => OpKind::Lease,
         }
     }
@@ -180,6 +202,8 @@ impl Op {
                 cmd.render(host)
             }
             Op::Sleep(d) => format!("Start-Sleep {}", crate::time::seconds(*d)),
+            Op::Idle(d) => format!("Start-Sleep {} (idle)", crate::time::seconds(*d)),
+            Op::DnsUpdate { record, address } => format!("DNS {record} -> {address}"),
             Op::LeaseAcquire { name, holder, .. } => format!("acquire lease {name} for {holder}"),
             Op::LeaseRelease { name, holder } => format!("release lease {name} by {holder}"),
         }

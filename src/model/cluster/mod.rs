@@ -1,17 +1,27 @@
 //! One standalone ECX failover cluster: servers, repair crews, one failover group, an optional
-//! shared disk, and the service that the group carries.
+//! shared disk, the interconnect between the servers, and the service that the group carries.
 //!
 //! The rules are those of SCENARIO.md ("Semantics of one standalone cluster"); the exact CTMC in
 //! `analysis::standalone_ctmc` encodes the same rules independently, and the tests hold the two
 //! together. Heartbeats are not simulated one by one: detection is a single delay.
+//!
+//! Network partitions (reference/ecx.md §4) are in `network.rs`. A cluster whose interconnect
+//! never fails, with no witness and no scripted cut-off, never meets them: it schedules no
+//! event and draws no number more than before they existed, so its results are bit-identical.
+
+mod network;
+mod streams;
 
 use std::collections::VecDeque;
 
 use crate::dist::Dist;
-use crate::engine::{component_stream, Calendar, Stream, Timer};
+use crate::engine::{Calendar, Stream, Timer};
 use crate::metrics::{Cause, OutageRecord, ServiceTracker, TrackerTotals};
 use crate::scenario::Cluster;
 use crate::time::Micros;
+
+use network::Network;
+use streams::Streams;
 
 /// What the failover group is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,13 +40,32 @@ pub enum Group {
     DiskWait,
     /// Stopping before a failback.
     Stopping,
+    /// Dual activation: the servers cannot see each other and every side runs the group
+    /// (`np_resolution = "none"`). Up while any server is.
+    SplitBrain,
+}
+
+/// Where a server is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerState {
+    /// Up and in the cluster: it can take the group.
+    Member,
+    /// Failed hardware, waiting for or under repair.
+    Failed,
+    /// Booting again after an emergency shutdown (network-partition resolution).
+    Rebooting,
+    /// Booted, but out of the cluster: it reaches neither a peer nor the witness.
+    Isolated,
 }
 
 /// Events of a cluster; `cluster` indexes the world's clusters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClusterEvent {
+    /// `life` is the server's failure generation: a scripted crash makes the pending natural
+    /// failure stale.
     ServerFails {
         server: u16,
+        life: u32,
     },
     ServerRepaired {
         server: u16,
@@ -47,49 +76,47 @@ pub enum ClusterEvent {
     GroupStep {
         generation: u32,
     },
+    InterconnectFails,
+    InterconnectRepaired,
+    /// A server is back from an emergency shutdown.
+    ServerRebooted {
+        server: u16,
+        generation: u32,
+    },
+    /// The heartbeat timeout after the servers lost each other ran out: NP resolution acts.
+    PartitionDetected {
+        generation: u32,
+    },
 }
 
-/// The random streams of one cluster, one per component and quantity, so that the same
-/// component named in two scenarios draws the same times (common random numbers).
-struct Streams {
-    server_ttf: Vec<Stream>,
-    server_ttr: Vec<Stream>,
-    heartbeat: Stream,
-    group_start: Stream,
-    group_stop: Stream,
-    sync_wait: Stream,
-    disk_ttf: Stream,
-    disk_ttr: Stream,
-}
-
-impl Streams {
-    fn new(spec: &Cluster, seed: u64, replication: u64) -> Streams {
-        let stream = |name: String| component_stream(seed, replication, &name);
-        let cluster = &spec.name;
-        Streams {
-            server_ttf: spec
-                .servers
-                .iter()
-                .map(|s| stream(format!("server/{s}/ttf")))
-                .collect(),
-            server_ttr: spec
-                .servers
-                .iter()
-                .map(|s| stream(format!("server/{s}/ttr")))
-                .collect(),
-            heartbeat: stream(format!("cluster/{cluster}/heartbeat_timeout")),
-            group_start: stream(format!("cluster/{cluster}/group_start")),
-            group_stop: stream(format!("cluster/{cluster}/group_stop")),
-            sync_wait: stream(format!("cluster/{cluster}/server_sync_wait")),
-            disk_ttf: stream(format!("disk/{cluster}/ttf")),
-            disk_ttr: stream(format!("disk/{cluster}/ttr")),
-        }
-    }
+/// A scripted fault on one cluster (regression tests, `[[inject]]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterFault {
+    /// The server dies (power loss, or the forced stop of a hung server).
+    ServerCrash {
+        server: usize,
+    },
+    /// A failed server that no crew repairs boots again.
+    ServerPowerOn {
+        server: usize,
+    },
+    /// Every network cable of the server is pulled: it reaches neither its peers nor the
+    /// witness (NP-Test "pull NIC1+NIC2").
+    ServerCutOff {
+        server: usize,
+    },
+    ServerReconnected {
+        server: usize,
+    },
+    InterconnectDown,
+    InterconnectUp,
 }
 
 pub struct ClusterSim<'s> {
     spec: &'s Cluster,
     server_up: Vec<bool>,
+    server_state: Vec<ServerState>,
+    life: Vec<u32>,
     /// Failed servers waiting for a repair crew, in failure order.
     repair_queue: VecDeque<usize>,
     in_repair: usize,
@@ -98,6 +125,7 @@ pub struct ClusterSim<'s> {
     step: Timer,
     tracker: ServiceTracker,
     streams: Streams,
+    net: Network,
 }
 
 /// Schedules cluster events on a world calendar whose event type wraps `ClusterEvent`.
@@ -118,6 +146,8 @@ impl ClusterCalendar for Calendar<ClusterEvent> {
 
 impl<'s> ClusterSim<'s> {
     /// A cluster with every server up and the group online on the first server at time 0.
+    /// `witness_up`: whether the scenario's witness server is up at time 0 (false if none).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         spec: &'s Cluster,
         seed: u64,
@@ -125,11 +155,15 @@ impl<'s> ClusterSim<'s> {
         warmup: Micros,
         horizon: Micros,
         keep_outages: bool,
+        witness_up: bool,
         calendar: &mut impl ClusterCalendar,
     ) -> ClusterSim<'s> {
+        let servers = spec.servers.len();
         let mut sim = ClusterSim {
             spec,
-            server_up: vec![true; spec.servers.len()],
+            server_up: vec![true; servers],
+            server_state: vec![ServerState::Member; servers],
+            life: vec![0; servers],
             repair_queue: VecDeque::new(),
             in_repair: 0,
             disk_up: true,
@@ -137,15 +171,24 @@ impl<'s> ClusterSim<'s> {
             step: Timer::default(),
             tracker: ServiceTracker::new(warmup, horizon, keep_outages),
             streams: Streams::new(spec, seed, replication),
+            net: Network::new(servers, witness_up),
         };
-        for server in 0..spec.servers.len() {
+        for server in 0..servers {
             sim.schedule_failure(server, calendar);
         }
         if let Some(disk) = &spec.shared_disk {
             let ttf = disk.ttf.sample(&mut sim.streams.disk_ttf);
             calendar.schedule(ttf, ClusterEvent::DiskFails);
         }
+        if let Some(link) = &spec.interconnect {
+            let ttf = link.ttf.sample(&mut sim.streams.network.interconnect_ttf);
+            calendar.schedule(ttf, ClusterEvent::InterconnectFails);
+        }
         sim
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
     }
 
     pub fn group(&self) -> Group {
@@ -156,9 +199,40 @@ impl<'s> ClusterSim<'s> {
         !self.tracker.is_down()
     }
 
+    /// Why the group is down, while it is.
+    pub fn down_cause(&self) -> Option<Cause> {
+        self.tracker.cause()
+    }
+
+    /// The server the group runs on while it is up (in a split brain: the first member).
+    pub fn active_server(&self) -> Option<usize> {
+        match self.group {
+            Group::Online(server) => Some(server),
+            Group::SplitBrain => self.server_up.iter().position(|&up| up),
+            _ => None,
+        }
+    }
+
+    pub fn server_state(&self, server: usize) -> ServerState {
+        self.server_state[server]
+    }
+
+    pub fn is_split_brain(&self) -> bool {
+        self.group == Group::SplitBrain
+    }
+
+    /// Network-partition resolutions that shut servers down so far (whole replication).
+    pub fn np_resolutions(&self) -> u64 {
+        self.net.resolutions
+    }
+
     pub fn handle(&mut self, event: ClusterEvent, calendar: &mut impl ClusterCalendar) {
         match event {
-            ClusterEvent::ServerFails { server } => self.server_fails(server as usize, calendar),
+            ClusterEvent::ServerFails { server, life } => {
+                if self.life[server as usize] == life {
+                    self.server_fails(server as usize, calendar)
+                }
+            }
             ClusterEvent::ServerRepaired { server } => {
                 self.server_repaired(server as usize, calendar)
             }
@@ -169,6 +243,36 @@ impl<'s> ClusterSim<'s> {
                     self.group_step_done(calendar);
                 }
             }
+            ClusterEvent::InterconnectFails => self.interconnect_fails(calendar),
+            ClusterEvent::InterconnectRepaired => self.interconnect_repaired(calendar),
+            ClusterEvent::ServerRebooted { server, generation } => {
+                self.server_rebooted(server as usize, generation, calendar)
+            }
+            ClusterEvent::PartitionDetected { generation } => {
+                self.partition_detected(generation, calendar)
+            }
+        }
+    }
+
+    /// Applies a scripted fault now.
+    pub fn inject(&mut self, fault: ClusterFault, calendar: &mut impl ClusterCalendar) {
+        match fault {
+            ClusterFault::ServerCrash { server } => {
+                if self.server_state[server] != ServerState::Failed {
+                    self.server_fails(server, calendar);
+                }
+            }
+            ClusterFault::ServerPowerOn { server } => {
+                let repairing = self.spec.server_ttr.is_some();
+                if self.server_state[server] == ServerState::Failed && !repairing {
+                    self.schedule_failure(server, calendar);
+                    self.boot(server, calendar);
+                }
+            }
+            ClusterFault::ServerCutOff { server } => self.set_cut_off(server, true, calendar),
+            ClusterFault::ServerReconnected { server } => self.set_cut_off(server, false, calendar),
+            ClusterFault::InterconnectDown => self.set_interconnect(false, calendar),
+            ClusterFault::InterconnectUp => self.set_interconnect(true, calendar),
         }
     }
 
@@ -180,19 +284,18 @@ impl<'s> ClusterSim<'s> {
     fn schedule_failure(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         if let Some(dist) = &self.spec.server_ttf {
             let ttf = dist.sample(&mut self.streams.server_ttf[server]);
+            let life = self.life[server];
             let server = server as u16;
-            calendar.schedule(ttf, ClusterEvent::ServerFails { server });
+            calendar.schedule(ttf, ClusterEvent::ServerFails { server, life });
         }
     }
 
     fn start_repair(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
+        let Some(ttr) = &self.spec.server_ttr else {
+            return;
+        };
         self.in_repair += 1;
-        let ttr = self
-            .spec
-            .server_ttr
-            .as_ref()
-            .expect("a server that fails by itself has a repair time")
-            .sample(&mut self.streams.server_ttr[server]);
+        let ttr = ttr.sample(&mut self.streams.server_ttr[server]);
         calendar.schedule(
             ttr,
             ClusterEvent::ServerRepaired {
@@ -244,8 +347,14 @@ impl<'s> ClusterSim<'s> {
     }
 
     fn server_fails(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
+        let was_member = self.server_up[server];
         self.server_up[server] = false;
-        if self.crew_free() {
+        self.server_state[server] = ServerState::Failed;
+        self.life[server] = self.life[server].wrapping_add(1);
+        self.net.cancel_reboot(server);
+        if self.spec.server_ttr.is_none() {
+            // Never repaired by a crew (scripted scenarios): it waits for a power-on.
+        } else if self.crew_free() {
             self.start_repair(server, calendar);
         } else {
             self.repair_queue.push_back(server);
@@ -259,17 +368,31 @@ impl<'s> ClusterSim<'s> {
                 self.step.cancel();
                 self.group = Group::Waiting;
             }
+            Group::SplitBrain if !self.server_up.contains(&true) => {
+                self.tracker.down(calendar.now(), Cause::AllServersDown);
+                self.group = Group::Waiting;
+            }
             _ => {}
+        }
+        if was_member {
+            self.membership_changed(calendar);
         }
     }
 
     fn server_repaired(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
-        self.server_up[server] = true;
         self.in_repair -= 1;
         self.schedule_failure(server, calendar);
         if let Some(next) = self.repair_queue.pop_front() {
             self.start_repair(next, calendar);
         }
+        self.boot(server, calendar);
+    }
+
+    /// The server joins the cluster (after a repair, a reboot, or when it can see the cluster
+    /// again) and takes the group if it waits.
+    fn join(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
+        self.server_up[server] = true;
+        self.server_state[server] = ServerState::Member;
         match self.group {
             Group::Waiting => {
                 if self.spec.server_sync_wait.is_zero() || self.all_servers_up() {
@@ -303,6 +426,10 @@ impl<'s> ClusterSim<'s> {
             .expect("disk events only with a disk");
         let ttr = disk.ttr.sample(&mut self.streams.disk_ttr);
         calendar.schedule(ttr, ClusterEvent::DiskRepaired);
+        if self.group == Group::SplitBrain {
+            // Neither side runs anything without the disk: the dual activation is over.
+            self.tracker.set_split_brain(calendar.now(), false);
+        }
         self.step.cancel();
         self.group = Group::DiskWait;
         self.tracker.down(calendar.now(), Cause::SharedDisk);
@@ -329,7 +456,7 @@ impl<'s> ClusterSim<'s> {
                 self.tracker.up(calendar.now());
             }
             Group::Detecting | Group::SyncWait | Group::Stopping => self.try_start(calendar),
-            Group::Online(_) | Group::Waiting | Group::DiskWait => {
+            Group::Online(_) | Group::Waiting | Group::DiskWait | Group::SplitBrain => {
                 unreachable!("no step is armed in state {:?}", self.group)
             }
         }
@@ -343,3 +470,6 @@ enum StepKind {
     Stop,
     SyncWait,
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,291 @@
+//! The cluster-set master (reference/ecx.md §3, the planned Master/Worker design): it runs in
+//! the master cluster's failover group, polls every worker cluster's failover group through
+//! the ECX REST API, fails a VM over to its replica cluster with Hyper-V Replica when the VM's
+//! cluster has been failing for `failure_threshold` polls in a row, points the VM's DNS name at
+//! its new place, and re-protects the VM (reverse replication and resynchronisation) once the
+//! cluster it left is back.
+//!
+//! The controller keeps nothing on disk: when it starts (and whenever the master group fails
+//! over, it starts again) it learns where each VM runs from Hyper-V itself.
+//!
+//! Polling and idling: a round asks every worker once. If every worker answered Online, or
+//! has been failing long enough that the controller already acted (or could not), another
+//! round would change nothing until some worker changes: the controller then sleeps through
+//! `Clock::idle`. In production that is the same sleep; the simulated clock may skip the
+//! rounds in which no worker changed, and wakes the controller on the first tick of its poll
+//! grid after a change, so detection latency is exactly that of polling every period, at a
+//! cost of a few events per change instead of one per poll (31 million polls in 10 years at
+//! 10 s).
+
+use crate::backend::traits::BackendResult;
+use crate::backend::{
+    AlertLog, BackendError, Clock, Dns, Ecx, GroupStatus, HyperV, LogLevel, PowerState,
+    ReplicationMode, ReplicationState, VmReplication,
+};
+use crate::time::Micros;
+
+/// One worker cluster, reached at its FIP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerCluster {
+    pub name: String,
+    /// The failover group that carries the VMs.
+    pub group: String,
+    /// What the VMs' DNS records point at while the VM runs there.
+    pub address: String,
+}
+
+/// A VM protected by Hyper-V Replica between two worker clusters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedVm {
+    pub name: String,
+    /// Indices into `MasterConfig::workers`.
+    pub home: usize,
+    pub replica: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterConfig {
+    pub poll_interval: Micros,
+    /// Consecutive failed or non-Online polls before the VMs of a cluster fail over.
+    pub failure_threshold: u32,
+    pub workers: Vec<WorkerCluster>,
+    pub vms: Vec<ProtectedVm>,
+}
+
+/// What the controller knows of one VM.
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    /// Where the VM runs (index into workers), once known.
+    primary: Option<usize>,
+    /// Replication has to be rebuilt towards the other cluster.
+    needs_reprotect: bool,
+    /// The last attempt to act failed; try again when one of its clusters changes.
+    blocked: bool,
+}
+
+/// The master controller: polls forever (it ends when its group stops).
+pub async fn run<B>(b: &B, cfg: &MasterConfig)
+where
+    B: Ecx + HyperV + Clock + Dns + AlertLog,
+{
+    let workers = cfg.workers.len();
+    let mut failures = vec![0u32; workers];
+    let mut active: Vec<Option<String>> = vec![None; workers];
+    let mut placements = vec![
+        Placement {
+            primary: None,
+            needs_reprotect: false,
+            blocked: false,
+        };
+        cfg.vms.len()
+    ];
+    let mut first_round = true;
+    loop {
+        let mut changed = vec![first_round; workers];
+        for (i, w) in cfg.workers.iter().enumerate() {
+            let was_online = failures[i] == 0;
+            match b.group(&w.name, &w.group).await {
+                Ok(g) if g.status == GroupStatus::Online && g.active_server().is_some() => {
+                    failures[i] = 0;
+                    active[i] = g.active_server().map(str::to_string);
+                }
+                _ => {
+                    failures[i] = failures[i].saturating_add(1);
+                    active[i] = None;
+                }
+            }
+            changed[i] |= was_online != (failures[i] == 0);
+        }
+        first_round = false;
+        for (vm, place) in cfg.vms.iter().zip(placements.iter_mut()) {
+            if changed[vm.home] || changed[vm.replica] {
+                place.blocked = false;
+            } else if place.blocked {
+                continue;
+            }
+            let outcome = act(b, cfg, vm, place, &failures, &active, &changed).await;
+            if let Err(e) = outcome {
+                b.log(LogLevel::Error, &format!("{}: {e}", vm.name));
+                place.blocked = true;
+            }
+        }
+        // Idle: no worker is between its first failed poll and the threshold, so the next
+        // round can differ from this one only if a worker changes.
+        let idle = failures
+            .iter()
+            .all(|&f| f == 0 || f >= cfg.failure_threshold);
+        if idle {
+            b.idle(cfg.poll_interval).await;
+        } else {
+            b.sleep(cfg.poll_interval).await;
+        }
+    }
+}
+
+/// One VM's decision for this round.
+async fn act<B>(
+    b: &B,
+    cfg: &MasterConfig,
+    vm: &ProtectedVm,
+    place: &mut Placement,
+    failures: &[u32],
+    active: &[Option<String>],
+    changed: &[bool],
+) -> BackendResult<()>
+where
+    B: Ecx + HyperV + Clock + Dns + AlertLog,
+{
+    if place.primary.is_none() {
+        place.primary = discover(b, vm, active).await?;
+        // Whatever state replication is in, the re-protection below converges from it.
+        place.needs_reprotect = true;
+    }
+    let Some(primary) = place.primary else {
+        return Ok(());
+    };
+    let other = if primary == vm.home {
+        vm.replica
+    } else {
+        vm.home
+    };
+    if failures[primary] >= cfg.failure_threshold {
+        // The VM's cluster is down: fail over if the other cluster is up.
+        let Some(target) = &active[other] else {
+            return Ok(());
+        };
+        fail_over(b, &vm.name, target, &cfg.workers[other].address).await?;
+        b.log(
+            LogLevel::Info,
+            &format!("{} failed over to {}", vm.name, cfg.workers[other].name),
+        );
+        place.primary = Some(other);
+        place.needs_reprotect = true;
+        return Ok(());
+    }
+    let (Some(p), Some(r)) = (&active[primary], &active[other]) else {
+        return Ok(());
+    };
+    if !place.needs_reprotect && (changed[primary] || changed[other]) {
+        // Both sides are up after a change: check that replication survived it.
+        let mine = b.get_vm_replication(p, &vm.name).await?;
+        place.needs_reprotect = !replicating_primary(mine.as_ref());
+    }
+    if place.needs_reprotect {
+        reprotect(b, &vm.name, p, r).await?;
+        place.needs_reprotect = false;
+    }
+    Ok(())
+}
+
+fn replicating_primary(rel: Option<&VmReplication>) -> bool {
+    rel.is_some_and(|r| {
+        r.mode == ReplicationMode::Primary
+            && matches!(
+                r.state,
+                ReplicationState::Replicating | ReplicationState::InitialReplicationInProgress
+            )
+    })
+}
+
+/// Where the VM runs now, from Hyper-V: the cluster where it is powered on; else the cluster
+/// holding its primary (or failed-over) copy; else the partner of a cluster holding a plain
+/// replica. The replica cluster is asked first, since it knows of a failover. `None` while
+/// neither cluster answers.
+async fn discover<B>(
+    b: &B,
+    vm: &ProtectedVm,
+    active: &[Option<String>],
+) -> BackendResult<Option<usize>>
+where
+    B: HyperV,
+{
+    let mut guess = None;
+    for (cluster, partner) in [(vm.replica, vm.home), (vm.home, vm.replica)] {
+        let Some(host) = &active[cluster] else {
+            continue;
+        };
+        if let Some(info) = b.get_vm(host, &vm.name).await? {
+            if info.state == PowerState::Running {
+                return Ok(Some(cluster));
+            }
+        }
+        let Some(rel) = b.get_vm_replication(host, &vm.name).await? else {
+            continue;
+        };
+        let holds = rel.mode == ReplicationMode::Primary
+            || matches!(
+                rel.state,
+                ReplicationState::FailedOverWaitingCompletion | ReplicationState::FailedOver
+            );
+        guess = guess.or(Some(if holds { cluster } else { partner }));
+    }
+    Ok(guess)
+}
+
+/// Unplanned failover on the target cluster's active server (reference/hyperv.md §1.5):
+/// Start-VMFailover, Start-VM, Complete-VMFailover; then DNS. A target that holds a primary
+/// copy of its own (the VM left it and it was never re-protected) is started as it is: the
+/// writes made since elsewhere are lost, which the model counts.
+async fn fail_over<B>(b: &B, vm: &str, target: &str, address: &str) -> BackendResult<()>
+where
+    B: HyperV + Dns,
+{
+    let rel = b.get_vm_replication(target, vm).await?;
+    match rel.map(|r| r.mode) {
+        Some(ReplicationMode::Replica) => {
+            b.start_vm_failover(target, vm, false).await?;
+            b.start_vm(target, vm).await?;
+            b.complete_vm_failover(target, vm).await?;
+        }
+        Some(ReplicationMode::Primary) => b.start_vm(target, vm).await?,
+        None => {
+            return Err(BackendError::NotReplicating {
+                vm: vm.into(),
+                host: target.into(),
+            })
+        }
+    }
+    b.update_record(vm, address).await
+}
+
+/// Rebuilds replication from the VM's running copy on `primary` towards `replica`, from
+/// whatever state the pair is in.
+async fn reprotect<B>(b: &B, vm: &str, primary: &str, replica: &str) -> BackendResult<()>
+where
+    B: HyperV,
+{
+    let Some(mine) = b.get_vm_replication(primary, vm).await? else {
+        return Err(BackendError::NotReplicating {
+            vm: vm.into(),
+            host: primary.into(),
+        });
+    };
+    if replicating_primary(Some(&mine)) {
+        return Ok(());
+    }
+    let mut state = mine.state;
+    if mine.mode == ReplicationMode::Replica
+        && state == ReplicationState::FailedOverWaitingCompletion
+    {
+        b.complete_vm_failover(primary, vm).await?;
+        state = ReplicationState::FailedOver;
+    }
+    let theirs = b.get_vm_replication(replica, vm).await?;
+    let waiting = theirs.is_some_and(|t| {
+        t.mode == ReplicationMode::Replica
+            && t.state == ReplicationState::WaitingForInitialReplication
+    });
+    if !waiting {
+        b.set_vm_replication_as_replica(replica, vm).await?;
+    }
+    match (mine.mode, state) {
+        (ReplicationMode::Replica, _) => {
+            b.reverse_vm_replication(primary, vm, replica).await?;
+            b.start_vm_initial_replication(primary, vm).await
+        }
+        (ReplicationMode::Primary, ReplicationState::ReadyForInitialReplication) => {
+            b.start_vm_initial_replication(primary, vm).await
+        }
+        (ReplicationMode::Primary, _) => b.resume_vm_replication(primary, vm, true).await,
+    }
+}
