@@ -34,6 +34,7 @@ fn report(
             .iter()
             .map(|(c, m)| (c.to_string(), *m))
             .collect(),
+        ..ServiceReport::default()
     };
     Report {
         scenario: name.to_string(),

@@ -157,6 +157,7 @@ pub fn exact_report(scenario: &Scenario) -> Result<Report, ExactError> {
                         (c.name().to_string(), minutes)
                     })
                     .collect(),
+                ..ServiceReport::default()
             };
             (service.name.clone(), report)
         })

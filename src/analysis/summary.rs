@@ -6,20 +6,20 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::stats::{nines, Welford};
-use crate::metrics::CAUSES;
+use crate::metrics::{DataLossSummary, CAUSES};
 use crate::model::ServiceResult;
 use crate::time::{MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_YEAR};
 
 const MINUTES_PER_YEAR: f64 = (MICROS_PER_YEAR / MICROS_PER_MINUTE) as f64;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Estimate {
     pub mean: f64,
     /// Student-t 95% interval over replications; `null` with a single replication.
     pub ci95: Option<[f64; 2]>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ServiceReport {
     pub availability: Estimate,
     pub downtime_minutes_per_year: Estimate,
@@ -33,6 +33,15 @@ pub struct ServiceReport {
     /// -log10(1 - availability); `null` for a perfect record.
     pub nines: Option<f64>,
     pub downtime_by_cause_minutes_per_year: BTreeMap<String, f64>,
+    /// Time with the group active on both sides of a partition (`np_resolution = "none"`).
+    pub split_brain_minutes_per_year: f64,
+    /// Network-partition resolutions that shut servers down, over all replications.
+    pub np_shutdowns: u64,
+    /// Cluster set: time the VM had no up-to-date replica.
+    pub unprotected_minutes_per_year: f64,
+    /// Cluster set: seconds of writes lost per unplanned cross-cluster failover; `null` when
+    /// there was none.
+    pub data_loss: Option<DataLossSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -56,6 +65,12 @@ pub struct ServiceAccumulator {
     down: u128,
     outages: u64,
     down_by_cause: [u128; CAUSES.len()],
+    split_brain: u128,
+    np_shutdowns: u64,
+    unprotected: u128,
+    /// Every cross-cluster failover's lost writes, for exact quantiles. Failovers are rare
+    /// (a few per replication-decade), so this stays small next to the replications.
+    data_loss: Vec<u64>,
 }
 
 impl ServiceAccumulator {
@@ -72,6 +87,18 @@ impl ServiceAccumulator {
         for (sum, &d) in self.down_by_cause.iter_mut().zip(&totals.down_by_cause) {
             *sum += d as u128;
         }
+        self.split_brain += totals.split_brain as u128;
+        self.np_shutdowns += totals.np_shutdowns;
+        self.unprotected += totals.unprotected as u128;
+        self.data_loss.extend_from_slice(&service.data_loss);
+    }
+
+    /// Seconds of writes lost at each cross-cluster failover, in replication order.
+    pub fn data_loss_seconds(&self) -> Vec<f64> {
+        self.data_loss
+            .iter()
+            .map(|&us| crate::time::seconds(us))
+            .collect()
     }
 
     pub fn report(&self) -> ServiceReport {
@@ -98,6 +125,10 @@ impl ServiceAccumulator {
                     (c.name().to_string(), share * MINUTES_PER_YEAR)
                 })
                 .collect(),
+            split_brain_minutes_per_year: self.split_brain as f64 / observed * MINUTES_PER_YEAR,
+            np_shutdowns: self.np_shutdowns,
+            unprotected_minutes_per_year: self.unprotected as f64 / observed * MINUTES_PER_YEAR,
+            data_loss: DataLossSummary::from_samples(&self.data_loss),
         }
     }
 }

@@ -450,6 +450,7 @@ mod tests {
                 ("shared_disk".to_string(), 7.5),
                 ("dns".to_string(), 2.5),
             ]),
+            ..ServiceReport::default()
         };
         let report = |services: BTreeMap<String, ServiceReport>| Report {
             scenario: "s".into(),

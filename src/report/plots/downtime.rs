@@ -268,6 +268,7 @@ mod tests {
                         .iter()
                         .map(|(c, m)| (c.to_string(), *m))
                         .collect(),
+                    ..ServiceReport::default()
                 },
             )]),
         }

@@ -182,6 +182,7 @@ mod tests {
                     mttr_hours: mttr,
                     nines: None,
                     downtime_by_cause_minutes_per_year: BTreeMap::new(),
+                    ..ServiceReport::default()
                 },
             )]),
         }
