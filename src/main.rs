@@ -492,10 +492,11 @@ fn validate_command(paths: &[PathBuf]) -> Result<(), Failure> {
     for path in paths {
         match scenario::load(path) {
             Ok(s) => println!(
-                "{}: ok ({} clusters, {} services)",
+                "{}: ok ({} clusters, {} services, {} VMs)",
                 path.display(),
                 s.clusters.len(),
-                s.services.len()
+                s.services.len(),
+                s.vms.len()
             ),
             Err(e) => {
                 failed += 1;
