@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use ecxsim::analysis::summary::Report;
 use ecxsim::control::ControlVariant;
 use ecxsim::race::{sweep, SweepConfig, SweepReport};
-use ecxsim::report::{atomic, csv_out::RunCsv, race_report, table, test_report};
+use ecxsim::report::{atomic, csv_out::RunCsv, outputs, race_report, table, test_report};
 use ecxsim::run::{run, RunOptions, CHUNK};
 use ecxsim::scenario::{self, Scenario};
 
@@ -63,6 +63,28 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         threads: Option<u16>,
         /// Output folder (default: results/compare).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the JSON report instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every scenario at every value of one parameter, on common random numbers.
+    Sweep {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// The value to vary, e.g. cluster.cluster1.server_ttf.mean or vm.vm1.replication_interval.
+        #[arg(long)]
+        param: String,
+        /// A list (30s,5m,15m) or a range A..B:N of N points (2000h..20000h:5).
+        #[arg(long, allow_hyphen_values = true)]
+        values: String,
+        /// Replications per point (default: the first scenario's).
+        #[arg(long)]
+        replications: Option<u64>,
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
+        /// Output folder (default: results/sweep).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print the JSON report instead of the table.
@@ -153,6 +175,23 @@ fn main() -> ExitCode {
             outages,
         } => run_command(&scenario, replications, seed, threads, out, json, outages),
         Command::Analytic { scenario, json } => analytic_command(&scenario, json),
+        Command::Sweep {
+            scenarios,
+            param,
+            values,
+            replications,
+            threads,
+            out,
+            json,
+        } => sweep_command(
+            &scenarios,
+            &param,
+            &values,
+            replications,
+            threads,
+            out,
+            json,
+        ),
         Command::Compare {
             scenarios,
             replications,
@@ -274,6 +313,13 @@ fn run_command(
     csv.commit()
         .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
     let text = write_json(&dir, &report)?;
+    outputs::availability_outputs(
+        &dir,
+        &format!("ecxsim run: {}", report.scenario),
+        &[&report],
+        &[],
+    )
+    .map_err(|e| Failure::input(format!("cannot write the charts to {}: {e}", dir.display())))?;
     if json {
         print!("{text}");
     } else {
@@ -313,10 +359,78 @@ fn compare_command(
     let text = serde_json::to_string_pretty(&report).expect("reports serialise") + "\n";
     atomic::write(&dir.join("compare.json"), text.as_bytes())
         .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
+    let reports: Vec<&ecxsim::analysis::summary::Report> = report.scenarios.iter().collect();
+    let names: Vec<&str> = reports.iter().map(|r| r.scenario.as_str()).collect();
+    outputs::availability_outputs(
+        &dir,
+        &format!("ecxsim compare: {}", names.join(" vs ")),
+        &reports,
+        &report.differences,
+    )
+    .map_err(|e| Failure::input(format!("cannot write the charts to {}: {e}", dir.display())))?;
     if json {
         print!("{text}");
     } else {
         print!("{}", ecxsim::report::compare_table::render(&report));
+        println!("\nwrote {}", dir.display());
+    }
+    Ok(())
+}
+
+fn sweep_command(
+    paths: &[PathBuf],
+    param: &str,
+    values: &str,
+    replications: Option<u64>,
+    threads: Option<u16>,
+    out: Option<PathBuf>,
+    json: bool,
+) -> Result<(), Failure> {
+    if replications == Some(0) {
+        return Err(Failure::input("--replications must be at least 1"));
+    }
+    let values = ecxsim::sweep::parse_values(values).map_err(Failure::input)?;
+    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let report = ecxsim::sweep::sweep(
+        &refs,
+        param,
+        &values,
+        replications,
+        threads.map(usize::from),
+    )
+    .map_err(Failure::input)?;
+    let dir = out.unwrap_or_else(|| Path::new("results").join("sweep"));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Failure::input(format!(
+            "cannot create the output folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let text = serde_json::to_string_pretty(&report).expect("reports serialise") + "\n";
+    atomic::write(&dir.join("sweep.json"), text.as_bytes())
+        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
+    outputs::sweep_outputs(&dir, &format!("ecxsim sweep: {param}"), &report)
+        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
+    if json {
+        print!("{text}");
+    } else {
+        println!(
+            "{:<20} {:<10} {:>12} {:>24} {:>14}",
+            "scenario", "service", param, "availability (95% CI)", "downtime/yr"
+        );
+        for p in &report.points {
+            let ci = p.availability.ci95.map_or(String::new(), |[lo, hi]| {
+                format!(" [{:.4}..{:.4}]", lo * 100.0, hi * 100.0)
+            });
+            println!(
+                "{:<20} {:<10} {:>12} {:>9.5}%{ci} {:>10.2} min",
+                p.scenario,
+                p.service,
+                p.value,
+                p.availability.mean * 100.0,
+                p.downtime_minutes_per_year.mean
+            );
+        }
         println!("\nwrote {}", dir.display());
     }
     Ok(())
@@ -476,6 +590,9 @@ fn race_command(
         + "\n";
     atomic::write(&dir.join("race.json"), text.as_bytes())
         .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
+    outputs::race_outputs(&dir, &format!("ecxsim race: {}", scenario.name), &reports).map_err(
+        |e| Failure::input(format!("cannot write the charts to {}: {e}", dir.display())),
+    )?;
     if json {
         print!("{text}");
     } else {

@@ -132,6 +132,12 @@ impl ScenarioAccumulator {
                 .iter()
                 .map(|(name, acc)| (name.clone(), acc.report()))
                 .collect(),
+            data_loss_seconds: self
+                .services
+                .iter()
+                .map(|(name, acc)| (name.clone(), acc.data_loss_seconds()))
+                .filter(|(_, samples)| !samples.is_empty())
+                .collect(),
         }
     }
 }

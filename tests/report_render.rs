@@ -43,6 +43,7 @@ fn report(
         replications: 2000,
         horizon_hours: 87_600.0,
         warmup_hours: 0.0,
+        data_loss_seconds: Default::default(),
         services: BTreeMap::from([("vm1".to_string(), service)]),
     }
 }

@@ -169,6 +169,7 @@ pub fn exact_report(scenario: &Scenario) -> Result<Report, ExactError> {
         replications: 0,
         horizon_hours: hours(scenario.simulation.horizon),
         warmup_hours: hours(scenario.simulation.warmup),
+        data_loss_seconds: Default::default(),
         services,
     })
 }

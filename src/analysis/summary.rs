@@ -44,7 +44,7 @@ pub struct ServiceReport {
     pub data_loss: Option<DataLossSummary>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Report {
     pub scenario: String,
     /// `simulation`, or `exact-ctmc` for `ecxsim analytic`.
@@ -54,6 +54,10 @@ pub struct Report {
     pub horizon_hours: f64,
     pub warmup_hours: f64,
     pub services: BTreeMap<String, ServiceReport>,
+    /// Seconds of writes lost at each cross-cluster failover, per service (for the data-loss
+    /// plot; the JSON carries the summary in each service's `data_loss`).
+    #[serde(skip)]
+    pub data_loss_seconds: BTreeMap<String, Vec<f64>>,
 }
 
 /// Accumulates one service's replications, in replication order.

@@ -66,7 +66,10 @@ fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
         "data loss/failover (s)".into(),
         Box::new(|s| {
             s.data_loss.as_ref().map_or("no failover".into(), |d| {
-                format!("mean {:.0} p95 {:.0} max {:.0}", d.mean_seconds, d.p95_seconds, d.max_seconds)
+                format!(
+                    "mean {:.0} p95 {:.0} max {:.0}",
+                    d.mean_seconds, d.p95_seconds, d.max_seconds
+                )
             })
         }),
     ));
@@ -78,7 +81,10 @@ fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
         "split brain (min/yr)".into(),
         Box::new(|s| format!("{:.3}", s.split_brain_minutes_per_year)),
     ));
-    rows.push(("NP shutdowns".into(), Box::new(|s| s.np_shutdowns.to_string())));
+    rows.push((
+        "NP shutdowns".into(),
+        Box::new(|s| s.np_shutdowns.to_string()),
+    ));
     rows.push(("downtime by cause:".into(), Box::new(|_| String::new())));
     for cause in causes {
         let c = cause.clone();

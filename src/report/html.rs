@@ -459,6 +459,7 @@ mod tests {
             replications: 10,
             horizon_hours: 8760.0,
             warmup_hours: 0.0,
+            data_loss_seconds: Default::default(),
             services,
         };
         let a = report(BTreeMap::from([("vm1".to_string(), service(0.99))]));

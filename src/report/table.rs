@@ -76,19 +76,31 @@ pub fn render(report: &Report) -> String {
         ];
         let mut rows = rows.to_vec();
         if s.unprotected_minutes_per_year > 0.0 || s.data_loss.is_some() {
-            rows.push(("unprotected per year", format!("{:.2} min", s.unprotected_minutes_per_year)));
+            rows.push((
+                "unprotected per year",
+                format!("{:.2} min", s.unprotected_minutes_per_year),
+            ));
             rows.push((
                 "data lost per failover",
-                s.data_loss.as_ref().map_or("no cross-cluster failover".to_string(), |d| {
-                    format!(
-                        "{} failovers: mean {:.0} s, p50 {:.0} s, p95 {:.0} s, max {:.0} s",
-                        d.failovers, d.mean_seconds, d.p50_seconds, d.p95_seconds, d.max_seconds
-                    )
-                }),
+                s.data_loss
+                    .as_ref()
+                    .map_or("no cross-cluster failover".to_string(), |d| {
+                        format!(
+                            "{} failovers: mean {:.0} s, p50 {:.0} s, p95 {:.0} s, max {:.0} s",
+                            d.failovers,
+                            d.mean_seconds,
+                            d.p50_seconds,
+                            d.p95_seconds,
+                            d.max_seconds
+                        )
+                    }),
             ));
         }
         if s.split_brain_minutes_per_year > 0.0 || s.np_shutdowns > 0 {
-            rows.push(("split brain per year", format!("{:.3} min", s.split_brain_minutes_per_year)));
+            rows.push((
+                "split brain per year",
+                format!("{:.3} min", s.split_brain_minutes_per_year),
+            ));
             rows.push(("NP shutdowns", s.np_shutdowns.to_string()));
         }
         for (label, value) in rows {

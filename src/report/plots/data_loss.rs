@@ -31,14 +31,6 @@ fn unit_for(max_seconds: f64) -> (f64, &'static str) {
     }
 }
 
-fn short_unit(name: &str) -> &'static str {
-    match name {
-        "hours" => "h",
-        "minutes" => "min",
-        _ => "s",
-    }
-}
-
 /// The value at quantile `q` of sorted data (nearest rank).
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     let i = ((sorted.len() - 1) as f64 * q).round() as usize;
@@ -86,24 +78,49 @@ pub fn data_loss_plot(series: &[(&str, &[f64])]) -> LinePlot {
         .filter_map(|(_, v)| v.last().copied())
         .fold(0.0, f64::max);
     let (divisor, unit) = unit_for(max);
-    let x = Scale::fit(
-        &[0.0, max / divisor],
-        Fit {
-            allow_log: false,
-            from_zero: true,
-            headroom: 0.05,
-        },
-    )
-    .unwrap_or_else(Scale::unit);
-    let short = short_unit(unit);
-    let fmt = |v: f64| {
-        let v = v / divisor;
-        if v >= 100.0 {
-            format!("{v:.0} {short}")
-        } else {
-            format!("{v:.1} {short}")
-        }
+    // A heavy tail (a failover to a copy that was never re-protected loses hours while the
+    // typical loss is part of one replication interval) flattens a linear axis into a wall:
+    // then the axis is logarithmic, in seconds, with losses under a second drawn at 1 s.
+    let all: Vec<f64> = cleaned
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .collect();
+    let typical = if all.is_empty() {
+        0.0
+    } else {
+        let mut sorted = all.clone();
+        sorted.sort_by(f64::total_cmp);
+        quantile(&sorted, 0.95)
     };
+    let log_axis = typical > 0.0 && max / typical > 20.0;
+    let (axis_divisor, axis_unit, floor) = if log_axis {
+        (1.0, "seconds, log scale", 1.0)
+    } else {
+        (divisor, unit, 0.0)
+    };
+    let x = if log_axis {
+        Scale::fit(
+            &[floor, max],
+            Fit {
+                allow_log: true,
+                from_zero: false,
+                headroom: 0.0,
+            },
+        )
+    } else {
+        Scale::fit(
+            &[0.0, max / divisor],
+            Fit {
+                allow_log: false,
+                from_zero: true,
+                headroom: 0.05,
+            },
+        )
+    }
+    .unwrap_or_else(Scale::unit);
+    let x_end = if x.log { 10f64.powf(x.hi) } else { x.hi };
+    // Each legend number in its own natural unit ("2.5m", "72h"), not all in the axis unit.
+    let fmt = |seconds: f64| crate::time::Human(crate::time::from_seconds(seconds)).to_string();
     let series: Vec<Series> = cleaned
         .iter()
         .map(|(label, v)| {
@@ -115,7 +132,7 @@ pub fn data_loss_plot(series: &[(&str, &[f64])]) -> LinePlot {
                     markers: false,
                 };
             }
-            let scaled: Vec<f64> = v.iter().map(|s| s / divisor).collect();
+            let scaled: Vec<f64> = v.iter().map(|s| (s / axis_divisor).max(floor)).collect();
             Series {
                 legend: format!(
                     "{label}: {} failovers, median {}, 95% {}, max {}",
@@ -124,7 +141,7 @@ pub fn data_loss_plot(series: &[(&str, &[f64])]) -> LinePlot {
                     fmt(quantile(v, 0.95)),
                     fmt(v[v.len() - 1]),
                 ),
-                points: staircase(&scaled, x.hi),
+                points: staircase(&scaled, x_end),
                 band: Vec::new(),
                 markers: false,
             }
@@ -133,7 +150,7 @@ pub fn data_loss_plot(series: &[(&str, &[f64])]) -> LinePlot {
     let nothing = cleaned.iter().all(|(_, v)| v.is_empty());
     LinePlot {
         title: "Data lost per cross-cluster failover (cumulative)".to_string(),
-        x_desc: format!("writes lost in one failover ({unit})"),
+        x_desc: format!("writes lost in one failover ({axis_unit})"),
         y_desc: "failovers losing at most this".to_string(),
         x,
         y: Scale::fit(
@@ -192,9 +209,15 @@ mod tests {
         assert!(plot.empty_message.is_none());
         assert!(plot.x_desc.contains("minutes"));
         assert!(
-            plot.series[1].legend.contains("max 10.0 min"),
+            plot.series[1].legend.contains("max 10m"),
             "{}",
             plot.series[1].legend
         );
+        // A heavy tail switches the axis to seconds on a log scale.
+        let mut tail: Vec<f64> = (1..=100).map(|i| i as f64 * 3.0).collect();
+        tail.push(72.0 * 3600.0);
+        let plot = data_loss_plot(&[("set", &tail)]);
+        assert!(plot.x.log, "{}", plot.x_desc);
+        assert!(plot.x_desc.contains("log scale"));
     }
 }

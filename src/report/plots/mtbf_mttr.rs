@@ -172,6 +172,7 @@ mod tests {
             replications: 1,
             horizon_hours: 1.0,
             warmup_hours: 0.0,
+            data_loss_seconds: Default::default(),
             services: BTreeMap::from([(
                 "app".to_string(),
                 ServiceReport {

@@ -1,0 +1,344 @@
+//! What each command leaves in its output folder besides its JSON and CSV: the charts (PNG and
+//! SVG) and one self-contained `report.html` with the tables and the SVGs inline.
+
+use std::io;
+use std::path::Path;
+
+use super::html::{self, Document};
+use super::plots::{self, with_extension};
+use crate::analysis::summary::Report;
+use crate::compare::Difference;
+use crate::race::SweepReport as RaceReport;
+use crate::sweep::SweepReport;
+
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn add_figure(doc: &mut Document, stem: &Path, caption: &str) -> io::Result<()> {
+    doc.svg_file(&with_extension(stem, "svg"), caption)?;
+    Ok(())
+}
+
+/// Charts and report.html of `run` (one report) or `compare` (several, with differences).
+pub fn availability_outputs(
+    dir: &Path,
+    title: &str,
+    reports: &[&Report],
+    differences: &[Difference],
+) -> io::Result<()> {
+    let labelled: Vec<(&str, &Report)> =
+        reports.iter().map(|r| (r.scenario.as_str(), *r)).collect();
+    let figures = plots::standard_charts(&labelled, dir)?;
+    let mut doc = Document::new(title);
+    doc.paragraph(&format!(
+        "{} replications of {:.0} hours each, seed {}{}. Intervals are Student-t 95% intervals over replications.",
+        reports[0].replications,
+        reports[0].horizon_hours,
+        reports[0].seed,
+        if reports.len() > 1 { ", all scenarios on common random numbers" } else { "" },
+    ));
+    html::standard_tables(&mut doc, &labelled);
+    if !differences.is_empty() {
+        doc.section("Paired differences");
+        let rows = differences
+            .iter()
+            .flat_map(|d| {
+                d.services.iter().map(move |(service, diff)| {
+                    let ci = |e: &crate::analysis::summary::Estimate, scale: f64| {
+                        e.ci95.map_or("-".to_string(), |[lo, hi]| {
+                            format!("[{:+.4} .. {:+.4}]", lo * scale, hi * scale)
+                        })
+                    };
+                    vec![
+                        format!("{} minus {}", d.scenario, d.baseline),
+                        service.clone(),
+                        format!("{:+.5}", diff.availability.mean * 100.0),
+                        ci(&diff.availability, 100.0),
+                        format!("{:+.2}", diff.downtime_minutes_per_year.mean),
+                        ci(&diff.downtime_minutes_per_year, 1.0),
+                    ]
+                })
+            })
+            .collect();
+        doc.table(
+            &[
+                "comparison",
+                "service",
+                "availability (points)",
+                "95% CI",
+                "downtime (min/yr)",
+                "95% CI",
+            ],
+            rows,
+        );
+    }
+    doc.section("Charts");
+    for figure in &figures {
+        add_figure(&mut doc, &figure.stem, &figure.caption)?;
+    }
+    let services: Vec<&String> =
+        reports
+            .iter()
+            .flat_map(|r| r.services.keys())
+            .fold(Vec::new(), |mut acc, s| {
+                if !acc.contains(&s) {
+                    acc.push(s);
+                }
+                acc
+            });
+    for service in services {
+        let has_vm = reports.iter().any(|r| {
+            r.services
+                .get(service)
+                .is_some_and(|s| s.data_loss.is_some())
+        });
+        if !has_vm {
+            continue;
+        }
+        let series: Vec<(&str, &[f64])> = reports
+            .iter()
+            .map(|r| {
+                let samples = r
+                    .data_loss_seconds
+                    .get(service)
+                    .map_or(&[][..], |v| v.as_slice());
+                (r.scenario.as_str(), samples)
+            })
+            .collect();
+        let stem = dir.join(format!("data-loss-{}", file_safe(service)));
+        plots::data_loss(&series, &stem)?;
+        add_figure(
+            &mut doc,
+            &stem,
+            &format!("{service}: writes lost per cross-cluster failover"),
+        )?;
+    }
+    doc.write(&dir.join("report.html"))
+}
+
+/// The race curve (one line per control variant) and report.html of `race`.
+pub fn race_outputs(dir: &Path, title: &str, reports: &[RaceReport]) -> io::Result<()> {
+    let curves: Vec<(String, Vec<(f64, f64)>)> = reports
+        .iter()
+        .map(|r| {
+            let points = r
+                .offsets
+                .iter()
+                .map(|o| (o.offset_s, o.broken as f64 / o.runs.max(1) as f64))
+                .collect();
+            (r.control.clone(), points)
+        })
+        .collect();
+    let series: Vec<(&str, &[(f64, f64)])> = curves
+        .iter()
+        .map(|(c, p)| (c.as_str(), p.as_slice()))
+        .collect();
+    let stem = dir.join("race-curve");
+    plots::race_curve(&series, &stem)?;
+    let mut doc = Document::new(title);
+    doc.paragraph(
+        "Both clusters' active servers crash, the replica cluster's `offset` seconds after the primary cluster's; \
+         each offset is run with many seeds and each run's end state classified.",
+    );
+    add_figure(
+        &mut doc,
+        &stem,
+        "Fraction of runs that end with replication broken, by crash offset",
+    )?;
+    for r in reports {
+        doc.section(&format!("control: {}", r.control));
+        let rows = r
+            .offsets
+            .iter()
+            .map(|o| {
+                let states: Vec<String> = o
+                    .end_states
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                vec![
+                    format!("{:.0}", o.offset_s),
+                    o.runs.to_string(),
+                    o.broken.to_string(),
+                    o.mean_vm_restore_s
+                        .map_or("-".into(), |s| format!("{s:.0}")),
+                    o.mean_time_to_healthy_s
+                        .map_or("-".into(), |s| format!("{s:.0}")),
+                    states.join(", "),
+                ]
+            })
+            .collect();
+        doc.table(
+            &[
+                "offset (s)",
+                "runs",
+                "broken",
+                "VM running again (s)",
+                "replication healthy (s)",
+                "end states",
+            ],
+            rows,
+        );
+        if let Some(ex) = &r.exhaustive {
+            doc.paragraph(&format!(
+                "Exhaustive: {} of {} interleavings of the two start scripts' backend calls end broken ({} distinct states).",
+                ex.broken, ex.interleavings, ex.states
+            ));
+        }
+    }
+    doc.write(&dir.join("report.html"))
+}
+
+/// `sweep.csv`, a line plot per service and metric, and report.html of `sweep`.
+pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Result<()> {
+    let mut w =
+        csv::Writer::from_writer(super::atomic::AtomicFile::create(&dir.join("sweep.csv"))?);
+    w.write_record([
+        "scenario",
+        "service",
+        "param",
+        "value",
+        "x",
+        "availability_mean",
+        "availability_ci_low",
+        "availability_ci_high",
+        "downtime_minutes_per_year_mean",
+        "downtime_ci_low",
+        "downtime_ci_high",
+        "mtbf_hours",
+        "mttr_hours",
+    ])
+    .map_err(io::Error::other)?;
+    let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    for p in &report.points {
+        let [alo, ahi] = p.availability.ci95.unwrap_or([f64::NAN; 2]);
+        let [dlo, dhi] = p.downtime_minutes_per_year.ci95.unwrap_or([f64::NAN; 2]);
+        w.write_record([
+            p.scenario.clone(),
+            p.service.clone(),
+            report.param.clone(),
+            p.value.clone(),
+            p.x.to_string(),
+            p.availability.mean.to_string(),
+            alo.to_string(),
+            ahi.to_string(),
+            p.downtime_minutes_per_year.mean.to_string(),
+            dlo.to_string(),
+            dhi.to_string(),
+            opt(p.mtbf_hours),
+            opt(p.mttr_hours),
+        ])
+        .map_err(io::Error::other)?;
+    }
+    w.into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))?
+        .commit()?;
+
+    let durations = report
+        .values
+        .iter()
+        .all(|v| crate::time::parse_duration(v).is_ok());
+    let param_label = if durations {
+        format!("{} (hours)", report.param)
+    } else {
+        report.param.clone()
+    };
+    let mut doc = Document::new(title);
+    doc.paragraph(&format!(
+        "Every scenario at every value of `{}` ({}), on common random numbers.",
+        report.param,
+        report.values.join(", ")
+    ));
+    let mut services: Vec<&String> = Vec::new();
+    for p in &report.points {
+        if !services.contains(&&p.service) {
+            services.push(&p.service);
+        }
+    }
+    for service in services {
+        let mut scenarios: Vec<&String> = Vec::new();
+        for p in report.points.iter().filter(|p| &p.service == service) {
+            if !scenarios.contains(&&p.scenario) {
+                scenarios.push(&p.scenario);
+            }
+        }
+        type Pick = fn(&crate::sweep::SweepPoint) -> &crate::analysis::summary::Estimate;
+        let metrics: [(&str, &str, Pick, f64); 2] = [
+            (
+                "downtime",
+                "downtime per year (min)",
+                |p| &p.downtime_minutes_per_year,
+                1.0,
+            ),
+            (
+                "availability",
+                "availability (%)",
+                |p| &p.availability,
+                100.0,
+            ),
+        ];
+        for (key, label, pick, scale) in metrics {
+            let lines: Vec<(String, Vec<plots::SweepPoint>)> = scenarios
+                .iter()
+                .map(|s| {
+                    let pts = report
+                        .points
+                        .iter()
+                        .filter(|p| &p.service == service && &p.scenario == *s)
+                        .map(|p| {
+                            let e = pick(p);
+                            let [lo, hi] = e.ci95.unwrap_or([f64::NAN; 2]);
+                            (p.x, e.mean * scale, lo * scale, hi * scale)
+                        })
+                        .collect();
+                    ((*s).clone(), pts)
+                })
+                .collect();
+            let series: Vec<(&str, &[plots::SweepPoint])> = lines
+                .iter()
+                .map(|(s, p)| (s.as_str(), p.as_slice()))
+                .collect();
+            let stem = dir.join(format!("sweep-{key}-{}", file_safe(service)));
+            plots::sweep_lines(&param_label, label, &series, &stem)?;
+            add_figure(
+                &mut doc,
+                &stem,
+                &format!("{service}: {label} against {}", report.param),
+            )?;
+        }
+    }
+    let rows = report
+        .points
+        .iter()
+        .map(|p| {
+            vec![
+                p.scenario.clone(),
+                p.service.clone(),
+                p.value.clone(),
+                format!("{:.5}%", p.availability.mean * 100.0),
+                format!("{:.2}", p.downtime_minutes_per_year.mean),
+            ]
+        })
+        .collect();
+    doc.section("Values");
+    doc.table(
+        &[
+            "scenario",
+            "service",
+            &report.param,
+            "availability",
+            "downtime (min/yr)",
+        ],
+        rows,
+    );
+    doc.write(&dir.join("report.html"))
+}
