@@ -495,6 +495,24 @@ fn test_command(paths: &[PathBuf], control: Option<&str>, trace: bool) -> Result
             continue;
         }
         tests += 1;
+        if scenario.test_world() == scenario::TestWorld::Availability {
+            for replication in 0..scenario.simulation.replications {
+                let run = ecxsim::model::scripted::run_test(&scenario, replication);
+                let ok = run.expectations.iter().all(|e| e.passed);
+                println!(
+                    "{} {} (replication {replication})",
+                    if ok { "ok  " } else { "FAIL" },
+                    path.display()
+                );
+                let mut text = String::new();
+                test_report::render_scripted(&run, &mut text);
+                print!("{text}");
+                let n = run.expectations.iter().filter(|e| e.passed).count();
+                passed += n;
+                failed += run.expectations.len() - n;
+            }
+            continue;
+        }
         let mut control_scenario = scenario.control_scenario();
         if let Some(variant) = &control {
             control_scenario.control = variant.clone();

@@ -2,6 +2,7 @@
 
 mod cluster;
 pub mod cluster_set;
+pub mod scripted;
 mod standalone;
 mod witness;
 

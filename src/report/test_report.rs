@@ -3,15 +3,44 @@
 
 use std::fmt::Write;
 
+use crate::metrics::CAUSES;
+use crate::model::scripted::ScriptedRun;
 use crate::time::{seconds, Human, Micros, MICROS_PER_MINUTE};
-use crate::world::{ControlRun, When};
+use crate::world::{ControlRun, ExpectResult, TraceEntry, When};
 
 /// Trace lines shown before a failed expectation, and how far after it.
 const BEFORE: usize = 25;
 const AFTER: Micros = 2 * MICROS_PER_MINUTE;
 
 pub fn render_run(run: &ControlRun, out: &mut String) {
-    for result in &run.expectations {
+    render_expectations(&run.expectations, &run.trace, out);
+    render_control_metrics(run, out);
+}
+
+/// An availability-model test: expectations, then each service's totals.
+pub fn render_scripted(run: &ScriptedRun, out: &mut String) {
+    render_expectations(&run.expectations, &[], out);
+    for (name, service) in run.service_names.iter().zip(&run.result.services) {
+        let t = &service.totals;
+        let causes: Vec<String> = CAUSES
+            .iter()
+            .filter(|c| t.down_by_cause[c.index()] > 0)
+            .map(|c| format!("{} {}", c.name(), Human(t.down_by_cause[c.index()])))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  metrics [{name}]: availability {:.6}, outages {}, NP shutdowns {}, split brain {}, downtime: {}",
+            t.up as f64 / (t.up + t.down).max(1) as f64,
+            t.outages,
+            t.np_shutdowns,
+            Human(t.split_brain),
+            if causes.is_empty() { "none".to_string() } else { causes.join(", ") },
+        );
+    }
+}
+
+fn render_expectations(expectations: &[ExpectResult], trace: &[TraceEntry], out: &mut String) {
+    for result in expectations {
         let when = match result.expect.when {
             When::At(t) => format!("at {}", Human(t)),
             When::End => "at end".to_string(),
@@ -28,17 +57,20 @@ pub fn render_run(run: &ControlRun, out: &mut String) {
             "  {verdict} {when:<10} {vm}{}  (observed: {})",
             result.expect.check, result.observed
         );
-        if !result.passed {
+        if !result.passed && !trace.is_empty() {
             let _ = writeln!(out, "    trace around {:.3}s:", seconds(result.checked_at));
-            let split = run.trace.partition_point(|e| e.at <= result.checked_at);
+            let split = trace.partition_point(|e| e.at <= result.checked_at);
             let to = result.checked_at.saturating_add(AFTER);
-            let before = &run.trace[split.saturating_sub(BEFORE)..split];
-            let after = run.trace[split..].iter().take_while(|e| e.at <= to);
+            let before = &trace[split.saturating_sub(BEFORE)..split];
+            let after = trace[split..].iter().take_while(|e| e.at <= to);
             for entry in before.iter().chain(after) {
                 let _ = writeln!(out, "    {}", entry.render());
             }
         }
     }
+}
+
+fn render_control_metrics(run: &ControlRun, out: &mut String) {
     for vm in &run.vms {
         let _ = writeln!(
             out,

@@ -17,7 +17,7 @@ pub use dist_spec::DIST_NAMES;
 use dist_spec::{read_dist, Zero};
 pub use error::{ScenarioError, Source};
 use reader::{Result, TableReader};
-pub use test_reader::{control_variant, Backend, CONTROL_NAMES};
+pub use test_reader::{control_variant, Backend, TestWorld, CONTROL_NAMES};
 use toml_edit::{ImDocument, TableLike};
 
 use crate::control::ControlVariant;
@@ -55,6 +55,19 @@ impl Scenario {
     /// A regression test: it has expectations to check.
     pub fn is_test(&self) -> bool {
         !self.expects.is_empty()
+    }
+
+    /// Where this scenario's regression test runs.
+    pub fn test_world(&self) -> TestWorld {
+        test_world(&self.vms, self.master.as_ref())
+    }
+}
+
+fn test_world(vms: &[Vm], master: Option<&Master>) -> TestWorld {
+    if !vms.is_empty() && master.is_none() {
+        TestWorld::Control
+    } else {
+        TestWorld::Availability
     }
 }
 
@@ -192,9 +205,11 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
         ));
     }
     let backend = test_reader::read_backend(&mut top, &base)?;
-    let injects = test_reader::read_injects(&mut top, &clusters)?;
-    let vm_names: Vec<String> = vms.iter().map(|v| v.name.clone()).collect();
-    let expects = test_reader::read_expects(&mut top, &clusters, &vm_names)?;
+    let world = test_world(&vms, master.as_ref());
+    let injects = test_reader::read_injects(&mut top, &clusters, world)?;
+    let mut names: Vec<String> = vms.iter().map(|v| v.name.clone()).collect();
+    names.extend(services.iter().map(|s| s.name.clone()));
+    let expects = test_reader::read_expects(&mut top, &clusters, &names, world)?;
     top.finish()?;
 
     Ok(Scenario {

@@ -92,9 +92,31 @@ enum Target {
     Cluster,
 }
 
-const FAULT_NAMES: &str = "server_crash, power_on, group_move, group_stop, group_start, disk_failure, disk_repair, network_cut, rest_unreachable, script_restart";
+const FAULT_NAMES: &str = "server_crash, power_on, network_cut, reconnect, group_move, group_stop, group_start, disk_failure, disk_repair, rest_unreachable, script_restart, interconnect_down, interconnect_up, witness_down, witness_up";
 
-pub fn read_injects(top: &mut TableReader, clusters: &[Cluster]) -> Result<Vec<Inject>> {
+/// Which simulated world a regression test runs in: the control-logic world (scripts,
+/// mocked ECX and Hyper-V; scenarios with [[vm]] and no [master]) or the availability model
+/// (clusters, partitions, witness, master).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestWorld {
+    Control,
+    Availability,
+}
+
+impl TestWorld {
+    fn describe(self) -> &'static str {
+        match self {
+            TestWorld::Control => "scenarios with [[vm]] and no [master] run the control logic, which does not model this",
+            TestWorld::Availability => "scenarios without [[vm]] (or with a [master]) run the availability model, which does not model this",
+        }
+    }
+}
+
+pub fn read_injects(
+    top: &mut TableReader,
+    clusters: &[Cluster],
+    world: TestWorld,
+) -> Result<Vec<Inject>> {
     let mut injects = Vec::new();
     for mut t in top.array_of_tables("inject")? {
         let (at, _) = t.required("at", "the time of the fault, such as \"5m\"", |t, k| {
@@ -103,10 +125,17 @@ pub fn read_injects(top: &mut TableReader, clusters: &[Cluster]) -> Result<Vec<I
         let (fault, fspan) = t.required("fault", &format!("one of: {FAULT_NAMES}"), |t, k| {
             t.string(k)
         })?;
-        let kind = match fault.as_str() {
-            "server_crash" | "power_on" | "network_cut" => Target::Server,
+        let (kind, only) = match fault.as_str() {
+            "server_crash" | "power_on" | "network_cut" => (Some(Target::Server), None),
+            "reconnect" => (Some(Target::Server), Some(TestWorld::Availability)),
+            "interconnect_down" | "interconnect_up" => {
+                (Some(Target::Cluster), Some(TestWorld::Availability))
+            }
+            "witness_down" | "witness_up" => (None, Some(TestWorld::Availability)),
             "group_move" | "group_stop" | "group_start" | "disk_failure" | "disk_repair"
-            | "rest_unreachable" | "script_restart" => Target::Cluster,
+            | "rest_unreachable" | "script_restart" => {
+                (Some(Target::Cluster), Some(TestWorld::Control))
+            }
             other => {
                 return Err(t.error(
                     fspan,
@@ -114,6 +143,26 @@ pub fn read_injects(top: &mut TableReader, clusters: &[Cluster]) -> Result<Vec<I
                     format!("unknown fault {other:?}; expected one of: {FAULT_NAMES}"),
                 ))
             }
+        };
+        if only.is_some_and(|w| w != world) {
+            return Err(t.error(
+                fspan,
+                "fault",
+                format!(
+                    "fault {fault:?} is not available here: {}",
+                    world.describe()
+                ),
+            ));
+        }
+        let Some(kind) = kind else {
+            let fault = if fault == "witness_down" {
+                Fault::WitnessDown
+            } else {
+                Fault::WitnessUp
+            };
+            t.finish()?;
+            injects.push(Inject { at, fault });
+            continue;
         };
         let (target, tspan) =
             t.required("target", "the server or cluster the fault hits", |t, k| {
@@ -138,6 +187,9 @@ pub fn read_injects(top: &mut TableReader, clusters: &[Cluster]) -> Result<Vec<I
             "server_crash" => Fault::ServerCrash { server: target },
             "power_on" => Fault::PowerOn { server: target },
             "network_cut" => Fault::NetworkCut { server: target },
+            "reconnect" => Fault::Reconnect { server: target },
+            "interconnect_down" => Fault::InterconnectDown { cluster: target },
+            "interconnect_up" => Fault::InterconnectUp { cluster: target },
             "group_move" => Fault::GroupMove {
                 cluster: target,
                 target: to,
@@ -189,7 +241,7 @@ fn check_target(
     Err(t.error(span, "target", format!("unknown {what} {name:?}")))
 }
 
-const METRIC_NAMES: &str = "replication_healthy, end_state, replication_direction, replication_on, vm_running_on, vm_power, vm_running_count, group_status, data_lost, scripts_succeeded, script_result, availability, unprotected, outages";
+const METRIC_NAMES: &str = "replication_healthy, end_state, replication_direction, replication_on, vm_running_on, vm_power, vm_running_count, group_status, data_lost, scripts_succeeded, script_result, unprotected, availability, outages, np_shutdowns, split_brain, downtime, service_up";
 
 /// A string value parsed into one of the backend's enums by its serialised name.
 fn parse_name<T: DeserializeOwned>(text: &str) -> Option<T> {
@@ -252,6 +304,7 @@ pub fn read_expects(
     top: &mut TableReader,
     clusters: &[Cluster],
     vm_names: &[String],
+    world: TestWorld,
 ) -> Result<Vec<Expect>> {
     let mut expects = Vec::new();
     for mut t in top.array_of_tables("expect")? {
@@ -419,6 +472,51 @@ pub fn read_expects(
             }
             "unprotected" => (Check::UnprotectedAtMost(r.duration()?), "<="),
             "outages" => (Check::OutagesAtMost(r.integer()? as u32), "<="),
+            "np_shutdowns" => (Check::NpShutdowns(r.integer()? as u64), "=="),
+            "service_up" => (
+                Check::ServiceUp(r.value.as_bool().ok_or_else(|| r.bad("true or false"))?),
+                "==",
+            ),
+            "split_brain" | "downtime" => {
+                let d = r.duration()?;
+                let (at_most, at_least) = match op.as_str() {
+                    "<=" => (Some(d), None),
+                    ">=" => (None, Some(d)),
+                    _ => {
+                        return Err(r.t.error(
+                            mspan.clone(),
+                            "op",
+                            format!("metric `{metric}` takes op = \"<=\" or \">=\""),
+                        ))
+                    }
+                };
+                let check = if metric == "split_brain" {
+                    Check::SplitBrain { at_most, at_least }
+                } else {
+                    let names: Vec<&str> =
+                        crate::metrics::CAUSES.iter().map(|c| c.name()).collect();
+                    let (cause, span) =
+                        r.t.required("cause", &format!("one of: {}", names.join(", ")), |t, k| {
+                            t.string(k)
+                        })?;
+                    if !names.contains(&cause.as_str()) {
+                        return Err(r.t.error(
+                            span,
+                            "cause",
+                            format!(
+                                "unknown cause {cause:?}; expected one of: {}",
+                                names.join(", ")
+                            ),
+                        ));
+                    }
+                    Check::CauseDowntime {
+                        cause,
+                        at_most,
+                        at_least,
+                    }
+                };
+                (check, op.as_str())
+            }
             other => {
                 return Err(t.error(
                     mspan,
@@ -432,6 +530,26 @@ pub fn read_expects(
                 mspan,
                 "op",
                 format!("metric `{metric}` takes op = \"{allowed_op}\""),
+            ));
+        }
+        let answers = match world {
+            TestWorld::Availability => {
+                check.is_availability_check()
+                    || matches!(
+                        check,
+                        Check::AvailabilityAtLeast(_) | Check::OutagesAtMost(_)
+                    )
+            }
+            TestWorld::Control => !check.is_availability_check(),
+        };
+        if !answers {
+            return Err(t.error(
+                mspan,
+                "metric",
+                format!(
+                    "metric `{metric}` is not available here: {}",
+                    world.describe()
+                ),
             ));
         }
         t.finish()?;

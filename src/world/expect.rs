@@ -62,6 +62,34 @@ pub enum Check {
     AvailabilityAtLeast(f64),
     UnprotectedAtMost(Micros),
     OutagesAtMost(u32),
+    /// Availability model: network-partition resolutions that shut servers down.
+    NpShutdowns(u64),
+    /// Availability model: dual-activation time within a bound.
+    SplitBrain {
+        at_most: Option<Micros>,
+        at_least: Option<Micros>,
+    },
+    /// Availability model: downtime attributed to `cause` within a bound.
+    CauseDowntime {
+        cause: String,
+        at_most: Option<Micros>,
+        at_least: Option<Micros>,
+    },
+    /// Availability model: the service is up (true) or down at the time of the check.
+    ServiceUp(bool),
+}
+
+impl Check {
+    /// Checks that only the availability model can answer.
+    pub fn is_availability_check(&self) -> bool {
+        matches!(
+            self,
+            Check::NpShutdowns(_)
+                | Check::SplitBrain { .. }
+                | Check::CauseDowntime { .. }
+                | Check::ServiceUp(_)
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +169,34 @@ impl std::fmt::Display for Check {
             Check::AvailabilityAtLeast(a) => write!(f, "availability >= {a}"),
             Check::UnprotectedAtMost(d) => write!(f, "unprotected <= {}", Human(*d)),
             Check::OutagesAtMost(n) => write!(f, "outages <= {n}"),
+            Check::NpShutdowns(n) => write!(f, "np_shutdowns == {n}"),
+            Check::SplitBrain { at_most, at_least } => {
+                write!(f, "split_brain")?;
+                bounds(f, *at_most, *at_least)
+            }
+            Check::CauseDowntime {
+                cause,
+                at_most,
+                at_least,
+            } => {
+                write!(f, "downtime {cause}")?;
+                bounds(f, *at_most, *at_least)
+            }
+            Check::ServiceUp(up) => write!(f, "service_up == {up}"),
         }
     }
+}
+
+fn bounds(
+    f: &mut std::fmt::Formatter<'_>,
+    at_most: Option<Micros>,
+    at_least: Option<Micros>,
+) -> std::fmt::Result {
+    if let Some(d) = at_most {
+        write!(f, " <= {}", crate::time::Human(d))?;
+    }
+    if let Some(d) = at_least {
+        write!(f, " >= {}", crate::time::Human(d))?;
+    }
+    Ok(())
 }

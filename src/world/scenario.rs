@@ -120,6 +120,34 @@ pub enum Fault {
     ScriptRestart {
         cluster: String,
     },
+    /// The server's cables are plugged back in (after `NetworkCut`). Availability model only.
+    Reconnect {
+        server: String,
+    },
+    /// The cluster's heartbeat LAN fails / returns. Availability model only.
+    InterconnectDown {
+        cluster: String,
+    },
+    InterconnectUp {
+        cluster: String,
+    },
+    /// The witness server goes down / comes back. Availability model only.
+    WitnessDown,
+    WitnessUp,
+}
+
+impl Fault {
+    /// Faults that only the availability model (partitions, witness) acts on.
+    pub fn is_partition_fault(&self) -> bool {
+        matches!(
+            self,
+            Fault::Reconnect { .. }
+                | Fault::InterconnectDown { .. }
+                | Fault::InterconnectUp { .. }
+                | Fault::WitnessDown
+                | Fault::WitnessUp
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,14 +242,18 @@ impl ControlScenario {
             let (server, cluster) = match &inject.fault {
                 Fault::ServerCrash { server }
                 | Fault::PowerOn { server }
-                | Fault::NetworkCut { server } => (Some(server), None),
+                | Fault::NetworkCut { server }
+                | Fault::Reconnect { server } => (Some(server), None),
+                Fault::WitnessDown | Fault::WitnessUp => (None, None),
                 Fault::GroupMove { cluster, .. }
                 | Fault::GroupStop { cluster }
                 | Fault::GroupStart { cluster, .. }
                 | Fault::DiskFailure { cluster }
                 | Fault::DiskRepair { cluster }
                 | Fault::RestUnreachable { cluster, .. }
-                | Fault::ScriptRestart { cluster } => (None, Some(cluster)),
+                | Fault::ScriptRestart { cluster }
+                | Fault::InterconnectDown { cluster }
+                | Fault::InterconnectUp { cluster } => (None, Some(cluster)),
             };
             if let Some(s) = server.filter(|s| !servers.contains(*s)) {
                 return Err(format!(
