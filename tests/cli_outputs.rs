@@ -1,0 +1,215 @@
+//! The pictures and the report: `compare` leaves PNG and SVG charts and a self-contained
+//! report.html; `sweep` works on both example scenarios and writes sweep.csv with a row per
+//! scenario and value; `race` draws its curve. Bad sweep paths and values are clear errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn ecxsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ecxsim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn files(dir: &Path, ext: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(ext))
+        .collect();
+    v.sort();
+    v
+}
+
+fn assert_self_contained(html: &str) {
+    assert!(html.contains("<svg"), "no inline SVG");
+    for forbidden in ["src=", "href=", "<link", "<script", "<img", "url("] {
+        assert!(!html.contains(forbidden), "external reference {forbidden}");
+    }
+}
+
+#[test]
+fn compare_writes_charts_and_a_self_contained_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ecxsim(&[
+        "compare",
+        "scenarios/standalone_ecx.toml",
+        "scenarios/cluster_set.toml",
+        "--replications",
+        "200",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = files(dir.path(), ".png");
+    let svg = files(dir.path(), ".svg");
+    assert!(png.len() >= 3 && svg.len() >= 3, "{png:?} {svg:?}");
+    for stem in [
+        "availability-vm1",
+        "mtbf-mttr-vm1",
+        "downtime-by-cause-vm1",
+        "data-loss-vm1",
+    ] {
+        assert!(png.contains(&format!("{stem}.png")), "{stem}: {png:?}");
+    }
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert_self_contained(&html);
+    assert!(html.contains("cluster-set") && html.contains("standalone-ecx"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for row in [
+        "unprotected",
+        "data loss/failover",
+        "split brain",
+        "NP shutdowns",
+        "cluster-set minus standalone-ecx",
+    ] {
+        assert!(text.contains(row), "{row} missing from:\n{text}");
+    }
+}
+
+fn sweep(param: &str, values: &str) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ecxsim(&[
+        "sweep",
+        "scenarios/standalone_ecx.toml",
+        "scenarios/cluster_set.toml",
+        "--param",
+        param,
+        "--values",
+        values,
+        "--replications",
+        "100",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    (out, dir)
+}
+
+fn sweep_rows(dir: &Path) -> Vec<csv::StringRecord> {
+    let mut reader = csv::Reader::from_path(dir.join("sweep.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    for column in [
+        "scenario",
+        "value",
+        "availability_mean",
+        "availability_ci_low",
+        "availability_ci_high",
+        "downtime_minutes_per_year_mean",
+    ] {
+        assert!(header.iter().any(|h| h == column), "{column}");
+    }
+    reader.records().map(|r| r.unwrap()).collect()
+}
+
+#[test]
+fn sweep_server_mttf_on_both_examples() {
+    let (out, dir) = sweep("cluster.cluster1.server_ttf.mean", "2000h..20000h:3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = sweep_rows(dir.path());
+    // A row per scenario and value (one service each).
+    assert_eq!(rows.len(), 2 * 3);
+    assert!(rows
+        .iter()
+        .any(|r| &r[0] == "standalone-ecx" && &r[3] == "11000h"));
+    assert!(rows
+        .iter()
+        .any(|r| &r[0] == "cluster-set" && &r[3] == "20000h"));
+    assert!(!files(dir.path(), ".png").is_empty());
+    assert_self_contained(&std::fs::read_to_string(dir.path().join("report.html")).unwrap());
+}
+
+#[test]
+fn sweep_replication_interval_moves_only_the_cluster_set() {
+    let (out, dir) = sweep("vm.vm1.replication_interval", "30s,5m,15m");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = sweep_rows(dir.path());
+    assert_eq!(rows.len(), 2 * 3);
+    // The standalone scenario has no VM vm1: it runs unchanged, the same at every value.
+    let standalone: Vec<&str> = rows
+        .iter()
+        .filter(|r| &r[0] == "standalone-ecx")
+        .map(|r| r.get(5).unwrap())
+        .collect();
+    assert!(
+        standalone.windows(2).all(|w| w[0] == w[1]),
+        "{standalone:?}"
+    );
+}
+
+#[test]
+fn bad_sweep_paths_and_values_are_usage_errors() {
+    for (param, values, expect) in [
+        (
+            "cluster.nosuch.heartbeat_timeout",
+            "30s",
+            "no scenario has this element",
+        ),
+        ("heartbeat_timeout", "30s", "expected SECTION.KEY"),
+        (
+            "cluster.cluster1.heartbeat_timeout",
+            "1h..2m:3",
+            "same unit",
+        ),
+        (
+            "cluster.cluster1.heartbeat_timeout",
+            "-5s",
+            "cannot be negative",
+        ),
+        (
+            "vm.vm1.replication_interval",
+            "1m",
+            "Hyper-V Replica allows",
+        ),
+    ] {
+        let (out, _dir) = sweep(param, values);
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{param} {values}: {text}");
+        assert!(text.contains(expect), "{param} {values}: {text}");
+    }
+}
+
+#[test]
+fn race_draws_its_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ecxsim(&[
+        "race",
+        "scenarios/two_cluster_replica.toml",
+        "--control",
+        "as-shipped,coordinated",
+        "--from",
+        "0",
+        "--to",
+        "20",
+        "--runs",
+        "10",
+        "--no-exhaustive",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("race-curve.png").exists());
+    assert!(dir.path().join("race-curve.svg").exists());
+    assert_self_contained(&std::fs::read_to_string(dir.path().join("report.html")).unwrap());
+}
