@@ -47,24 +47,25 @@ pub fn availability_outputs(
         if reports.len() > 1 { ", all scenarios on common random numbers" } else { "" },
     ));
     html::standard_tables(&mut doc, &labelled);
+    cluster_set_table(&mut doc, reports);
     if !differences.is_empty() {
         doc.section("Paired differences");
         let rows = differences
             .iter()
             .flat_map(|d| {
                 d.services.iter().map(move |(service, diff)| {
-                    let ci = |e: &crate::analysis::summary::Estimate, scale: f64| {
+                    let ci = |e: &crate::analysis::summary::Estimate, scale: f64, digits: usize| {
                         e.ci95.map_or("-".to_string(), |[lo, hi]| {
-                            format!("[{:+.4} .. {:+.4}]", lo * scale, hi * scale)
+                            format!("[{:+.*} .. {:+.*}]", digits, lo * scale, digits, hi * scale)
                         })
                     };
                     vec![
                         format!("{} minus {}", d.scenario, d.baseline),
                         service.clone(),
                         format!("{:+.5}", diff.availability.mean * 100.0),
-                        ci(&diff.availability, 100.0),
+                        ci(&diff.availability, 100.0, 4),
                         format!("{:+.2}", diff.downtime_minutes_per_year.mean),
-                        ci(&diff.downtime_minutes_per_year, 1.0),
+                        ci(&diff.downtime_minutes_per_year, 1.0, 2),
                     ]
                 })
             })
@@ -123,6 +124,52 @@ pub fn availability_outputs(
         )?;
     }
     doc.write(&dir.join("report.html"))
+}
+
+/// Cross-cluster failover, protection and partitions, per service and scenario, when any
+/// scenario has them.
+fn cluster_set_table(doc: &mut Document, reports: &[&Report]) {
+    let mut rows = Vec::new();
+    for r in reports {
+        for (service, s) in &r.services {
+            let relevant = s.data_loss.is_some()
+                || s.unprotected_minutes_per_year > 0.0
+                || s.split_brain_minutes_per_year > 0.0
+                || s.np_shutdowns > 0;
+            if !relevant {
+                continue;
+            }
+            let loss = s.data_loss.as_ref().map_or("no failover".to_string(), |d| {
+                format!(
+                    "{}: mean {:.0} s, p50 {:.0} s, p95 {:.0} s, max {:.0} s",
+                    d.failovers, d.mean_seconds, d.p50_seconds, d.p95_seconds, d.max_seconds
+                )
+            });
+            rows.push(vec![
+                r.scenario.clone(),
+                service.clone(),
+                format!("{:.1}", s.unprotected_minutes_per_year),
+                loss,
+                format!("{:.3}", s.split_brain_minutes_per_year),
+                s.np_shutdowns.to_string(),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    doc.section("Cross-cluster failover, protection and partitions");
+    doc.table(
+        &[
+            "scenario",
+            "service",
+            "unprotected (min/yr)",
+            "writes lost per cross-cluster failover",
+            "split brain (min/yr)",
+            "NP shutdowns",
+        ],
+        rows,
+    );
 }
 
 /// The race curve (one line per control variant) and report.html of `race`.

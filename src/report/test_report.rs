@@ -29,9 +29,11 @@ pub fn render_scripted(run: &ScriptedRun, out: &mut String) {
             .collect();
         let _ = writeln!(
             out,
-            "  metrics [{name}]: availability {:.6}, outages {}, NP shutdowns {}, split brain {}, downtime: {}",
+            "  metrics [{name}]: availability {:.6}, outages {}, unprotected {}, cross-cluster failovers {}, NP shutdowns {}, split brain {}, downtime: {}",
             t.up as f64 / (t.up + t.down).max(1) as f64,
             t.outages,
+            Human(t.unprotected),
+            service.data_loss.len(),
             t.np_shutdowns,
             Human(t.split_brain),
             if causes.is_empty() { "none".to_string() } else { causes.join(", ") },
