@@ -300,3 +300,74 @@ replication_interval = "5m"
     let report = run(&s, &RunOptions::from_scenario(&s), |_| Ok(())).unwrap();
     assert!(report.services["vm1"].availability.mean > 0.999);
 }
+
+/// A regression: the master fails the VM over because cluster1 is failing over internally,
+/// and cluster1's own failover completes while the master is still moving the VM. The master
+/// must see cluster1 back on its next poll and re-protect at once. (The simulated idle sleep
+/// once skipped that poll, because the change happened before the sleep began, and left the
+/// VM unprotected until some other cluster changed, here for the rest of the run.)
+#[test]
+fn a_worker_that_returns_during_a_failover_is_reprotected_on_the_next_poll() {
+    let text = r#"
+[simulation]
+horizon = "2d"
+replications = 1
+seed = 1
+
+[[cluster]]
+name = "master"
+servers = ["m1"]
+heartbeat_timeout = "30s"
+group_start = "30s"
+
+[[cluster]]
+name = "cluster1"
+servers = ["c1s1", "c1s2"]
+heartbeat_timeout = "30s"
+group_start = "60s"
+
+[[cluster]]
+name = "cluster2"
+servers = ["c2s1", "c2s2"]
+heartbeat_timeout = "30s"
+group_start = "60s"
+
+[master]
+cluster = "master"
+poll_interval = "10s"
+failure_threshold = 3
+failover = "10s"
+vm_start = "60s"
+reprotect = "1h"
+
+[[vm]]
+name = "vm1"
+cluster = "cluster1"
+replica_cluster = "cluster2"
+replication_interval = "30s"
+
+[[expect]]
+metric = "outages"
+op = "<="
+value = 1
+"#;
+    let s = parse(Path::new("race.toml"), text.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    // c1s1 dies at 10 h: the master fails over after three failed polls (~30 s), and cluster1
+    // is back on c1s2 after 30 s + 60 s, while the VM is still starting on cluster2.
+    let crash = (
+        10 * H,
+        ScriptedFault::Cluster {
+            cluster: 1,
+            fault: ClusterFault::ServerCrash { server: 0 },
+        },
+    );
+    let r = simulate_replication_with(&s, 1, 0, false, &[crash]);
+    let vm = &r.services[0];
+    assert_eq!(vm.data_loss.len(), 1, "one cross-cluster failover");
+    let unprotected = vm.totals.unprotected;
+    assert!(
+        unprotected >= H && unprotected <= H + 5 * M,
+        "unprotected for {}s: re-protection (1 h) should start within a poll of cluster1's return",
+        unprotected / S
+    );
+}

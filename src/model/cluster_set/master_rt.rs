@@ -36,6 +36,11 @@ pub struct MasterRt<'s> {
     pub task: Option<TaskId>,
     pub pending: Option<Op>,
     pub idle: Option<Idle>,
+    /// Each cluster's group (up or not) as the master's last REST poll of it saw it. An idle
+    /// sleep may skip poll ticks only while the world still looks like this: a worker that
+    /// changed during the round (while the master was failing a VM over, say) must be seen on
+    /// the next tick, exactly as an ordinary sleep would.
+    pub observed: Vec<Option<bool>>,
     pub wake: Timer,
     pub failover_stream: Stream,
     pub vm_start_stream: Stream,
@@ -96,6 +101,7 @@ impl<'s> MasterRt<'s> {
             task: None,
             pending: None,
             idle: None,
+            observed: vec![None; scenario.clusters.len()],
             wake: Timer::default(),
             failover_stream: component_stream(seed, replication, "master/failover"),
             vm_start_stream: component_stream(seed, replication, "master/vm_start"),

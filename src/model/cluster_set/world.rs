@@ -389,6 +389,13 @@ impl<'s> World<'s> {
                         period,
                         wake_armed: false,
                     });
+                    let stale = m
+                        .worker_clusters
+                        .iter()
+                        .any(|&c| m.observed[c] != Some(self.up[c]));
+                    if stale {
+                        self.wake_idle_master(now);
+                    }
                 }
                 _ => {
                     let delay = call_duration(m, &op);
@@ -451,11 +458,14 @@ impl<'s> World<'s> {
     }
 
     /// `GET /api/v1/groups/<group>` at the cluster's FIP: answered while the group is up.
-    fn rest_group(&self, cluster: &str, group: &str) -> OpResult {
+    fn rest_group(&mut self, cluster: &str, group: &str) -> OpResult {
         let unreachable = || BackendError::Unreachable {
             target: format!("fip-{cluster}"),
         };
         let c = self.cluster_index(cluster).ok_or_else(unreachable)?;
+        if let Some(m) = self.master.as_mut() {
+            m.observed[c] = Some(self.up[c]);
+        }
         let sim = &self.clusters[c];
         if group != group_name(cluster) {
             return Err(BackendError::Rest {
