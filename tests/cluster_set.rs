@@ -366,7 +366,7 @@ value = 1
     assert_eq!(vm.data_loss.len(), 1, "one cross-cluster failover");
     let unprotected = vm.totals.unprotected;
     assert!(
-        unprotected >= H && unprotected <= H + 5 * M,
+        (H..=H + 5 * M).contains(&unprotected),
         "unprotected for {}s: re-protection (1 h) should start within a poll of cluster1's return",
         unprotected / S
     );
