@@ -25,26 +25,44 @@ struct Cli {
     command: Command,
 }
 
+/// Options of the commands that simulate; with several scenarios, the defaults are the first
+/// scenario's, and all run on the same seed (common random numbers).
+#[derive(clap::Args)]
+struct SimArgs {
+    /// Replications (default: the scenario's [simulation] replications).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    replications: Option<u64>,
+    /// Seed (default: the scenario's [simulation] seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Output folder (default: results/<scenario name>, results/compare or results/sweep).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the JSON report instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+impl SimArgs {
+    fn options(&self, scenario: &Scenario) -> RunOptions {
+        let mut options = RunOptions::from_scenario(scenario);
+        options.replications = self.replications.unwrap_or(options.replications);
+        options.seed = self.seed.unwrap_or(options.seed);
+        options.threads = self.threads.map(usize::from);
+        options
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Simulate a scenario: availability, downtime, MTBF/MTTR, downtime by cause.
     Run {
         scenario: PathBuf,
-        /// Replications (overrides [simulation] replications).
-        #[arg(long)]
-        replications: Option<u64>,
-        /// Seed (overrides [simulation] seed).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Worker threads (default: all cores). Results do not depend on it.
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-        threads: Option<u16>,
-        /// Output folder (default: results/<scenario name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Print the JSON report instead of the table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        sim: SimArgs,
         /// Also write outages.csv, one row per outage.
         #[arg(long)]
         outages: bool,
@@ -54,20 +72,8 @@ enum Command {
     Compare {
         #[arg(required = true, num_args = 2..)]
         scenarios: Vec<PathBuf>,
-        /// Replications (default: the first scenario's).
-        #[arg(long)]
-        replications: Option<u64>,
-        /// Seed for all (default: the first scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-        threads: Option<u16>,
-        /// Output folder (default: results/compare).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Print the JSON report instead of the table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        sim: SimArgs,
     },
     /// Run every scenario at every value of one parameter, on common random numbers.
     Sweep {
@@ -79,17 +85,8 @@ enum Command {
         /// A list (30s,5m,15m) or a range A..B:N of N points (2000h..20000h:5).
         #[arg(long, allow_hyphen_values = true)]
         values: String,
-        /// Replications per point (default: the first scenario's).
-        #[arg(long)]
-        replications: Option<u64>,
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-        threads: Option<u16>,
-        /// Output folder (default: results/sweep).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Print the JSON report instead of the table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        sim: SimArgs,
     },
     /// Solve a scenario exactly (exponential times only) and print the same report shape.
     Analytic {
@@ -167,39 +164,17 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run {
             scenario,
-            replications,
-            seed,
-            threads,
-            out,
-            json,
+            sim,
             outages,
-        } => run_command(&scenario, replications, seed, threads, out, json, outages),
+        } => run_command(&scenario, sim, outages),
         Command::Analytic { scenario, json } => analytic_command(&scenario, json),
         Command::Sweep {
             scenarios,
             param,
             values,
-            replications,
-            threads,
-            out,
-            json,
-        } => sweep_command(
-            &scenarios,
-            &param,
-            &values,
-            replications,
-            threads,
-            out,
-            json,
-        ),
-        Command::Compare {
-            scenarios,
-            replications,
-            seed,
-            threads,
-            out,
-            json,
-        } => compare_command(&scenarios, replications, seed, threads, out, json),
+            sim,
+        } => sweep_command(&scenarios, &param, &values, sim),
+        Command::Compare { scenarios, sim } => compare_command(&scenarios, sim),
         Command::Test {
             paths,
             control,
@@ -276,27 +251,12 @@ fn progress_bar(replications: u64) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-fn run_command(
-    path: &Path,
-    replications: Option<u64>,
-    seed: Option<u64>,
-    threads: Option<u16>,
-    out: Option<PathBuf>,
-    json: bool,
-    outages: bool,
-) -> Result<(), Failure> {
+fn run_command(path: &Path, sim: SimArgs, outages: bool) -> Result<(), Failure> {
     let scenario = load(path)?;
-    let mut options = RunOptions::from_scenario(&scenario);
-    if let Some(r) = replications {
-        if r == 0 {
-            return Err(Failure::input("--replications must be at least 1"));
-        }
-        options.replications = r;
-    }
-    options.seed = seed.unwrap_or(options.seed);
-    options.threads = threads.map(usize::from);
+    let mut options = sim.options(&scenario);
     options.keep_outages = outages;
-    let dir = output_dir(out, &scenario)?;
+    let json = sim.json;
+    let dir = output_dir(sim.out, &scenario)?;
     let mut csv = RunCsv::create(&dir, &scenario, outages)
         .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
     let bar = progress_bar(options.replications);
@@ -329,25 +289,13 @@ fn run_command(
     Ok(())
 }
 
-fn compare_command(
-    paths: &[PathBuf],
-    replications: Option<u64>,
-    seed: Option<u64>,
-    threads: Option<u16>,
-    out: Option<PathBuf>,
-    json: bool,
-) -> Result<(), Failure> {
+fn compare_command(paths: &[PathBuf], sim: SimArgs) -> Result<(), Failure> {
     let scenarios: Vec<Scenario> = paths.iter().map(|p| load(p)).collect::<Result<_, _>>()?;
-    let mut options = RunOptions::from_scenario(&scenarios[0]);
-    if let Some(r) = replications {
-        if r == 0 {
-            return Err(Failure::input("--replications must be at least 1"));
-        }
-        options.replications = r;
-    }
-    options.seed = seed.unwrap_or(options.seed);
-    options.threads = threads.map(usize::from);
-    let dir = out.unwrap_or_else(|| Path::new("results").join("compare"));
+    let options = sim.options(&scenarios[0]);
+    let json = sim.json;
+    let dir = sim
+        .out
+        .unwrap_or_else(|| Path::new("results").join("compare"));
     std::fs::create_dir_all(&dir).map_err(|e| {
         Failure::input(format!(
             "cannot create the output folder {}: {e}",
@@ -381,25 +329,16 @@ fn sweep_command(
     paths: &[PathBuf],
     param: &str,
     values: &str,
-    replications: Option<u64>,
-    threads: Option<u16>,
-    out: Option<PathBuf>,
-    json: bool,
+    sim: SimArgs,
 ) -> Result<(), Failure> {
-    if replications == Some(0) {
-        return Err(Failure::input("--replications must be at least 1"));
-    }
+    let json = sim.json;
     let values = ecxsim::sweep::parse_values(values).map_err(Failure::input)?;
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    let report = ecxsim::sweep::sweep(
-        &refs,
-        param,
-        &values,
-        replications,
-        threads.map(usize::from),
-    )
-    .map_err(Failure::input)?;
-    let dir = out.unwrap_or_else(|| Path::new("results").join("sweep"));
+    let report =
+        ecxsim::sweep::sweep(&refs, param, &values, |s| sim.options(s)).map_err(Failure::input)?;
+    let dir = sim
+        .out
+        .unwrap_or_else(|| Path::new("results").join("sweep"));
     std::fs::create_dir_all(&dir).map_err(|e| {
         Failure::input(format!(
             "cannot create the output folder {}: {e}",

@@ -231,12 +231,13 @@ pub struct SweepReport {
 }
 
 /// Runs every scenario at every value; a scenario without the addressed element runs as it is.
+/// `options` gives the run options from the first scenario at each value (replications,
+/// seed, threads), the same for every scenario at that value.
 pub fn sweep(
     paths: &[&Path],
     param: &str,
     values: &[SweepValue],
-    replications: Option<u64>,
-    threads: Option<usize>,
+    options: impl Fn(&Scenario) -> RunOptions,
 ) -> Result<SweepReport, SweepError> {
     let texts: Vec<String> = paths
         .iter()
@@ -256,10 +257,7 @@ pub fn sweep(
             })?;
             scenarios.push(scenario);
         }
-        let mut options = RunOptions::from_scenario(&scenarios[0]);
-        options.replications = replications.unwrap_or(options.replications);
-        options.threads = threads;
-        let report = compare(&scenarios, &options)?;
+        let report = compare(&scenarios, &options(&scenarios[0]))?;
         for r in &report.scenarios {
             for (service, s) in &r.services {
                 points.push(SweepPoint {

@@ -6,7 +6,7 @@ use crate::metrics::{OutageRecord, TrackerTotals};
 use crate::scenario::Scenario;
 use crate::time::Micros;
 
-use super::cluster::{ClusterCalendar, ClusterEvent, ClusterSim};
+use super::cluster::{ClusterEvent, ClusterSim, FromClusterEvent, Scoped};
 use super::witness::{WitnessEvent, WitnessSim};
 
 /// An event of the world: to one cluster, or to the witness.
@@ -16,20 +16,9 @@ enum WorldEvent {
     Witness(WitnessEvent),
 }
 
-/// The world calendar seen from one cluster.
-struct Scoped<'c> {
-    calendar: &'c mut Calendar<WorldEvent>,
-    cluster: u16,
-}
-
-impl ClusterCalendar for Scoped<'_> {
-    fn schedule(&mut self, delay: Micros, event: ClusterEvent) {
-        let cluster = self.cluster;
-        self.calendar
-            .schedule_in(delay, WorldEvent::Cluster { cluster, event });
-    }
-    fn now(&self) -> Micros {
-        self.calendar.now()
+impl FromClusterEvent for WorldEvent {
+    fn from_cluster_event(cluster: u16, event: ClusterEvent) -> Self {
+        WorldEvent::Cluster { cluster, event }
     }
 }
 

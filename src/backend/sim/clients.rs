@@ -46,6 +46,12 @@ impl SimBackend {
             other => Err(mismatch(other)),
         }
     }
+
+    /// A Hyper-V cmdlet on `host` that returns nothing.
+    async fn hv_unit(&self, host: &str, cmd: HvCmd) -> BackendResult<()> {
+        let host = host.into();
+        self.unit(Op::Hv { host, cmd }).await
+    }
 }
 
 impl Ecx for SimBackend {
@@ -162,11 +168,7 @@ impl HyperV for SimBackend {
             vm: vm.into(),
             path: path.into(),
         };
-        self.unit(Op::Hv {
-            host: host.into(),
-            cmd,
-        })
-        .await
+        self.hv_unit(host, cmd).await
     }
 
     async fn get_vm_replication(
@@ -192,11 +194,7 @@ impl HyperV for SimBackend {
 
     async fn remove_vm_replication(&self, host: &str, vm: &str) -> BackendResult<()> {
         let cmd = HvCmd::RemoveReplication { vm: vm.into() };
-        self.unit(Op::Hv {
-            host: host.into(),
-            cmd,
-        })
-        .await
+        self.hv_unit(host, cmd).await
     }
 
     async fn enable_vm_replication(
@@ -209,29 +207,17 @@ impl HyperV for SimBackend {
             vm: vm.into(),
             replica: replica.into(),
         };
-        self.unit(Op::Hv {
-            host: host.into(),
-            cmd,
-        })
-        .await
+        self.hv_unit(host, cmd).await
     }
 
     async fn enable_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()> {
         let cmd = HvCmd::EnableAsReplica { vm: vm.into() };
-        self.unit(Op::Hv {
-            host: host.into(),
-            cmd,
-        })
-        .await
+        self.hv_unit(host, cmd).await
     }
 
     async fn start_vm_initial_replication(&self, host: &str, vm: &str) -> BackendResult<()> {
         let cmd = HvCmd::StartInitialReplication { vm: vm.into() };
-        self.unit(Op::Hv {
-            host: host.into(),
-            cmd,
-        })
-        .await
+        self.hv_unit(host, cmd).await
     }
 
     async fn start_vm_failover(&self, host: &str, vm: &str, prepare: bool) -> BackendResult<()> {
@@ -239,20 +225,12 @@ impl HyperV for SimBackend {
             vm: vm.into(),
             prepare,
         };
-        self.unit(Op::Hv {
-            host: host.into(),
-            cmd,
-        })
-        .await
+        self.hv_unit(host, cmd).await
     }
 
     async fn complete_vm_failover(&self, host: &str, vm: &str) -> BackendResult<()> {
         let cmd = HvCmd::CompleteFailover { vm: vm.into() };
-        self.unit(Op::Hv {
-            host: host.into(),
-            cmd,
-        })
-        .await
+        self.hv_unit(host, cmd).await
     }
 
     async fn reverse_vm_replication(
@@ -265,20 +243,12 @@ impl HyperV for SimBackend {
             vm: vm.into(),
             replica: replica.into(),
         };
-        self.unit(Op::Hv {
-            host: host.into(),
-            cmd,
-        })
-        .await
+        self.hv_unit(host, cmd).await
     }
 
     async fn set_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()> {
         let cmd = HvCmd::SetAsReplica { vm: vm.into() };
-        self.unit(Op::Hv {
-            host: host.into(),
-            cmd,
-        })
-        .await
+        self.hv_unit(host, cmd).await
     }
 
     async fn resume_vm_replication(
@@ -291,11 +261,7 @@ impl HyperV for SimBackend {
             vm: vm.into(),
             resynchronize,
         };
-        self.unit(Op::Hv {
-            host: host.into(),
-            cmd,
-        })
-        .await
+        self.hv_unit(host, cmd).await
     }
 }
 

@@ -134,6 +134,27 @@ pub trait ClusterCalendar {
     fn now(&self) -> Micros;
 }
 
+/// A world's event type that can carry an event addressed to one of its clusters.
+pub trait FromClusterEvent {
+    fn from_cluster_event(cluster: u16, event: ClusterEvent) -> Self;
+}
+
+/// A world calendar seen from one of its clusters.
+pub struct Scoped<'c, E> {
+    pub calendar: &'c mut Calendar<E>,
+    pub cluster: u16,
+}
+
+impl<E: FromClusterEvent> ClusterCalendar for Scoped<'_, E> {
+    fn schedule(&mut self, delay: Micros, event: ClusterEvent) {
+        let wrapped = E::from_cluster_event(self.cluster, event);
+        self.calendar.schedule_in(delay, wrapped);
+    }
+    fn now(&self) -> Micros {
+        self.calendar.now()
+    }
+}
+
 /// A calendar of bare cluster events (one cluster in its own world).
 impl ClusterCalendar for Calendar<ClusterEvent> {
     fn schedule(&mut self, delay: Micros, event: ClusterEvent) {

@@ -8,7 +8,7 @@ use crate::backend::sim::{HvCmd, Op, OpOutput, OpResult, TaskId};
 use crate::backend::{BackendError, GroupInfo, GroupStatus};
 use crate::engine::{component_stream, Calendar, Stream};
 use crate::metrics::ServiceTracker;
-use crate::model::cluster::{ClusterCalendar, ClusterEvent, ClusterSim, ServerState};
+use crate::model::cluster::{ClusterEvent, ClusterSim, FromClusterEvent, Scoped, ServerState};
 use crate::model::witness::{WitnessEvent, WitnessSim};
 use crate::model::{ReplicationResult, ServiceResult};
 use crate::scenario::Scenario;
@@ -44,20 +44,9 @@ enum Event {
     Inject(u32),
 }
 
-/// The world calendar seen from one cluster.
-struct Scoped<'c> {
-    calendar: &'c mut Calendar<Event>,
-    cluster: u16,
-}
-
-impl ClusterCalendar for Scoped<'_> {
-    fn schedule(&mut self, delay: Micros, event: ClusterEvent) {
-        let cluster = self.cluster;
-        self.calendar
-            .schedule_in(delay, Event::Cluster { cluster, event });
-    }
-    fn now(&self) -> Micros {
-        self.calendar.now()
+impl FromClusterEvent for Event {
+    fn from_cluster_event(cluster: u16, event: ClusterEvent) -> Self {
+        Event::Cluster { cluster, event }
     }
 }
 
