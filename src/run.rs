@@ -135,8 +135,8 @@ impl ScenarioAccumulator {
             data_loss_seconds: self
                 .services
                 .iter()
-                .map(|(name, acc)| (name.clone(), acc.data_loss_seconds()))
-                .filter(|(_, samples)| !samples.is_empty())
+                .map(|(name, acc)| (name.clone(), acc.data_loss_curve()))
+                .filter(|(_, curve)| curve.failovers > 0)
                 .collect(),
         }
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::stats::{nines, Welford};
-use crate::metrics::{DataLossSummary, CAUSES};
+use crate::metrics::{DataLossHistogram, DataLossSummary, CAUSES};
 use crate::model::ServiceResult;
 use crate::time::{MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_YEAR};
 
@@ -54,10 +54,18 @@ pub struct Report {
     pub horizon_hours: f64,
     pub warmup_hours: f64,
     pub services: BTreeMap<String, ServiceReport>,
-    /// Seconds of writes lost at each cross-cluster failover, per service (for the data-loss
-    /// plot; the JSON carries the summary in each service's `data_loss`).
+    /// Writes lost per cross-cluster failover, per service (for the data-loss chart; the JSON
+    /// carries the summary in each service's `data_loss`).
     #[serde(skip)]
-    pub data_loss_seconds: BTreeMap<String, Vec<f64>>,
+    pub data_loss_seconds: BTreeMap<String, DataLossCurve>,
+}
+
+/// A distribution of lost writes as a chart draws it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DataLossCurve {
+    pub failovers: u64,
+    /// Evenly spaced quantiles, in seconds.
+    pub seconds: Vec<f64>,
 }
 
 /// Accumulates one service's replications, in replication order.
@@ -72,9 +80,8 @@ pub struct ServiceAccumulator {
     split_brain: u128,
     np_shutdowns: u64,
     unprotected: u128,
-    /// Every cross-cluster failover's lost writes, for exact quantiles. Failovers are rare
-    /// (a few per replication-decade), so this stays small next to the replications.
-    data_loss: Vec<u64>,
+    /// Every cross-cluster failover's lost writes, in constant memory.
+    data_loss: DataLossHistogram,
 }
 
 impl ServiceAccumulator {
@@ -94,15 +101,18 @@ impl ServiceAccumulator {
         self.split_brain += totals.split_brain as u128;
         self.np_shutdowns += totals.np_shutdowns;
         self.unprotected += totals.unprotected as u128;
-        self.data_loss.extend_from_slice(&service.data_loss);
+        service
+            .data_loss
+            .iter()
+            .for_each(|&us| self.data_loss.push(us));
     }
 
-    /// Seconds of writes lost at each cross-cluster failover, in replication order.
-    pub fn data_loss_seconds(&self) -> Vec<f64> {
-        self.data_loss
-            .iter()
-            .map(|&us| crate::time::seconds(us))
-            .collect()
+    /// The distribution of writes lost per cross-cluster failover, for the chart.
+    pub fn data_loss_curve(&self) -> DataLossCurve {
+        DataLossCurve {
+            failovers: self.data_loss.count(),
+            seconds: self.data_loss.quantiles_seconds(2000),
+        }
     }
 
     pub fn report(&self) -> ServiceReport {
@@ -132,7 +142,7 @@ impl ServiceAccumulator {
             split_brain_minutes_per_year: self.split_brain as f64 / observed * MINUTES_PER_YEAR,
             np_shutdowns: self.np_shutdowns,
             unprotected_minutes_per_year: self.unprotected as f64 / observed * MINUTES_PER_YEAR,
-            data_loss: DataLossSummary::from_samples(&self.data_loss),
+            data_loss: self.data_loss.summary(),
         }
     }
 }

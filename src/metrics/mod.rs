@@ -5,5 +5,5 @@ mod data_loss;
 mod tracker;
 
 pub use cause::{Cause, CAUSES};
-pub use data_loss::DataLossSummary;
+pub use data_loss::{DataLossHistogram, DataLossSummary};
 pub use tracker::{OutageRecord, ServiceTracker, TrackerTotals};

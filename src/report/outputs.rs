@@ -105,18 +105,19 @@ pub fn availability_outputs(
         if !has_vm {
             continue;
         }
-        let series: Vec<(&str, &[f64])> = reports
+        let series: Vec<(&str, &[f64], u64)> = reports
             .iter()
-            .map(|r| {
-                let samples = r
-                    .data_loss_seconds
-                    .get(service)
-                    .map_or(&[][..], |v| v.as_slice());
-                (r.scenario.as_str(), samples)
+            .map(|r| match r.data_loss_seconds.get(service) {
+                Some(curve) => (
+                    r.scenario.as_str(),
+                    curve.seconds.as_slice(),
+                    curve.failovers,
+                ),
+                None => (r.scenario.as_str(), &[][..], 0),
             })
             .collect();
         let stem = dir.join(format!("data-loss-{}", file_safe(service)));
-        plots::data_loss(&series, &stem)?;
+        plots::data_loss_counted(&series, &stem)?;
         add_figure(
             &mut doc,
             &stem,

@@ -20,6 +20,12 @@ pub fn data_loss(series: &[(&str, &[f64])], out_stem: &Path) -> io::Result<()> {
     canvas::write(&data_loss_plot(series), out_stem)
 }
 
+/// The same from a summary of each distribution: `seconds` evenly spaced quantiles of it (a
+/// bounded stand-in for every sample), `failovers` how many failovers it stands for.
+pub fn data_loss_counted(series: &[(&str, &[f64], u64)], out_stem: &Path) -> io::Result<()> {
+    canvas::write(&counted_plot(series), out_stem)
+}
+
 /// A unit that keeps the axis numbers small: seconds, minutes or hours.
 fn unit_for(max_seconds: f64) -> (f64, &'static str) {
     if max_seconds >= 2.0 * 3600.0 {
@@ -61,9 +67,24 @@ fn staircase(sorted: &[f64], x_end: f64) -> Vec<(f64, f64)> {
 }
 
 pub fn data_loss_plot(series: &[(&str, &[f64])]) -> LinePlot {
-    let cleaned: Vec<(String, Vec<f64>)> = series
+    let counted: Vec<(&str, &[f64], u64)> = series
         .iter()
         .map(|(label, values)| {
+            (
+                *label,
+                *values,
+                values.iter().filter(|v| v.is_finite()).count() as u64,
+            )
+        })
+        .collect();
+    counted_plot(&counted)
+}
+
+fn counted_plot(series: &[(&str, &[f64], u64)]) -> LinePlot {
+    let counts: Vec<u64> = series.iter().map(|(_, _, n)| *n).collect();
+    let cleaned: Vec<(String, Vec<f64>)> = series
+        .iter()
+        .map(|(label, values, _)| {
             let mut v: Vec<f64> = values
                 .iter()
                 .filter(|v| v.is_finite())
@@ -123,7 +144,8 @@ pub fn data_loss_plot(series: &[(&str, &[f64])]) -> LinePlot {
     let fmt = |seconds: f64| crate::time::Human(crate::time::from_seconds(seconds)).to_string();
     let series: Vec<Series> = cleaned
         .iter()
-        .map(|(label, v)| {
+        .zip(&counts)
+        .map(|((label, v), count)| {
             if v.is_empty() {
                 return Series {
                     legend: format!("{label}: no cross-cluster failover"),
@@ -135,8 +157,7 @@ pub fn data_loss_plot(series: &[(&str, &[f64])]) -> LinePlot {
             let scaled: Vec<f64> = v.iter().map(|s| (s / axis_divisor).max(floor)).collect();
             Series {
                 legend: format!(
-                    "{label}: {} failovers, median {}, 95% {}, max {}",
-                    v.len(),
+                    "{label}: {count} failovers, median {}, 95% {}, max {}",
                     fmt(quantile(v, 0.5)),
                     fmt(quantile(v, 0.95)),
                     fmt(v[v.len() - 1]),
