@@ -117,7 +117,8 @@ impl DataLossHistogram {
         })
     }
 
-    /// `n` evenly spaced quantiles in seconds: a bounded stand-in for the samples in a chart.
+    /// `n` evenly spaced quantiles in seconds, the last one the maximum: a bounded stand-in for
+    /// the samples in a chart.
     pub fn quantiles_seconds(&self, n: usize) -> Vec<f64> {
         if self.n == 0 {
             return Vec::new();
