@@ -7,10 +7,8 @@ use serde::Serialize;
 
 use crate::analysis::stats::Welford;
 use crate::analysis::summary::{Estimate, Report};
-use crate::model::ServiceResult;
 use crate::run::{run_together, service_names, RunError, RunOptions, ScenarioAccumulator};
 use crate::scenario::Scenario;
-use crate::time::{MICROS_PER_MINUTE, MICROS_PER_YEAR};
 
 /// Per-replication differences (scenario minus baseline) of one service.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -31,17 +29,6 @@ pub struct Difference {
 pub struct CompareReport {
     pub scenarios: Vec<Report>,
     pub differences: Vec<Difference>,
-}
-
-fn availability(s: &ServiceResult) -> f64 {
-    let t = &s.totals;
-    t.up as f64 / (t.up + t.down) as f64
-}
-
-fn downtime_per_year(s: &ServiceResult) -> f64 {
-    let t = &s.totals;
-    let minutes_per_year = (MICROS_PER_YEAR / MICROS_PER_MINUTE) as f64;
-    t.down as f64 / (t.up + t.down) as f64 * minutes_per_year
 }
 
 /// For scenario `k` against the baseline: pairs of (service index in k, service index in the
@@ -80,17 +67,16 @@ pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareRe
         for (k, shared) in pairs.iter().enumerate() {
             for (slot, (_, i, j)) in diffs[k].iter_mut().zip(shared) {
                 let (other, base) = (&results[k + 1].services[*i], &results[0].services[*j]);
-                slot.0.push(availability(other) - availability(base));
-                slot.1
-                    .push(downtime_per_year(other) - downtime_per_year(base));
+                slot.0
+                    .push(other.totals.availability() - base.totals.availability());
+                slot.1.push(
+                    other.totals.downtime_minutes_per_year()
+                        - base.totals.downtime_minutes_per_year(),
+                );
             }
         }
         Ok(())
     })?;
-    let estimate = |w: &Welford| Estimate {
-        mean: w.mean(),
-        ci95: w.confidence_interval(0.95).map(|(lo, hi)| [lo, hi]),
-    };
     let differences = pairs
         .iter()
         .zip(&diffs)
@@ -105,8 +91,8 @@ pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareRe
                     (
                         name.clone(),
                         ServiceDifference {
-                            availability: estimate(a),
-                            downtime_minutes_per_year: estimate(d),
+                            availability: Estimate::from_replications(a),
+                            downtime_minutes_per_year: Estimate::from_replications(d),
                         },
                     )
                 })

@@ -216,8 +216,9 @@ fn load(path: &Path) -> Result<Scenario, Failure> {
     scenario::load(path).map_err(Failure::input)
 }
 
-fn output_dir(out: Option<PathBuf>, scenario: &Scenario) -> Result<PathBuf, Failure> {
-    let dir = out.unwrap_or_else(|| Path::new("results").join(&scenario.name));
+/// `--out`, or `results/<default>`, created if needed.
+fn output_dir(out: Option<PathBuf>, default: &str) -> Result<PathBuf, Failure> {
+    let dir = out.unwrap_or_else(|| Path::new("results").join(default));
     std::fs::create_dir_all(&dir).map_err(|e| {
         Failure::input(format!(
             "cannot create the output folder {}: {e}",
@@ -256,7 +257,7 @@ fn run_command(path: &Path, sim: SimArgs, outages: bool) -> Result<(), Failure> 
     let mut options = sim.options(&scenario);
     options.keep_outages = outages;
     let json = sim.json;
-    let dir = output_dir(sim.out, &scenario)?;
+    let dir = output_dir(sim.out, &scenario.name)?;
     let mut csv = RunCsv::create(&dir, &scenario, outages)
         .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
     let bar = progress_bar(options.replications);
@@ -293,15 +294,7 @@ fn compare_command(paths: &[PathBuf], sim: SimArgs) -> Result<(), Failure> {
     let scenarios: Vec<Scenario> = paths.iter().map(|p| load(p)).collect::<Result<_, _>>()?;
     let options = sim.options(&scenarios[0]);
     let json = sim.json;
-    let dir = sim
-        .out
-        .unwrap_or_else(|| Path::new("results").join("compare"));
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        Failure::input(format!(
-            "cannot create the output folder {}: {e}",
-            dir.display()
-        ))
-    })?;
+    let dir = output_dir(sim.out, "compare")?;
     let report = ecxsim::compare::compare(&scenarios, &options)
         .map_err(|e| Failure::input(format!("run failed: {e}")))?;
     let text = serde_json::to_string_pretty(&report).expect("reports serialise") + "\n";
@@ -336,15 +329,7 @@ fn sweep_command(
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let report =
         ecxsim::sweep::sweep(&refs, param, &values, |s| sim.options(s)).map_err(Failure::input)?;
-    let dir = sim
-        .out
-        .unwrap_or_else(|| Path::new("results").join("sweep"));
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        Failure::input(format!(
-            "cannot create the output folder {}: {e}",
-            dir.display()
-        ))
-    })?;
+    let dir = output_dir(sim.out, "sweep")?;
     let text = serde_json::to_string_pretty(&report).expect("reports serialise") + "\n";
     atomic::write(&dir.join("sweep.json"), text.as_bytes())
         .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
@@ -534,7 +519,7 @@ fn race_command(
             sweep(&sc, &config)
         })
         .collect();
-    let dir = output_dir(out, &scenario)?;
+    let dir = output_dir(out, &scenario.name)?;
     let csv_path = dir.join("race.csv");
     race_report::write_csv(&csv_path, &reports)
         .map_err(|e| Failure::input(format!("cannot write {}: {e}", csv_path.display())))?;

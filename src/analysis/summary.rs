@@ -19,6 +19,16 @@ pub struct Estimate {
     pub ci95: Option<[f64; 2]>,
 }
 
+impl Estimate {
+    /// The mean over replications with its Student-t 95% interval.
+    pub fn from_replications(w: &Welford) -> Estimate {
+        Estimate {
+            mean: w.mean(),
+            ci95: w.confidence_interval(0.95).map(|(lo, hi)| [lo, hi]),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ServiceReport {
     pub availability: Estimate,
@@ -87,11 +97,9 @@ pub struct ServiceAccumulator {
 impl ServiceAccumulator {
     pub fn push(&mut self, service: &ServiceResult) {
         let totals = &service.totals;
-        let observed = (totals.up + totals.down) as f64;
-        let unavailability = totals.down as f64 / observed;
-        self.availability.push(totals.up as f64 / observed);
+        self.availability.push(totals.availability());
         self.downtime_per_year
-            .push(unavailability * MINUTES_PER_YEAR);
+            .push(totals.downtime_minutes_per_year());
         self.up += totals.up as u128;
         self.down += totals.down as u128;
         self.outages += totals.outages;
@@ -116,17 +124,13 @@ impl ServiceAccumulator {
     }
 
     pub fn report(&self) -> ServiceReport {
-        let estimate = |w: &Welford| Estimate {
-            mean: w.mean(),
-            ci95: w.confidence_interval(0.95).map(|(lo, hi)| [lo, hi]),
-        };
         let observed = (self.up + self.down) as f64;
         let hours = |us: u128| us as f64 / MICROS_PER_HOUR as f64;
         let per_outage =
             |total: u128| (self.outages > 0).then(|| hours(total) / self.outages as f64);
         ServiceReport {
-            availability: estimate(&self.availability),
-            downtime_minutes_per_year: estimate(&self.downtime_per_year),
+            availability: Estimate::from_replications(&self.availability),
+            downtime_minutes_per_year: Estimate::from_replications(&self.downtime_per_year),
             outages: self.outages,
             outages_per_year: self.outages as f64 / (observed / MICROS_PER_YEAR as f64),
             mtbf_hours: per_outage(self.up),

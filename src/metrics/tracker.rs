@@ -5,7 +5,7 @@
 //! attributed to the cause that accounts for most of its downtime.
 
 use super::cause::{Cause, CAUSES};
-use crate::time::Micros;
+use crate::time::{Micros, MICROS_PER_MINUTE, MICROS_PER_YEAR};
 
 /// One outage, for `outages.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +32,19 @@ pub struct TrackerTotals {
     pub np_shutdowns: u64,
     /// Cluster set: time the VM's replication was not healthy (no up-to-date replica).
     pub unprotected: Micros,
+}
+
+impl TrackerTotals {
+    /// Up time over observed time (the window is never empty: the horizon exceeds the warmup).
+    pub fn availability(&self) -> f64 {
+        self.up as f64 / (self.up + self.down).max(1) as f64
+    }
+
+    /// Down time over observed time, as minutes per 365-day year.
+    pub fn downtime_minutes_per_year(&self) -> f64 {
+        let minutes_per_year = (MICROS_PER_YEAR / MICROS_PER_MINUTE) as f64;
+        self.down as f64 / (self.up + self.down).max(1) as f64 * minutes_per_year
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -116,7 +116,7 @@ pub fn run_test(scenario: &Scenario, replication: u64) -> ScriptedRun {
         let t = &service.totals;
         let (passed, observed) = match &expect.check {
             Check::AvailabilityAtLeast(a) => {
-                let got = t.up as f64 / (t.up + t.down).max(1) as f64;
+                let got = t.availability();
                 (got >= *a, format!("availability {got:.6}"))
             }
             Check::OutagesAtMost(n) => {

@@ -19,12 +19,7 @@ fn interval(e: &Estimate, scale: f64, digits: usize) -> String {
 }
 
 fn hours(h: Option<f64>) -> String {
-    match h {
-        Some(h) if h >= 10.0 => format!("{h:.0} h"),
-        Some(h) if h >= 0.1 => format!("{h:.2} h"),
-        Some(h) => format!("{:.1} s", h * 3600.0),
-        None => "no outage".to_string(),
-    }
+    super::table::optional_hours(h, "no outage")
 }
 
 type Row = (String, Box<dyn Fn(&ServiceReport) -> String>);

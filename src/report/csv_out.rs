@@ -62,11 +62,10 @@ impl RunCsv {
         let minutes = |us: u64| us as f64 / MICROS_PER_MINUTE as f64;
         for (name, service) in self.services.iter().zip(&result.services) {
             let t = &service.totals;
-            let observed = (t.up + t.down) as f64;
             let mut row = vec![
                 result.index.to_string(),
                 name.clone(),
-                (t.up as f64 / observed).to_string(),
+                t.availability().to_string(),
                 minutes(t.down).to_string(),
                 t.outages.to_string(),
                 hours(t.up).to_string(),

@@ -17,12 +17,13 @@ fn interval(e: &Estimate, f: impl Fn(f64) -> String) -> String {
     }
 }
 
-fn optional_hours(h: Option<f64>) -> String {
+/// MTBF or MTTR in the unit that reads best; `none` when there was no outage to divide by.
+pub(crate) fn optional_hours(h: Option<f64>, none: &str) -> String {
     match h {
         Some(h) if h >= 10.0 => format!("{h:.0} h"),
         Some(h) if h >= 0.1 => format!("{h:.2} h"),
         Some(h) => format!("{:.1} s", h * 3600.0),
-        None => "no outage observed".to_string(),
+        None => none.to_string(),
     }
 }
 
@@ -63,8 +64,8 @@ pub fn render(report: &Report) -> String {
                 },
                 interval(&s.downtime_minutes_per_year, |m| format!("{m:.2} min")),
             ),
-            ("MTBF", optional_hours(s.mtbf_hours)),
-            ("MTTR", optional_hours(s.mttr_hours)),
+            ("MTBF", optional_hours(s.mtbf_hours, "no outage observed")),
+            ("MTTR", optional_hours(s.mttr_hours, "no outage observed")),
             if report.method == "simulation" {
                 (
                     "outages",

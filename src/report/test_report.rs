@@ -30,7 +30,7 @@ pub fn render_scripted(run: &ScriptedRun, out: &mut String) {
         let _ = writeln!(
             out,
             "  metrics [{name}]: availability {:.6}, outages {}, unprotected {}, cross-cluster failovers {}, NP shutdowns {}, split brain {}, downtime: {}",
-            t.up as f64 / (t.up + t.down).max(1) as f64,
+            t.availability(),
             t.outages,
             Human(t.unprotected),
             service.data_loss.len(),
