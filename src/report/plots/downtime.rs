@@ -12,8 +12,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::canvas::{self, Chart, DrawResult};
-use super::scale::{Fit, Scale, Ticked};
-use super::style::{self, anchored, font, LegendEntry, Marker};
+use super::scale::{Fit, Scale};
+use super::style::{self, anchored, LegendEntry, Marker};
 use crate::analysis::summary::Report;
 
 /// Writes `<out_stem>.png` and `<out_stem>.svg`: the downtime of `service` per year in each
@@ -124,31 +124,8 @@ impl DowntimeChart {
         } else {
             ("Downtime per year", "minutes per year")
         };
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, font(style::PANEL_TITLE_SIZE))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(
-                Ticked::new(-0.5..n as f64 - 0.5, (0..n).map(|i| i as f64).collect()),
-                scale.range(),
-            )?;
-        let label_of = |x: &f64| {
-            self.labels
-                .get(x.round() as usize)
-                .map_or(String::new(), |l| l.clone())
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .bold_line_style(style::GRID)
-            .axis_style(style::INK)
-            .x_label_formatter(&label_of)
-            .y_label_formatter(&|y| scale.label(*y))
-            .y_desc(y_desc)
-            .label_style(font(style::LABEL_SIZE))
-            .axis_desc_style(font(style::AXIS_DESC_SIZE))
-            .draw()?;
+        let mut chart =
+            super::panel::category_panel(area, title, &self.labels, &scale, y_desc, false)?;
 
         for i in 0..n {
             let x = i as f64;

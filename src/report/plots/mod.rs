@@ -11,6 +11,7 @@ mod data_loss;
 mod downtime;
 mod lines;
 mod mtbf_mttr;
+mod panel;
 mod race;
 mod scale;
 mod standard;

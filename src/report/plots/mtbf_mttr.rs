@@ -10,8 +10,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::canvas::{self, Chart, DrawResult};
-use super::scale::{Fit, Scale, Ticked};
-use super::style::{self, anchored, font};
+use super::scale::{Fit, Scale};
+use super::style::{self, anchored};
 use crate::analysis::summary::Report;
 
 /// Writes `<out_stem>.png` and `<out_stem>.svg`: mean time between failures and mean time to
@@ -80,37 +80,13 @@ impl MtbfMttrChart {
         // With no outage anywhere there is no scale to fit: draw an empty 0..1 h axis so the
         // "no outage" labels still stand on something.
         let scale = Scale::fit(&hours, fit).unwrap_or_else(Scale::unit);
-        let n = bars.len();
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, font(style::PANEL_TITLE_SIZE))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(
-                Ticked::new(-0.5..n as f64 - 0.5, (0..n).map(|i| i as f64).collect()),
-                scale.range(),
-            )?;
-        let label_of = |x: &f64| {
-            self.labels
-                .get(x.round() as usize)
-                .map_or(String::new(), |l| l.clone())
+        let y_desc = if scale.log {
+            "hours (log scale)"
+        } else {
+            "hours"
         };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .bold_line_style(style::GRID)
-            .light_line_style(style::GRID.mix(0.3))
-            .axis_style(style::INK)
-            .x_label_formatter(&label_of)
-            .y_label_formatter(&|y| scale.label(*y))
-            .y_desc(if scale.log {
-                "hours (log scale)"
-            } else {
-                "hours"
-            })
-            .label_style(font(style::LABEL_SIZE))
-            .axis_desc_style(font(style::AXIS_DESC_SIZE))
-            .draw()?;
+        let mut chart =
+            super::panel::category_panel(area, title, &self.labels, &scale, y_desc, true)?;
 
         let base = scale.lo;
         for (i, bar) in bars.iter().enumerate() {
