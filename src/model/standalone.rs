@@ -6,7 +6,7 @@ use crate::metrics::{OutageRecord, TrackerTotals};
 use crate::scenario::Scenario;
 use crate::time::Micros;
 
-use super::cluster::{ClusterEvent, ClusterSim, FromClusterEvent, Scoped};
+use super::cluster::{build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Scoped};
 use super::witness::{WitnessEvent, WitnessSim};
 
 /// An event of the world: to one cluster, or to the witness.
@@ -63,27 +63,14 @@ pub fn simulate_replication(
         witness
     });
     let witness_up = witness.is_some();
-    let mut clusters: Vec<ClusterSim> = scenario
-        .clusters
-        .iter()
-        .enumerate()
-        .map(|(i, spec)| {
-            let mut scope = Scoped {
-                calendar: &mut calendar,
-                cluster: i as u16,
-            };
-            ClusterSim::new(
-                spec,
-                seed,
-                index,
-                sim.warmup,
-                sim.horizon,
-                keep_outages,
-                witness_up,
-                &mut scope,
-            )
-        })
-        .collect();
+    let mut clusters = build_clusters(
+        scenario,
+        seed,
+        index,
+        keep_outages,
+        witness_up,
+        &mut calendar,
+    );
     let mut events = 0;
     while let Some((_, event)) = calendar.pop_until(sim.horizon) {
         events += 1;

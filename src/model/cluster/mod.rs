@@ -155,6 +155,40 @@ impl<E: FromClusterEvent> ClusterCalendar for Scoped<'_, E> {
     }
 }
 
+/// Every cluster of a scenario, each scheduling on the shared world calendar, for one
+/// replication.
+pub fn build_clusters<'s, E: FromClusterEvent>(
+    scenario: &'s crate::scenario::Scenario,
+    seed: u64,
+    replication: u64,
+    keep_outages: bool,
+    witness_up: bool,
+    calendar: &mut Calendar<E>,
+) -> Vec<ClusterSim<'s>> {
+    let sim = &scenario.simulation;
+    scenario
+        .clusters
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let mut scope = Scoped {
+                calendar: &mut *calendar,
+                cluster: i as u16,
+            };
+            ClusterSim::new(
+                spec,
+                seed,
+                replication,
+                sim.warmup,
+                sim.horizon,
+                keep_outages,
+                witness_up,
+                &mut scope,
+            )
+        })
+        .collect()
+}
+
 /// A calendar of bare cluster events (one cluster in its own world).
 impl ClusterCalendar for Calendar<ClusterEvent> {
     fn schedule(&mut self, delay: Micros, event: ClusterEvent) {

@@ -8,7 +8,9 @@ use crate::backend::sim::{HvCmd, Op, OpOutput, OpResult, TaskId};
 use crate::backend::{BackendError, GroupInfo, GroupStatus};
 use crate::engine::{component_stream, Calendar, Stream};
 use crate::metrics::ServiceTracker;
-use crate::model::cluster::{ClusterEvent, ClusterSim, FromClusterEvent, Scoped, ServerState};
+use crate::model::cluster::{
+    build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Scoped, ServerState,
+};
 use crate::model::witness::{WitnessEvent, WitnessSim};
 use crate::model::{ReplicationResult, ServiceResult};
 use crate::scenario::Scenario;
@@ -83,27 +85,14 @@ impl<'s> World<'s> {
             witness
         });
         let witness_up = witness.is_some();
-        let clusters: Vec<ClusterSim> = scenario
-            .clusters
-            .iter()
-            .enumerate()
-            .map(|(i, spec)| {
-                let mut scope = Scoped {
-                    calendar: &mut cal,
-                    cluster: i as u16,
-                };
-                ClusterSim::new(
-                    spec,
-                    seed,
-                    replication,
-                    sim.warmup,
-                    sim.horizon,
-                    keep_outages,
-                    witness_up,
-                    &mut scope,
-                )
-            })
-            .collect();
+        let clusters = build_clusters(
+            scenario,
+            seed,
+            replication,
+            keep_outages,
+            witness_up,
+            &mut cal,
+        );
         let vms = scenario
             .vms
             .iter()
