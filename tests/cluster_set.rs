@@ -9,6 +9,8 @@
 use std::path::Path;
 
 use ecxsim::analysis::ctmc::Ctmc;
+use ecxsim::backend::sim::CallDurations;
+use ecxsim::control::{ControlVariant, CoordinationConfig};
 use ecxsim::dist::Dist;
 use ecxsim::metrics::Cause;
 use ecxsim::model::cluster_set::{simulate_replication_with, ScriptedFault};
@@ -73,12 +75,17 @@ fn with_master(mut s: Scenario, instant: bool) -> Scenario {
     s.dns = Some(Dns {
         ttl: if instant { 0 } else { 60 * S },
     });
+    // The corrected scripts, with calls of a microsecond: the limiting cases are the
+    // clusters' and the master's.
+    s.control = ControlVariant::Coordinated(CoordinationConfig::default());
+    s.backend.calls = CallDurations::fixed(1);
     s.vms = vec![Vm {
         name: "vm1".into(),
         cluster: 1,
         replica_cluster: 2,
         replication_interval: 30 * S,
-        initial_replication: Dist::fixed(H),
+        initial_replication: d(10 * M),
+        checkpoint: d(0),
     }];
     s
 }
@@ -161,10 +168,19 @@ fn with_the_master_down_every_vm_sees_its_home_cluster_alone() {
         assert!(vm.data_loss.is_empty());
         assert_eq!(vm.totals.down_by_cause[Cause::ClusterFailover.index()], 0);
         assert_eq!(vm.totals.down_by_cause[Cause::Dns.index()], 0);
-        // Identical to the standalone cluster on the same draws (common random numbers).
-        assert_eq!(vm.totals.up, app.totals.up);
-        assert_eq!(vm.totals.down_by_cause, app.totals.down_by_cause);
+        // The standalone cluster on the same draws (common random numbers), plus the time
+        // its script resources take at each start: a few one-microsecond calls.
         assert_eq!(vm.totals.outages, app.totals.outages);
+        let slack = (vm.totals.outages + 1) * 100;
+        assert!(app.totals.up - vm.totals.up <= slack);
+        for (v, a) in vm
+            .totals
+            .down_by_cause
+            .iter()
+            .zip(&app.totals.down_by_cause)
+        {
+            assert!((*a..=a + slack).contains(v), "{v} vs {a}");
+        }
         downtime += vm.totals.down;
     }
     assert!(downtime > 0);
@@ -240,6 +256,7 @@ fn a_parsed_cluster_set_runs_end_to_end() {
 horizon = "10y"
 replications = 20
 seed = 42
+control = "coordinated"
 
 [witness]
 ttf = { dist = "exponential", mean = "8760h" }
@@ -313,6 +330,7 @@ fn a_worker_that_returns_during_a_failover_is_reprotected_on_the_next_poll() {
 horizon = "2d"
 replications = 1
 seed = 1
+control = "coordinated"
 
 [[cluster]]
 name = "master"

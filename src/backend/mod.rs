@@ -16,4 +16,4 @@ pub use hyperv_types::{
     PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo, VmReplication,
     VM_STATUS_CREATING_CHECKPOINT, VM_STATUS_OPERATING_NORMALLY,
 };
-pub use traits::{AlertLog, Clock, Dns, Ecx, HyperV, Lease, LogLevel};
+pub use traits::{AlertLog, Clock, Dns, Ecx, HyperV, Lease, LogLevel, RoleRecord};

@@ -104,8 +104,10 @@ pub trait Dns {
     async fn update_record(&self, record: &str, address: &str) -> BackendResult<()>;
 }
 
-/// A named lease held at the master or witness: one holder at a time, released explicitly or
-/// when its time to live runs out (so a holder that dies cannot block the others forever).
+/// The coordination service the master serves (ECX has none of its own): named leases, one
+/// holder at a time, released explicitly or when their time to live runs out (so a holder
+/// that dies cannot block the others forever); and each VM's role record, which cluster holds
+/// its primary, numbered by an epoch so that a stale writer is fenced off.
 pub trait Lease {
     /// Waits up to `wait` for the lease; `Ok(false)` if it stayed taken.
     async fn acquire(
@@ -116,6 +118,19 @@ pub trait Lease {
         wait: Micros,
     ) -> BackendResult<bool>;
     async fn release(&self, name: &str, holder: &str) -> BackendResult<()>;
+    /// The VM's role record; `None` until a cross-cluster failover wrote one (the roles are
+    /// then the deployment's: the home cluster holds the primary).
+    async fn role(&self, vm: &str) -> BackendResult<Option<RoleRecord>>;
+    /// Records that `cluster` holds the VM's primary from `epoch` on; `Ok(false)` if the
+    /// record already has this epoch or a later one.
+    async fn claim_role(&self, vm: &str, cluster: &str, epoch: u64) -> BackendResult<bool>;
+}
+
+/// Which cluster holds a VM's primary copy, as of `epoch`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct RoleRecord {
+    pub primary: String,
+    pub epoch: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -36,6 +36,9 @@ pub enum ClpFactor {
 pub struct ScriptContext {
     /// `$env:COMPUTERNAME`.
     pub own_server: String,
+    /// The cluster this script resource belongs to (known by deployment; the coordinated
+    /// logic compares it with the VM's role record).
+    pub own_cluster: String,
     /// `VM`.
     pub vm: String,
     /// The opposite cluster, reached at its FIP (`OppFip`).

@@ -77,17 +77,73 @@ where
         b.log(LogLevel::Error, "Import-VM failed");
         return BIT_IMPORT_FAILED;
     }
-    let mut ret = 0;
-    if side == Side::Primary && start_vm_when_ready(b, own, vm).await.is_err() {
-        b.log(LogLevel::Error, "Start-VM failed");
-        ret |= BIT_VM_NOT_STARTED;
+    let lease = lease_name(ctx);
+    // Start first, to keep the outage short, under the lease: the master moves the role
+    // record and fails the VM over under the same lease, so the two never both start it.
+    let mut started = false;
+    if let Ok(true) = b.acquire(&lease, own, cfg.lease_ttl, cfg.lease_wait).await {
+        if current_side(b, ctx, side).await == Side::Primary {
+            // This node may still hold a Replica relationship from when this cluster held the
+            // replica: the disk holds the primary's data now, so drop it rather than wait for
+            // a peer that may be down; the pair is rebuilt below.
+            if let Ok(Some(rel)) = relationship(b, own, vm).await {
+                let failed_over = matches!(
+                    rel.state,
+                    ReplicationState::FailedOver | ReplicationState::FailedOverWaitingCompletion
+                );
+                if rel.mode == ReplicationMode::Replica && !failed_over {
+                    let _ = remove_with_retries(b, own, vm, cfg).await;
+                }
+            }
+            started = start_vm_when_ready(b, own, vm).await.is_ok();
+        }
+        let _ = b.release(&lease, own).await;
     }
-    if let Err(bit) = reconcile(b, ctx, side, cfg).await {
-        b.log(LogLevel::Error, "replication not re-pointed");
-        ret |= bit;
+    match reconcile(b, ctx, side, cfg, !started).await {
+        Ok(()) => 0,
+        Err(bit) => {
+            b.log(LogLevel::Error, "replication not re-pointed");
+            bit
+        }
     }
-    ret
 }
+
+/// Which side this cluster holds now. The deployment fixes the roles only until the master
+/// fails the VM over to the other cluster: from then on the role record at the master (written
+/// by the master before it starts the VM elsewhere) says which cluster holds the primary, so a
+/// cluster coming back never starts a VM that runs on the other. While the record cannot be
+/// read (the master unreachable), the script asks again every ten seconds for five minutes,
+/// then keeps the deployment's role.
+async fn current_side<B>(b: &B, ctx: &ScriptContext, deployed: Side) -> Side
+where
+    B: Lease + Clock + AlertLog,
+{
+    let mut waited = 0;
+    loop {
+        match b.role(&ctx.vm).await {
+            Ok(None) => return deployed,
+            Ok(Some(record)) => {
+                let mine = record.primary.eq_ignore_ascii_case(&ctx.own_cluster);
+                return if mine { Side::Primary } else { Side::Replica };
+            }
+            Err(e) if waited >= PEER_WAIT_FOR_ROLE => {
+                b.log(
+                    LogLevel::Error,
+                    &format!("role record unreadable ({e}); keeping the deployed role"),
+                );
+                return deployed;
+            }
+            Err(_) => {
+                b.sleep(ROLE_POLL).await;
+                waited += ROLE_POLL;
+            }
+        }
+    }
+}
+
+/// How long the start script waits for an unreadable role record, and how often it asks.
+const PEER_WAIT_FOR_ROLE: Micros = 5 * MICROS_PER_MINUTE;
+const ROLE_POLL: Micros = 10 * MICROS_PER_SECOND;
 
 /// Stop script on a group move (primary side): turn the VM off while this node still has the
 /// disk, and drop the local relationship now, when removal still works. The node taking over
@@ -193,16 +249,28 @@ async fn wait_for_peer<B: Ecx + Clock>(
     }
 }
 
+/// The lease that serialises every change to one VM's replication and placement.
+pub fn lease_name(ctx: &ScriptContext) -> String {
+    vm_lease(&ctx.vm)
+}
+
+pub fn vm_lease(vm: &str) -> String {
+    format!("replication/{vm}")
+}
+
+/// Re-points the pair under the lease; `start`: the VM still has to be started here if this
+/// cluster holds the primary (it is started before the lease is released).
 async fn reconcile<B>(
     b: &B,
     ctx: &ScriptContext,
-    side: Side,
+    deployed: Side,
     cfg: &CoordinationConfig,
+    start: bool,
 ) -> Result<(), u32>
 where
     B: Ecx + HyperV + Clock + Lease + AlertLog,
 {
-    let lease = format!("replication/{}", ctx.vm);
+    let lease = lease_name(ctx);
     let own = ctx.own_server.as_str();
     for _ in 0..cfg.attempts {
         let Some(peer) = wait_for_peer(b, ctx, cfg).await else {
@@ -212,7 +280,8 @@ where
             Ok(true) => {}
             Ok(false) | Err(_) => return Err(BIT_LEASE_NOT_ACQUIRED),
         }
-        // The peer may have failed over while we waited for the lease.
+        // The roles may have moved, and the peer failed over, while we waited for the lease.
+        let side = current_side(b, ctx, deployed).await;
         let outcome = match ready_peer(b, ctx).await {
             Some(fresh) if fresh == peer => {
                 let pair = match side {
@@ -229,7 +298,15 @@ where
                         replica_path: &ctx.vmcx_path,
                     },
                 };
-                converge(b, &ctx.vm, &pair, cfg).await
+                let converged = converge(b, &ctx.vm, &pair, cfg).await;
+                if converged.is_ok() && start && side == Side::Primary {
+                    if let Err(e) = start_vm_when_ready(b, own, &ctx.vm).await {
+                        b.log(LogLevel::Error, &format!("Start-VM failed: {e}"));
+                        let _ = b.release(&lease, own).await;
+                        return Err(BIT_VM_NOT_STARTED);
+                    }
+                }
+                converged
             }
             _ => Err(BackendError::InvalidState {
                 vm: ctx.vm.clone(),

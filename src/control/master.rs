@@ -19,9 +19,10 @@
 
 use crate::backend::traits::BackendResult;
 use crate::backend::{
-    AlertLog, BackendError, Clock, Dns, Ecx, GroupStatus, HyperV, LogLevel, PowerState,
+    AlertLog, BackendError, Clock, Dns, Ecx, GroupStatus, HyperV, Lease, LogLevel, PowerState,
     ReplicationMode, ReplicationState, VmReplication,
 };
+use crate::control::coordinated::vm_lease;
 use crate::time::Micros;
 
 /// One worker cluster, reached at its FIP.
@@ -66,7 +67,7 @@ struct Placement {
 /// The master controller: polls forever (it ends when its group stops).
 pub async fn run<B>(b: &B, cfg: &MasterConfig)
 where
-    B: Ecx + HyperV + Clock + Dns + AlertLog,
+    B: Ecx + HyperV + Clock + Dns + Lease + AlertLog,
 {
     let workers = cfg.workers.len();
     let mut failures = vec![0u32; workers];
@@ -133,10 +134,18 @@ async fn act<B>(
     changed: &[bool],
 ) -> BackendResult<()>
 where
-    B: Ecx + HyperV + Clock + Dns + AlertLog,
+    B: Ecx + HyperV + Clock + Dns + Lease + AlertLog,
 {
     if place.primary.is_none() {
-        place.primary = discover(b, vm, active).await?;
+        let recorded = b.role(&vm.name).await?.and_then(|r| {
+            cfg.workers
+                .iter()
+                .position(|w| w.name.eq_ignore_ascii_case(&r.primary))
+        });
+        place.primary = match recorded {
+            Some(cluster) => Some(cluster),
+            None => discover(b, vm, active).await?,
+        };
         // Whatever state replication is in, the re-protection below converges from it.
         place.needs_reprotect = true;
     }
@@ -153,7 +162,21 @@ where
         let Some(target) = &active[other] else {
             return Ok(());
         };
-        fail_over(b, &vm.name, target, &cfg.workers[other].address).await?;
+        // Under the VM's lease (a start script re-pointing it holds the same lease: its
+        // cluster is alive after all), the role record moves first, so that a home cluster
+        // coming back reads it and does not start the VM again (the coordinated scripts), and
+        // a restarted master finds it.
+        let lease = vm_lease(&vm.name);
+        if !b.acquire(&lease, MASTER_HOLDER, LEASE_TTL, 0).await? {
+            return Err(BackendError::InvalidState {
+                vm: vm.name.clone(),
+                operation: "fail over".into(),
+                detail: "a script on its cluster is re-pointing it".into(),
+            });
+        }
+        let moved = claim_and_fail_over(b, cfg, vm, other, target).await;
+        let _ = b.release(&lease, MASTER_HOLDER).await;
+        moved?;
         b.log(
             LogLevel::Info,
             &format!("{} failed over to {}", vm.name, cfg.workers[other].name),
@@ -175,6 +198,34 @@ where
         place.needs_reprotect = false;
     }
     Ok(())
+}
+
+/// The holder name of the master's leases, and how long one may be held.
+const MASTER_HOLDER: &str = "master";
+const LEASE_TTL: Micros = 10 * crate::time::MICROS_PER_MINUTE;
+
+async fn claim_and_fail_over<B>(
+    b: &B,
+    cfg: &MasterConfig,
+    vm: &ProtectedVm,
+    other: usize,
+    target: &str,
+) -> BackendResult<()>
+where
+    B: HyperV + Dns + Lease,
+{
+    let epoch = b.role(&vm.name).await?.map_or(0, |r| r.epoch) + 1;
+    if !b
+        .claim_role(&vm.name, &cfg.workers[other].name, epoch)
+        .await?
+    {
+        return Err(BackendError::InvalidState {
+            vm: vm.name.clone(),
+            operation: "claim the primary role".into(),
+            detail: "another writer holds a later epoch".into(),
+        });
+    }
+    fail_over(b, &vm.name, target, &cfg.workers[other].address).await
 }
 
 fn replicating_primary(rel: Option<&VmReplication>) -> bool {

@@ -20,9 +20,12 @@ pub enum Cause {
     /// Cluster set: the VM runs in its new place, but clients still resolve the old address
     /// until their cached DNS record expires.
     Dns,
+    /// Cluster set: the VM's cluster group is online but the VM does not run there: the
+    /// control logic left it off (or stopped it), until a script or an operator starts it.
+    ScriptFailure,
 }
 
-pub const CAUSES: [Cause; 7] = [
+pub const CAUSES: [Cause; 8] = [
     Cause::ServerFailover,
     Cause::AllServersDown,
     Cause::SharedDisk,
@@ -30,6 +33,7 @@ pub const CAUSES: [Cause; 7] = [
     Cause::NetworkPartition,
     Cause::ClusterFailover,
     Cause::Dns,
+    Cause::ScriptFailure,
 ];
 
 impl Cause {
@@ -42,6 +46,7 @@ impl Cause {
             Cause::NetworkPartition => "network_partition",
             Cause::ClusterFailover => "cluster_failover",
             Cause::Dns => "dns",
+            Cause::ScriptFailure => "script_failure",
         }
     }
 

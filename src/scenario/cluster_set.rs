@@ -2,7 +2,7 @@
 //! resolution, the master cluster, DNS, and replicated VMs.
 
 use crate::dist::Dist;
-use crate::time::Micros;
+use crate::time::{Micros, MICROS_PER_SECOND};
 
 /// The witness server (`[witness]`), shared by every cluster that resolves partitions with it.
 #[derive(Debug, Clone)]
@@ -64,4 +64,46 @@ pub struct Vm {
     /// 30 s, 5 min or 15 min in Hyper-V.
     pub replication_interval: Micros,
     pub initial_replication: Dist,
+    /// How long `Start-VMInitialReplication` shows "Creating checkpoint".
+    pub checkpoint: Dist,
+}
+
+impl Vm {
+    /// ASSUMPTION: a production checkpoint of a running VM takes seconds.
+    pub fn default_checkpoint() -> Dist {
+        Dist::uniform(2 * MICROS_PER_SECOND, 8 * MICROS_PER_SECOND).expect("valid default")
+    }
+}
+
+/// `[[fault_domain]]`: servers the administrator expects to fail together (a rack, a PDU, a
+/// room), as in Windows Server 2019 cluster sets. When the domain fails, each member server
+/// goes down after its own draw of `spread`; all come back when the domain is repaired.
+#[derive(Debug, Clone)]
+pub struct FaultDomain {
+    pub name: String,
+    /// (cluster index, server index) of each member.
+    pub members: Vec<(usize, usize)>,
+    pub ttf: Dist,
+    /// How long the domain stays down (from its failure).
+    pub ttr: Dist,
+    /// Each member's delay from the domain's failure to its crash.
+    pub spread: Dist,
+}
+
+/// `[operations]`: the people who repair what the control logic leaves broken.
+#[derive(Debug, Clone)]
+pub struct Operations {
+    /// From the alert (a VM left off, replication broken, a VM running twice) until an
+    /// operator acts.
+    pub response: Dist,
+}
+
+impl Default for Operations {
+    /// ASSUMPTION: an on-call administrator acts within hours (median 4 h), a day at worst.
+    fn default() -> Self {
+        Operations {
+            response: Dist::lognormal(4 * crate::time::MICROS_PER_HOUR, 0.6)
+                .expect("valid default"),
+        }
+    }
 }

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use super::cluster_set::{Dns, Interconnect, Master, NpResolution, Vm, Witness};
+use super::cluster_set::{
+    Dns, FaultDomain, Interconnect, Master, NpResolution, Operations, Vm, Witness,
+};
 use super::dist_spec::{read_dist, Zero};
 use super::reader::{Result, TableReader};
 use super::{Cluster, Service};
@@ -216,11 +218,19 @@ pub fn read_vms(
                 "expected \"30s\", \"5m\" or \"15m\" (the replication frequencies Hyper-V Replica allows)",
             ));
         }
-        let initial_replication = read_dist(&mut t, "initial_replication", Zero::Allowed, base)?
-            .unwrap_or(
-                Dist::uniform(2 * MICROS_PER_MINUTE, 10 * MICROS_PER_MINUTE)
-                    .expect("valid default"),
-            );
+        // A re-protection by the master is an initial replication too: `[master] reprotect`
+        // sets the default of the VMs it protects.
+        let initial_replication =
+            match read_dist(&mut t, "initial_replication", Zero::Allowed, base)? {
+                Some(d) => d,
+                None => match master {
+                    Some(m) => m.reprotect.clone(),
+                    None => Dist::uniform(2 * MICROS_PER_MINUTE, 10 * MICROS_PER_MINUTE)
+                        .expect("valid default"),
+                },
+            };
+        let checkpoint = read_dist(&mut t, "checkpoint", Zero::Allowed, base)?
+            .unwrap_or_else(Vm::default_checkpoint);
         t.finish()?;
         vms.push(Vm {
             name,
@@ -228,7 +238,75 @@ pub fn read_vms(
             replica_cluster,
             replication_interval,
             initial_replication,
+            checkpoint,
         });
     }
     Ok(vms)
+}
+
+/// `[[fault_domain]]` sections: each member a server of some cluster.
+pub fn read_fault_domains(
+    top: &mut TableReader,
+    base: &Path,
+    clusters: &[Cluster],
+) -> Result<Vec<FaultDomain>> {
+    let mut domains: Vec<FaultDomain> = Vec::new();
+    for mut t in top.array_of_tables("fault_domain")? {
+        let (name, span) = t.required("name", "the fault domain's name", |t, k| t.name(k))?;
+        if domains.iter().any(|d| d.name == name) {
+            return Err(t.error(span, "name", format!("duplicate fault domain {name:?}")));
+        }
+        t.set_path(format!("fault_domain.{name}"));
+        let listed = t.required(
+            "members",
+            "a list of server names (of any clusters)",
+            |t, k| t.name_list(k),
+        )?;
+        let mut members = Vec::new();
+        for (server, span) in listed {
+            let found = clusters.iter().enumerate().find_map(|(c, cluster)| {
+                cluster
+                    .servers
+                    .iter()
+                    .position(|s| *s == server)
+                    .map(|s| (c, s))
+            });
+            let Some(member) = found else {
+                return Err(t.error(
+                    span,
+                    "members",
+                    format!("unknown server {server:?}; members are servers of the [[cluster]] sections"),
+                ));
+            };
+            if members.contains(&member) {
+                return Err(t.error(
+                    span,
+                    "members",
+                    format!("server {server:?} is listed twice"),
+                ));
+            }
+            members.push(member);
+        }
+        let (ttf, ttr) = failure_and_repair(&mut t, base)?;
+        let spread = read_dist(&mut t, "spread", Zero::Allowed, base)?.unwrap_or(Dist::fixed(0));
+        t.finish()?;
+        domains.push(FaultDomain {
+            name,
+            members,
+            ttf,
+            ttr,
+            spread,
+        });
+    }
+    Ok(domains)
+}
+
+pub fn read_operations(top: &mut TableReader, base: &Path) -> Result<Operations> {
+    let Some(mut t) = top.table("operations")? else {
+        return Ok(Operations::default());
+    };
+    let response = read_dist(&mut t, "response", Zero::Allowed, base)?
+        .unwrap_or_else(|| Operations::default().response);
+    t.finish()?;
+    Ok(Operations { response })
 }

@@ -12,7 +12,9 @@ mod test_reader;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-pub use cluster_set::{Dns, Interconnect, Master, NpResolution, Vm, Witness};
+pub use cluster_set::{
+    Dns, FaultDomain, Interconnect, Master, NpResolution, Operations, Vm, Witness,
+};
 pub use dist_spec::DIST_NAMES;
 use dist_spec::{read_dist, Zero};
 pub use error::{ScenarioError, Source};
@@ -42,6 +44,10 @@ pub struct Scenario {
     pub dns: Option<Dns>,
     /// `[[vm]]`: replicated VMs; each is also reported as a service of the same name.
     pub vms: Vec<Vm>,
+    /// `[[fault_domain]]`: servers that fail together.
+    pub fault_domains: Vec<FaultDomain>,
+    /// `[operations]`: who repairs what the control logic leaves broken, and how fast.
+    pub operations: Operations,
     /// `[simulation] control`: which replication re-pointing logic the script resources run.
     pub control: ControlVariant,
     pub backend: Backend,
@@ -205,6 +211,8 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
         ));
     }
     let backend = test_reader::read_backend(&mut top, &base)?;
+    let fault_domains = cluster_set_reader::read_fault_domains(&mut top, &base, &clusters)?;
+    let operations = cluster_set_reader::read_operations(&mut top, &base)?;
     let world = test_world(&vms, master.as_ref());
     let injects = test_reader::read_injects(&mut top, &clusters, world)?;
     let mut names: Vec<String> = vms.iter().map(|v| v.name.clone()).collect();
@@ -222,6 +230,8 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
         master,
         dns,
         vms,
+        fault_domains,
+        operations,
         control,
         backend,
         injects,

@@ -47,6 +47,18 @@ pub fn classify(
     replica_active: Option<&str>,
 ) -> EndState {
     let running = farm.running_hosts(vm);
+    let running: Vec<&str> = running.iter().map(String::as_str).collect();
+    classify_running(farm, vm, &running, primary_active, replica_active)
+}
+
+/// `classify` given the hosts where the VM runs (the caller knows where to look).
+pub fn classify_running(
+    farm: &HyperVFarm,
+    vm: &str,
+    running: &[&str],
+    primary_active: Option<&str>,
+    replica_active: Option<&str>,
+) -> EndState {
     if running.len() > 1 {
         return EndState::VmRunningTwice;
     }
@@ -59,7 +71,7 @@ pub fn classify(
     };
     match running.first() {
         None => return EndState::VmNotRunning,
-        Some(host) if host != p => return EndState::VmOnWrongServer,
+        Some(&host) if host != p => return EndState::VmOnWrongServer,
         Some(_) => {}
     }
     let (Some(rel_p), Some(rel_r)) = (farm.relationship(p, vm), farm.relationship(r, vm)) else {

@@ -12,7 +12,7 @@ mod scenario;
 mod sim;
 pub mod trace;
 
-pub use classify::{classify, EndState};
+pub use classify::{classify, classify_running, EndState};
 pub use expect::{Check, Expect, ExpectResult, When};
 pub use metrics::{ScriptRecord, VmMetrics};
 pub use run::{run, ControlRun};

@@ -66,10 +66,7 @@ impl VmSpec {
                 min: 2 * MICROS_PER_MINUTE,
                 max: 10 * MICROS_PER_MINUTE,
             },
-            checkpoint: Dist::Uniform {
-                min: 2 * MICROS_PER_SECOND,
-                max: 8 * MICROS_PER_SECOND,
-            },
+            checkpoint: crate::scenario::Vm::default_checkpoint(),
         }
     }
 }

@@ -4,16 +4,13 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
-use crate::backend::sim::hyperv::HvEffect;
+use crate::backend::sim::hyperv::{initial_pair, vmcx_path, HvEffect};
 use crate::backend::sim::lease::Grant;
 use crate::backend::sim::op::render_result;
 use crate::backend::sim::{
-    EcxCluster, Executor, HyperVFarm, LeaseTable, Op, OpOutput, OpResult, Relationship, SimBackend,
-    TaskId, VmOnHost,
+    EcxCluster, Executor, HyperVFarm, LeaseTable, Op, OpOutput, OpResult, SimBackend, TaskId,
 };
-use crate::backend::{
-    BackendError, GroupStatus, PowerState, ReplicationHealth, ReplicationMode, ReplicationState,
-};
+use crate::backend::{BackendError, GroupStatus, PowerState, ReplicationMode, ReplicationState};
 use crate::control::{
     start_script, stop_script, ClpEvent, ClpFactor, ScriptContext, ScriptOutcome, Side,
 };
@@ -123,14 +120,6 @@ pub struct World<'s> {
     ir_outstanding: BTreeMap<(usize, String), u32>,
 }
 
-fn vmcx_path(cluster: &str, vm: &str, side: Side) -> String {
-    let folder = match side {
-        Side::Primary => "Virtual Machines",
-        Side::Replica => "Hyper-V Replica\\Virtual Machines",
-    };
-    format!("\\\\{cluster}\\T:\\VMs\\{folder}\\{vm}.vmcx")
-}
-
 impl<'s> World<'s> {
     /// The healthy initial state: every group online on its first server, every VM running on
     /// its primary cluster's first server and replicating to the replica cluster's first.
@@ -179,30 +168,7 @@ impl<'s> World<'s> {
                     (cluster.clone(), vm.name.clone()),
                 );
             }
-            let rel = |mode| Relationship {
-                mode,
-                state: ReplicationState::Replicating,
-                health: ReplicationHealth::Normal,
-                primary: p.clone(),
-                replica: r.clone(),
-                config_lost: false,
-                before_loss: None,
-            };
-            for (host, power, mode) in [
-                (&p, PowerState::Running, ReplicationMode::Primary),
-                (&r, PowerState::Off, ReplicationMode::Replica),
-            ] {
-                if let Some(h) = farm.hosts.get_mut(host) {
-                    h.vms.insert(
-                        vm.name.clone(),
-                        VmOnHost {
-                            power,
-                            checkpoint_until: 0,
-                            replication: Some(rel(mode)),
-                        },
-                    );
-                }
-            }
+            initial_pair(&mut farm, &vm.name, &p, &r);
             vms.push(VmTrack {
                 metrics: VmMetrics {
                     vm: vm.name.clone(),
@@ -535,6 +501,7 @@ impl<'s> World<'s> {
         };
         let ctx = ScriptContext {
             own_server: server.to_string(),
+            own_cluster: own_cluster.clone(),
             vm: spec.name.clone(),
             opposite_cluster: opposite.clone(),
             opposite_group: self.clusters[opp].ecx.group.clone(),
@@ -734,6 +701,10 @@ impl<'s> World<'s> {
                     return None;
                 }
             },
+            Op::RoleGet { vm } => Ok(OpOutput::Role(self.leases.role(vm))),
+            Op::RoleClaim { vm, cluster, epoch } => Ok(OpOutput::Granted(
+                self.leases.claim_role(vm, cluster, *epoch),
+            )),
             Op::LeaseRelease { name, holder } => {
                 if let Some(grant) = self.leases.release(name, holder, now) {
                     self.grant(grant);

@@ -5,7 +5,7 @@ use super::op::{HvCmd, Op, OpOutput, OpResult};
 use crate::backend::traits::BackendResult;
 use crate::backend::{
     AlertLog, BackendError, Clock, ClusterInfo, Dns, Ecx, GroupInfo, HyperV, Lease, LogLevel,
-    ResourceInfo, ServerInfo, VmInfo, VmReplication,
+    ResourceInfo, RoleRecord, ServerInfo, VmInfo, VmReplication,
 };
 use crate::time::Micros;
 
@@ -311,6 +311,25 @@ impl Lease for SimBackend {
             holder: holder.into(),
         })
         .await
+    }
+
+    async fn role(&self, vm: &str) -> BackendResult<Option<RoleRecord>> {
+        match self.call(Op::RoleGet { vm: vm.into() }).await? {
+            OpOutput::Role(r) => Ok(r),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn claim_role(&self, vm: &str, cluster: &str, epoch: u64) -> BackendResult<bool> {
+        let op = Op::RoleClaim {
+            vm: vm.into(),
+            cluster: cluster.into(),
+            epoch,
+        };
+        match self.call(op).await? {
+            OpOutput::Granted(g) => Ok(g),
+            other => Err(mismatch(other)),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use crate::backend::{
     BackendError, PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo,
     VmReplication, VM_STATUS_CREATING_CHECKPOINT, VM_STATUS_OPERATING_NORMALLY,
 };
+use crate::control::Side;
 use crate::time::Micros;
 
 /// One side's replication relationship.
@@ -91,6 +92,43 @@ pub struct HyperVFarm {
     pub hosts: BTreeMap<String, HostState>,
     /// Which cluster's disk holds each vmcx path.
     pub paths: BTreeMap<String, (String, String)>,
+}
+
+/// Where a VM's configuration file lives on a cluster's shared disk (`$VMPath\$vmcxid`).
+pub fn vmcx_path(cluster: &str, vm: &str, side: Side) -> String {
+    let folder = match side {
+        Side::Primary => "Virtual Machines",
+        Side::Replica => "Hyper-V Replica\\Virtual Machines",
+    };
+    format!("\\\\{cluster}\\T:\\VMs\\{folder}\\{vm}.vmcx")
+}
+
+/// A VM running on `primary` and replicating, healthy, to `replica` (the hosts exist).
+pub fn initial_pair(farm: &mut HyperVFarm, vm: &str, primary: &str, replica: &str) {
+    let rel = |mode| Relationship {
+        mode,
+        state: ReplicationState::Replicating,
+        health: ReplicationHealth::Normal,
+        primary: primary.to_string(),
+        replica: replica.to_string(),
+        config_lost: false,
+        before_loss: None,
+    };
+    for (host, power, mode) in [
+        (primary, PowerState::Running, ReplicationMode::Primary),
+        (replica, PowerState::Off, ReplicationMode::Replica),
+    ] {
+        if let Some(h) = farm.hosts.get_mut(host) {
+            h.vms.insert(
+                vm.to_string(),
+                VmOnHost {
+                    power,
+                    checkpoint_until: 0,
+                    replication: Some(rel(mode)),
+                },
+            );
+        }
+    }
 }
 
 fn not_found(vm: &str, host: &str) -> BackendError {
@@ -252,7 +290,16 @@ impl HyperVFarm {
             HvCmd::CompleteFailover { vm } => self.complete_failover(host, vm),
             HvCmd::Reverse { vm, replica } => self.reverse(host, vm, replica),
             HvCmd::SetAsReplica { vm } => self.set_as_replica(host, vm),
-            HvCmd::Resume { vm, .. } => self.resume(host, vm),
+            HvCmd::Resume { vm, resynchronize } => {
+                let r = self.resume(host, vm, *resynchronize);
+                if r.is_ok() && *resynchronize {
+                    effect = Some(HvEffect::InitialReplicationStarted {
+                        vm: vm.clone(),
+                        primary: host.to_string(),
+                    });
+                }
+                r
+            }
         };
         (result, effect)
     }
@@ -738,7 +785,9 @@ impl HyperVFarm {
     }
 
     /// `Resume-VMReplication`: only from Suspended, Error or resynchronization required.
-    fn resume(&mut self, host: &str, vm: &str) -> OpResult {
+    /// With `-Resynchronize` the pair is compared and brought level first: the transfer takes
+    /// time like an initial replication, which the world completes later.
+    fn resume(&mut self, host: &str, vm: &str, resynchronize: bool) -> OpResult {
         if !self.has_disk(host) {
             return Err(not_accessible(vm));
         }
@@ -755,7 +804,14 @@ impl HyperVFarm {
                 "replication is not suspended, in error or waiting for resynchronization",
             ));
         }
-        rel.set(ReplicationState::Replicating, ReplicationHealth::Normal);
+        if resynchronize {
+            rel.set(
+                ReplicationState::InitialReplicationInProgress,
+                ReplicationHealth::Warning,
+            );
+        } else {
+            rel.set(ReplicationState::Replicating, ReplicationHealth::Normal);
+        }
         Ok(OpOutput::Unit)
     }
 

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::executor::TaskId;
+use crate::backend::RoleRecord;
 use crate::time::Micros;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -28,14 +29,51 @@ pub struct Grant {
     pub generation: u64,
 }
 
+/// The coordination service's state: leases and their waiters, and the VMs' role records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct LeaseTable {
     held: BTreeMap<String, Held>,
     waiters: BTreeMap<String, VecDeque<Waiter>>,
     generations: u64,
+    roles: BTreeMap<String, RoleRecord>,
 }
 
 impl LeaseTable {
+    pub fn role(&self, vm: &str) -> Option<RoleRecord> {
+        self.roles.get(vm).cloned()
+    }
+
+    /// Writes the record if `epoch` is newer than the one held.
+    pub fn claim_role(&mut self, vm: &str, cluster: &str, epoch: u64) -> bool {
+        if self.roles.get(vm).is_some_and(|r| r.epoch >= epoch) {
+            return false;
+        }
+        let primary = cluster.to_string();
+        self.roles
+            .insert(vm.to_string(), RoleRecord { primary, epoch });
+        true
+    }
+
+    /// Grants at once (free, expired, or already ours), or `None` without waiting.
+    pub fn try_acquire(
+        &mut self,
+        name: &str,
+        holder: &str,
+        task: TaskId,
+        ttl: Micros,
+        now: Micros,
+    ) -> Option<Grant> {
+        self.is_free(name, holder, now)
+            .then(|| self.grant(name, holder, task, ttl, now))
+    }
+
+    fn is_free(&self, name: &str, holder: &str, now: Micros) -> bool {
+        match self.held.get(name) {
+            None => true,
+            Some(h) => h.holder == holder || h.expires <= now,
+        }
+    }
+
     /// Grants at once (free, expired, or already ours) or parks the task in the queue.
     pub fn acquire(
         &mut self,
@@ -45,11 +83,7 @@ impl LeaseTable {
         ttl: Micros,
         now: Micros,
     ) -> Option<Grant> {
-        let free = match self.held.get(name) {
-            None => true,
-            Some(h) => h.holder == holder || h.expires <= now,
-        };
-        if free {
+        if self.is_free(name, holder, now) {
             Some(self.grant(name, holder, task, ttl, now))
         } else {
             self.waiters

@@ -1,7 +1,8 @@
 //! Backend calls as data: what a script asked for, and what it got back.
 
 use crate::backend::{
-    BackendError, ClusterInfo, GroupInfo, ResourceInfo, ServerInfo, VmInfo, VmReplication,
+    BackendError, ClusterInfo, GroupInfo, ResourceInfo, RoleRecord, ServerInfo, VmInfo,
+    VmReplication,
 };
 use crate::time::Micros;
 
@@ -26,6 +27,27 @@ pub enum HvCmd {
 }
 
 impl HvCmd {
+    /// The VM the cmdlet is about (none for the host-wide listing).
+    pub fn vm(&self) -> Option<&str> {
+        match self {
+            HvCmd::GetVm { vm }
+            | HvCmd::StartVm { vm }
+            | HvCmd::StopVm { vm }
+            | HvCmd::ImportVm { vm, .. }
+            | HvCmd::GetReplication { vm }
+            | HvCmd::RemoveReplication { vm }
+            | HvCmd::EnableReplication { vm, .. }
+            | HvCmd::EnableAsReplica { vm }
+            | HvCmd::StartInitialReplication { vm }
+            | HvCmd::StartFailover { vm, .. }
+            | HvCmd::CompleteFailover { vm }
+            | HvCmd::Reverse { vm, .. }
+            | HvCmd::SetAsReplica { vm }
+            | HvCmd::Resume { vm, .. } => Some(vm),
+            HvCmd::ListReplication => None,
+        }
+    }
+
     /// The cmdlet as a script would write it (for timelines).
     pub fn render(&self, host: &str) -> String {
         match self {
@@ -123,6 +145,14 @@ pub enum Op {
         name: String,
         holder: String,
     },
+    RoleGet {
+        vm: String,
+    },
+    RoleClaim {
+        vm: String,
+        cluster: String,
+        epoch: u64,
+    },
 }
 
 /// Which duration distribution a call draws from.
@@ -163,13 +193,18 @@ impl Op {
                 | HvCmd::EnableAsReplica { .. }
                 | HvCmd::Reverse { .. }
                 | HvCmd::SetAsReplica { .. }
-                | HvCmd::Resume { .. } => OpKind::ReplicationConfig,
+                | HvCmd::Resume { .. }
+                // Completing only drops the other recovery points: a settings change.
+                | HvCmd::CompleteFailover { .. } => OpKind::ReplicationConfig,
                 HvCmd::StartInitialReplication { .. } => OpKind::InitialReplication,
-                HvCmd::StartFailover { .. } | HvCmd::CompleteFailover { .. } => OpKind::Failover,
+                HvCmd::StartFailover { .. } => OpKind::Failover,
             },
             Op::Sleep(_) | Op::Idle(_) => OpKind::Sleep,
             Op::DnsUpdate { .. } => OpKind::RestPost,
-            Op::LeaseAcquire { .. } | Op::LeaseRelease { .. } => OpKind::Lease,
+            Op::LeaseAcquire { .. }
+            | Op::LeaseRelease { .. }
+            | Op::RoleGet { .. }
+            | Op::RoleClaim { .. } => OpKind::Lease,
         }
     }
 
@@ -206,6 +241,10 @@ impl Op {
             Op::DnsUpdate { record, address } => format!("DNS {record} -> {address}"),
             Op::LeaseAcquire { name, holder, .. } => format!("acquire lease {name} for {holder}"),
             Op::LeaseRelease { name, holder } => format!("release lease {name} by {holder}"),
+            Op::RoleGet { vm } => format!("read role record of {vm}"),
+            Op::RoleClaim { vm, cluster, epoch } => {
+                format!("claim primary of {vm} for {cluster} at epoch {epoch}")
+            }
         }
     }
 }
@@ -222,6 +261,7 @@ pub enum OpOutput {
     Replication(Option<VmReplication>),
     Replications(Vec<VmReplication>),
     Granted(bool),
+    Role(Option<RoleRecord>),
 }
 
 pub type OpResult = Result<OpOutput, BackendError>;
@@ -240,6 +280,8 @@ pub fn render_result(result: &OpResult) -> String {
         ),
         Ok(OpOutput::Replications(list)) => format!("{} relationship(s)", list.len()),
         Ok(OpOutput::Granted(g)) => if *g { "granted" } else { "not granted" }.into(),
+        Ok(OpOutput::Role(None)) => "no record".into(),
+        Ok(OpOutput::Role(Some(r))) => format!("primary {} at epoch {}", r.primary, r.epoch),
         Ok(other) => format!("{other:?}"),
         Err(e) => format!("FAILED: {e}"),
     }

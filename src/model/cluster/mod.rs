@@ -14,6 +14,7 @@ mod streams;
 
 use std::collections::VecDeque;
 
+use crate::control::ClpEvent;
 use crate::dist::Dist;
 use crate::engine::{Calendar, Stream, Timer};
 use crate::metrics::{Cause, OutageRecord, ServiceTracker, TrackerTotals};
@@ -38,8 +39,11 @@ pub enum Group {
     SyncWait,
     /// The shared disk is down.
     DiskWait,
-    /// Stopping before a failback.
-    Stopping,
+    /// Fip and sd are online on this server; its script resources are activating (the
+    /// control logic runs). Only in clusters with script resources.
+    Scripts(usize),
+    /// Stopping on this server before a failback (stop scripts first, if any).
+    Stopping(usize),
     /// Dual activation: the servers cannot see each other and every side runs the group
     /// (`np_resolution = "none"`). Up while any server is.
     SplitBrain,
@@ -110,6 +114,14 @@ pub enum ClusterFault {
     },
     InterconnectDown,
     InterconnectUp,
+    /// The server goes down with its fault domain: it is not repaired by a crew, it comes
+    /// back with the domain (`ServerRestored`).
+    ServerOutage {
+        server: usize,
+    },
+    ServerRestored {
+        server: usize,
+    },
 }
 
 pub struct ClusterSim<'s> {
@@ -126,6 +138,19 @@ pub struct ClusterSim<'s> {
     tracker: ServiceTracker,
     streams: Streams,
     net: Network,
+    /// The group carries script resources (the control logic of the VMs on this cluster): it
+    /// is online only once the world reports them started (`scripts_finished`).
+    scripted: bool,
+    /// How many times the group's resources were activated (`Scripts`) and its stop scripts
+    /// were started (`Stopping` with scripts), so far: the world launches the scripts of each.
+    activations: u32,
+    stop_runs: u32,
+    /// `CLP_EVENT` of the activation in progress.
+    start_event: ClpEvent,
+    /// The stop scripts of a failback are running; the stop step waits for them.
+    stop_scripts_pending: bool,
+    /// Down with a fault domain: no crew repairs it.
+    held: Vec<bool>,
 }
 
 /// Schedules cluster events on a world calendar whose event type wraps `ClusterEvent`.
@@ -227,6 +252,12 @@ impl<'s> ClusterSim<'s> {
             tracker: ServiceTracker::new(warmup, horizon, keep_outages),
             streams: Streams::new(spec, seed, replication),
             net: Network::new(servers, witness_up),
+            scripted: false,
+            activations: 0,
+            stop_runs: 0,
+            start_event: ClpEvent::Start,
+            stop_scripts_pending: false,
+            held: vec![false; servers],
         };
         for server in 0..servers {
             sim.schedule_failure(server, calendar);
@@ -268,8 +299,66 @@ impl<'s> ClusterSim<'s> {
         }
     }
 
+    pub fn server_count(&self) -> usize {
+        self.server_state.len()
+    }
+
     pub fn server_state(&self, server: usize) -> ServerState {
         self.server_state[server]
+    }
+
+    /// The server is powered on and reaches the network (a cut-off or isolated server is
+    /// up but unreachable).
+    pub fn server_reachable(&self, server: usize) -> bool {
+        self.server_state[server] == ServerState::Member && !self.net.cut_off[server]
+    }
+
+    /// The server powered on (a member, or isolated from the cluster).
+    pub fn server_powered(&self, server: usize) -> bool {
+        matches!(
+            self.server_state[server],
+            ServerState::Member | ServerState::Isolated
+        )
+    }
+
+    /// The server where the group's fip and sd are online (activating its scripts, online,
+    /// or stopping), if any; the disk is attached there while it is up.
+    pub fn resource_server(&self) -> Option<usize> {
+        match self.group {
+            Group::Scripts(server) | Group::Stopping(server) => Some(server),
+            _ => self.active_server(),
+        }
+    }
+
+    pub fn disk_up(&self) -> bool {
+        self.disk_up
+    }
+
+    /// Marks the group as carrying script resources (before the first event).
+    pub fn set_scripted(&mut self) {
+        self.scripted = true;
+    }
+
+    /// Activations and stop-script runs so far, and the `CLP_EVENT` of the last activation.
+    pub fn script_runs(&self) -> (u32, u32, ClpEvent) {
+        (self.activations, self.stop_runs, self.start_event)
+    }
+
+    /// The script resources of the activation in progress have all ended: the group is
+    /// online. ECX's default "normal return value" does not check the exit code.
+    pub fn scripts_finished(&mut self, calendar: &mut impl ClusterCalendar) {
+        if let Group::Scripts(server) = self.group {
+            self.group = Group::Online(server);
+            self.tracker.up(calendar.now());
+        }
+    }
+
+    /// The stop scripts before a failback have ended: the resources go offline.
+    pub fn stop_scripts_finished(&mut self, calendar: &mut impl ClusterCalendar) {
+        if matches!(self.group, Group::Stopping(_)) && self.stop_scripts_pending {
+            self.stop_scripts_pending = false;
+            self.arm_step(StepKind::Stop, calendar);
+        }
     }
 
     pub fn is_split_brain(&self) -> bool {
@@ -328,6 +417,21 @@ impl<'s> ClusterSim<'s> {
             ClusterFault::ServerReconnected { server } => self.set_cut_off(server, false, calendar),
             ClusterFault::InterconnectDown => self.set_interconnect(false, calendar),
             ClusterFault::InterconnectUp => self.set_interconnect(true, calendar),
+            ClusterFault::ServerOutage { server } => {
+                // A server already failed stays with its own repair.
+                if self.server_state[server] != ServerState::Failed {
+                    self.held[server] = true;
+                    self.server_fails(server, calendar);
+                }
+            }
+            ClusterFault::ServerRestored { server } => {
+                if std::mem::take(&mut self.held[server])
+                    && self.server_state[server] == ServerState::Failed
+                {
+                    self.schedule_failure(server, calendar);
+                    self.boot(server, calendar);
+                }
+            }
         }
     }
 
@@ -387,6 +491,12 @@ impl<'s> ClusterSim<'s> {
     /// for a server.
     fn try_start(&mut self, calendar: &mut impl ClusterCalendar) {
         let now = calendar.now();
+        // ECX starts a group after a failure detection with CLP_EVENT=FAILOVER.
+        self.start_event = if self.group == Group::Detecting {
+            ClpEvent::Failover
+        } else {
+            ClpEvent::Start
+        };
         if !self.disk_up {
             self.step.cancel();
             self.group = Group::DiskWait;
@@ -407,15 +517,18 @@ impl<'s> ClusterSim<'s> {
         self.server_state[server] = ServerState::Failed;
         self.life[server] = self.life[server].wrapping_add(1);
         self.net.cancel_reboot(server);
-        if self.spec.server_ttr.is_none() {
-            // Never repaired by a crew (scripted scenarios): it waits for a power-on.
+        if self.spec.server_ttr.is_none() || self.held[server] {
+            // Never repaired by a crew (scripted scenarios, or down with its fault domain):
+            // it waits for a power-on or for the domain.
         } else if self.crew_free() {
             self.start_repair(server, calendar);
         } else {
             self.repair_queue.push_back(server);
         }
         match self.group {
-            Group::Online(active) | Group::Starting(active) if active == server => {
+            Group::Online(active) | Group::Starting(active) | Group::Scripts(active)
+                if active == server =>
+            {
                 self.tracker.down(calendar.now(), Cause::ServerFailover);
                 self.start_detection(calendar);
             }
@@ -461,8 +574,14 @@ impl<'s> ClusterSim<'s> {
             Group::SyncWait if self.all_servers_up() => self.try_start(calendar),
             Group::Online(active) if self.spec.failback && server < active => {
                 self.tracker.down(calendar.now(), Cause::Failback);
-                self.group = Group::Stopping;
-                self.arm_step(StepKind::Stop, calendar);
+                self.group = Group::Stopping(active);
+                if self.scripted {
+                    // The stop scripts run first (CLP_FACTOR=GROUPMOVE); then the stop step.
+                    self.stop_runs += 1;
+                    self.stop_scripts_pending = true;
+                } else {
+                    self.arm_step(StepKind::Stop, calendar);
+                }
             }
             _ => {}
         }
@@ -506,12 +625,21 @@ impl<'s> ClusterSim<'s> {
 
     fn group_step_done(&mut self, calendar: &mut impl ClusterCalendar) {
         match self.group {
+            Group::Starting(server) if self.scripted => {
+                // Fip and sd are online; the script resources follow (the world runs them).
+                self.group = Group::Scripts(server);
+                self.activations += 1;
+            }
             Group::Starting(server) => {
                 self.group = Group::Online(server);
                 self.tracker.up(calendar.now());
             }
-            Group::Detecting | Group::SyncWait | Group::Stopping => self.try_start(calendar),
-            Group::Online(_) | Group::Waiting | Group::DiskWait | Group::SplitBrain => {
+            Group::Detecting | Group::SyncWait | Group::Stopping(_) => self.try_start(calendar),
+            Group::Online(_)
+            | Group::Scripts(_)
+            | Group::Waiting
+            | Group::DiskWait
+            | Group::SplitBrain => {
                 unreachable!("no step is armed in state {:?}", self.group)
             }
         }

@@ -198,7 +198,9 @@ impl ClusterSim<'_> {
         }
         let any_left = self.server_up.contains(&true);
         match self.group {
-            Group::Online(active) | Group::Starting(active) if servers.contains(&active) => {
+            Group::Online(active) | Group::Starting(active) | Group::Scripts(active)
+                if servers.contains(&active) =>
+            {
                 self.tracker.down(now, Cause::NetworkPartition);
                 if any_left {
                     self.start_detection(calendar);
@@ -211,7 +213,8 @@ impl ClusterSim<'_> {
             | Group::Detecting
             | Group::SyncWait
             | Group::Starting(_)
-            | Group::Stopping
+            | Group::Scripts(_)
+            | Group::Stopping(_)
                 if !any_left =>
             {
                 self.step.cancel();

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use crate::backend::sim::{Executor, Op, SimBackend, TaskId};
+use crate::backend::sim::{CallDurations, Executor, Op, SimBackend, TaskId};
 use crate::control::master::{self, MasterConfig, ProtectedVm, WorkerCluster};
 use crate::engine::{component_stream, Stream, Timer};
 use crate::scenario::{Master, Scenario};
@@ -42,8 +42,10 @@ pub struct MasterRt<'s> {
     /// the next tick, exactly as an ordinary sleep would.
     pub observed: Vec<Option<bool>>,
     pub wake: Timer,
-    pub failover_stream: Stream,
-    pub vm_start_stream: Stream,
+    /// How long the master's calls take: `[backend]`, with the failover and the VM start
+    /// as `[master]` says.
+    pub calls: CallDurations,
+    pub call_stream: Stream,
     /// Scenario cluster index of each worker of `config`.
     pub worker_clusters: Vec<usize>,
 }
@@ -103,8 +105,12 @@ impl<'s> MasterRt<'s> {
             idle: None,
             observed: vec![None; scenario.clusters.len()],
             wake: Timer::default(),
-            failover_stream: component_stream(seed, replication, "master/failover"),
-            vm_start_stream: component_stream(seed, replication, "master/vm_start"),
+            calls: CallDurations {
+                failover: spec.failover.clone(),
+                start_vm: spec.vm_start.clone(),
+                ..scenario.backend.calls.clone()
+            },
+            call_stream: component_stream(seed, replication, "master/calls"),
             worker_clusters,
         }
     }

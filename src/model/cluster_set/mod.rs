@@ -16,8 +16,9 @@
 //!   failover (`[master] failover`), VM start (`vm_start`) and resynchronisation
 //!   (`reprotect`) take what the scenario says.
 
+mod dispatch;
 mod master_rt;
-mod replica;
+mod scripts;
 mod vm;
 mod world;
 
@@ -57,6 +58,19 @@ pub fn simulate_replication_with(
     faults: &[(Micros, ScriptedFault)],
 ) -> ReplicationResult {
     world::World::new(scenario, seed, index, keep_outages, faults).run(index)
+}
+
+/// The timeline of replication `index` (scripts, calls, cluster groups), for reading what
+/// happened.
+pub fn trace_replication(
+    scenario: &Scenario,
+    seed: u64,
+    index: u64,
+    faults: &[(Micros, ScriptedFault)],
+) -> Vec<crate::world::TraceEntry> {
+    let mut world = world::World::new(scenario, seed, index, false, faults);
+    world.record_trace();
+    world.run_traced()
 }
 
 #[cfg(test)]

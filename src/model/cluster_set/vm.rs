@@ -1,172 +1,223 @@
-//! One VM of a cluster set, the service clients use: where it runs, what DNS tells clients,
-//! how current its replica is, and its availability accounting.
+//! One replicated VM, the service clients use: where it serves from, what DNS tells clients,
+//! how current each of its two copies is, and its availability and protection accounting.
+//!
+//! The VM's state itself (registration, power, replication relationships) lives in the
+//! Hyper-V mock (`backend::sim::HyperVFarm`), changed only by the control logic's cmdlets and
+//! by the hardware; this is what the world derives from it after each change.
 
-use crate::engine::Timer;
 use crate::metrics::{Cause, OutageRecord, ServiceTracker, TrackerTotals};
 use crate::time::Micros;
 
-use super::replica::ReplicaPair;
-
 /// When the replica was last brought up to date, derived lazily: replication cycles are never
-/// simulated one by one. While replication is healthy, cycle k completes at
-/// `healthy_since + k * interval` (k >= 1); the last completed cycle before `t` follows by
-/// division. A cycle in flight when replication stops is lost.
+/// simulated one by one. While replication is healthy (which implies the VM runs), cycle k
+/// ships the writes made until `since + k * interval`; the last completed cycle before `t`
+/// follows by division. A cycle in flight when replication stops is lost.
+///
+/// Currency is measured on the VM's *running clock* (the time it has run, anywhere), not on
+/// the wall clock: the writes a failover loses are those made while it ran, so time it spent
+/// stopped never counts as lost writes.
 #[derive(Debug, Clone)]
 pub struct SyncClock {
     interval: Micros,
-    /// The replica is current to this time, as of the last stop or resynchronisation.
-    anchor: Micros,
-    healthy_since: Option<Micros>,
+    /// (wall time, running clock) when replication last became healthy.
+    since: Option<(Micros, Micros)>,
 }
 
 impl SyncClock {
-    /// Healthy from time 0, with the replica current at time 0.
     pub fn new(interval: Micros) -> SyncClock {
         SyncClock {
             interval,
-            anchor: 0,
-            healthy_since: Some(0),
-        }
-    }
-
-    /// The time the replica's data is current to, at `now`.
-    pub fn last_sync(&self, now: Micros) -> Micros {
-        match self.healthy_since {
-            Some(since) if self.interval > 0 && now >= since + self.interval => {
-                since + (now - since) / self.interval * self.interval
-            }
-            Some(since) if self.interval == 0 => now.max(since),
-            _ => self.anchor,
+            since: None,
         }
     }
 
     pub fn is_healthy(&self) -> bool {
-        self.healthy_since.is_some()
+        self.since.is_some()
     }
 
-    /// Replication stops: the replica stays current to the last completed cycle.
-    pub fn stop(&mut self, now: Micros) {
-        if self.healthy_since.is_some() {
-            self.anchor = self.last_sync(now);
-            self.healthy_since = None;
+    /// How much of the running clock the replica holds at `now` through the cycles completed
+    /// since replication became healthy (`None` before the first).
+    pub fn replica_current(&self, now: Micros) -> Option<Micros> {
+        let (wall, run) = self.since?;
+        if self.interval == 0 {
+            return Some(run + now.saturating_sub(wall));
+        }
+        let cycles = now.saturating_sub(wall) / self.interval;
+        (cycles > 0).then(|| run + cycles * self.interval)
+    }
+
+    /// Replication runs (again) from `now`; `run` is the VM's running clock then.
+    pub fn start(&mut self, now: Micros, run: Micros) {
+        if self.since.is_none() {
+            self.since = Some((now, run));
         }
     }
 
-    /// Replication runs again; the changes piled up meanwhile go with the next cycle.
-    pub fn resume(&mut self, now: Micros) {
-        if self.healthy_since.is_none() {
-            self.healthy_since = Some(now);
-        }
+    /// Replication stops at `now`: what the replica holds from the completed cycles.
+    pub fn stop(&mut self, now: Micros) -> Option<Micros> {
+        let current = self.replica_current(now);
+        self.since = None;
+        current
     }
+}
 
-    /// A resynchronisation completed: the replica is current now.
-    pub fn resynchronised(&mut self, now: Micros) {
-        self.anchor = now;
-        self.healthy_since = Some(now);
-    }
+/// What the world tells a VM after a change, from the Hyper-V mock and its two clusters.
+#[derive(Debug, Clone, Copy)]
+pub struct VmView {
+    /// The copy (0: home cluster, 1: replica cluster) the VM serves from: running on a host
+    /// that holds its cluster's shared disk.
+    pub serving: Option<usize>,
+    /// It serves from both copies at once (each side started it).
+    pub twice: bool,
+    /// Replication is healthy from the serving copy to the other: Primary Replicating on the
+    /// serving host towards the other cluster's active server, whose Replica points back.
+    pub healthy: bool,
+    /// Each copy's cluster group: up, and the cause while down.
+    pub cluster_up: [bool; 2],
+    pub cluster_cause: [Option<Cause>; 2],
+    pub split_brain: [bool; 2],
+    /// An initial replication or resynchronisation just completed: the replica is current.
+    pub resynchronised: bool,
 }
 
 pub struct VmRt {
-    pub pair: ReplicaPair,
+    /// Scenario cluster index of each copy: the home cluster, the replica cluster.
+    pub clusters: [usize; 2],
     pub sync: SyncClock,
+    /// The copy replication ships to while healthy.
+    sync_target: usize,
+    /// How much of the running clock each copy holds.
+    copy_current: [Micros; 2],
+    /// The VM's running clock, as of `clock_at`.
+    run_clock: Micros,
+    clock_at: Micros,
+    serving: bool,
+    /// The copy the VM last served from.
+    pub last_copy: usize,
     /// Scenario cluster index DNS points at, and from when clients resolve it.
     pub dns_target: usize,
     pub dns_ready_at: Micros,
-    pub resync_timer: Timer,
     /// The master is failing the VM over (from its first failover call to the DNS update).
     pub failing_over: bool,
-    /// The VM ran until then and has not run since.
-    pub stopped_at: Option<Micros>,
-    running: bool,
+    twice: bool,
     pub tracker: ServiceTracker,
     pub data_loss: Vec<Micros>,
-}
-
-/// What the world tells a VM about the clusters it lives on.
-pub struct ClusterView {
-    pub up: bool,
-    pub cause: Option<Cause>,
-    pub split_brain: bool,
+    /// Times the VM started serving from a second copy while the first still ran.
+    pub running_twice: u64,
 }
 
 impl VmRt {
+    /// Running on its home cluster at time 0, replication healthy and the replica current.
     pub fn new(home: usize, replica: usize, interval: Micros, tracker: ServiceTracker) -> VmRt {
+        let mut sync = SyncClock::new(interval);
+        sync.start(0, 0);
         VmRt {
-            pair: ReplicaPair::new(home, replica),
-            sync: SyncClock::new(interval),
+            clusters: [home, replica],
+            sync,
+            sync_target: 1,
+            copy_current: [0, 0],
+            run_clock: 0,
+            clock_at: 0,
+            serving: true,
+            last_copy: 0,
             dns_target: home,
             dns_ready_at: 0,
-            resync_timer: Timer::default(),
             failing_over: false,
-            stopped_at: None,
-            running: true,
+            twice: false,
             tracker,
             data_loss: Vec::new(),
+            running_twice: 0,
         }
     }
 
-    /// The cluster whose group runs the VM.
-    pub fn placed(&self) -> Option<usize> {
-        self.pair.started().map(|i| self.pair.copies[i].cluster)
+    /// The cluster the VM serves from, or last served from.
+    pub fn placed(&self) -> usize {
+        self.clusters[self.last_copy]
     }
 
-    /// The time the copy on `cluster` is current to at `now`.
-    pub fn current_to(&self, copy: usize, now: Micros) -> Micros {
-        let c = &self.pair.copies[copy];
-        match c.mode {
-            crate::backend::ReplicationMode::Replica => self.sync.last_sync(now),
-            crate::backend::ReplicationMode::Primary => c.current_to,
+    /// Brings the accounting up to date at `now`.
+    pub fn refresh(&mut self, now: Micros, view: VmView) {
+        if self.serving {
+            self.run_clock += now.saturating_sub(self.clock_at);
         }
+        self.clock_at = now;
+        self.update_protection(now, &view);
+        if let Some(copy) = view.serving {
+            if copy != self.last_copy {
+                self.moved(copy, now);
+            }
+        } else if self.serving {
+            // It stops: the copy it ran from holds every write.
+            self.copy_current[self.last_copy] = self.run_clock;
+        }
+        self.serving = view.serving.is_some();
+        if view.twice && !self.twice {
+            self.running_twice += 1;
+        }
+        self.twice = view.twice;
+        self.update_availability(now, &view);
     }
 
-    /// The VM now runs on copy `copy` (a cross-cluster failover): count the writes lost, and
-    /// remember how current the copy it left is.
-    pub fn moved(&mut self, copy: usize, current_to: Micros, now: Micros) {
-        let stopped = self.stopped_at.unwrap_or(now);
+    fn update_protection(&mut self, now: Micros, view: &VmView) {
+        let target = view.serving.map(|c| 1 - c);
+        let healthy = view.healthy && !view.twice;
+        if self.sync.is_healthy() && !(healthy && target == Some(self.sync_target)) {
+            if let Some(current) = self.sync.stop(now) {
+                let held = &mut self.copy_current[self.sync_target];
+                *held = (*held).max(current);
+            }
+        }
+        if healthy {
+            let target = target.expect("healthy implies serving");
+            self.sync_target = target;
+            if view.resynchronised {
+                self.copy_current[target] = self.run_clock;
+            }
+            self.sync.start(now, self.run_clock);
+        }
+        self.tracker.set_unprotected(now, !healthy);
+    }
+
+    /// The VM now serves from `copy` after serving from the other: count the writes made on
+    /// the other copy that this one lacks.
+    fn moved(&mut self, copy: usize, now: Micros) {
+        if self.serving {
+            // Both ran for a moment (never in practice: one start follows the other's stop).
+            self.copy_current[self.last_copy] = self.run_clock;
+        }
+        let lost = self.run_clock.saturating_sub(self.copy_current[copy]);
         if self.tracker.observes(now) {
-            self.data_loss.push(stopped.saturating_sub(current_to));
+            self.data_loss.push(lost);
         }
-        let left = &mut self.pair.copies[1 - copy];
-        left.current_to = stopped;
-        // The replica the VM ran from is not replicating any more.
-        self.sync.stop(now);
+        self.copy_current[copy] = self.run_clock;
+        self.last_copy = copy;
     }
 
-    /// Brings availability, cause and protection up to date at `now`. `placed` is the view of
-    /// the cluster running the VM; `both_up`: both clusters' groups are up.
-    pub fn refresh(&mut self, now: Micros, placed: Option<ClusterView>, both_up: bool) {
-        let running = placed.as_ref().is_some_and(|p| p.up);
-        if self.running && !running {
-            self.stopped_at = Some(now);
-        } else if running {
-            self.stopped_at = None;
-        }
-        self.running = running;
-        let at_dns = self.placed() == Some(self.dns_target) && now >= self.dns_ready_at;
-        if running && at_dns && !self.failing_over {
+    fn update_availability(&mut self, now: Micros, view: &VmView) {
+        let at_dns = self.placed() == self.dns_target && now >= self.dns_ready_at;
+        if self.serving && at_dns && !self.failing_over {
             self.tracker.up(now);
         } else {
             let cause = if self.failing_over {
                 Cause::ClusterFailover
-            } else if !running {
-                placed
-                    .as_ref()
-                    .and_then(|p| p.cause)
-                    .unwrap_or(Cause::AllServersDown)
+            } else if !self.serving {
+                let c = self.last_copy;
+                if view.cluster_up[c] {
+                    // The group is online, but the control logic left the VM off.
+                    Cause::ScriptFailure
+                } else {
+                    view.cluster_cause[c].unwrap_or(Cause::AllServersDown)
+                }
             } else {
                 Cause::Dns
             };
             self.tracker.down(now, cause);
         }
-        let split = placed.as_ref().is_some_and(|p| p.split_brain);
+        let split = view.twice
+            || view
+                .serving
+                .is_some_and(|c| view.split_brain[c] && self.serving);
         self.tracker.set_split_brain(now, split);
-        let healthy = running && both_up && self.pair.replicating();
-        if healthy {
-            self.sync.resume(now);
-        } else {
-            self.sync.stop(now);
-        }
-        self.tracker.set_unprotected(now, !healthy);
     }
 
     pub fn finish(self) -> (TrackerTotals, Vec<OutageRecord>, Vec<Micros>) {
@@ -180,20 +231,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_last_completed_cycle_is_derived_from_when_replication_became_healthy() {
+    fn the_replica_holds_the_writes_of_the_completed_cycles_on_the_running_clock() {
         let mut s = SyncClock::new(30);
-        assert_eq!(s.last_sync(29), 0);
-        assert_eq!(s.last_sync(30), 30);
-        assert_eq!(s.last_sync(95), 90);
+        s.start(0, 0);
+        assert_eq!(s.replica_current(29), None);
+        assert_eq!(s.replica_current(30), Some(30));
+        assert_eq!(s.replica_current(95), Some(90));
         // Stops at 100: the cycle in flight (due at 120) is lost.
-        s.stop(100);
-        assert_eq!(s.last_sync(500), 90);
-        // Resumes at 200: nothing new until the first cycle after it.
-        s.resume(200);
-        assert_eq!(s.last_sync(229), 90);
-        assert_eq!(s.last_sync(230), 230);
-        s.resynchronised(300);
-        assert_eq!(s.last_sync(310), 300);
-        assert_eq!(s.last_sync(335), 330);
+        assert_eq!(s.stop(100), Some(90));
+        assert_eq!(s.replica_current(500), None);
+        // Starts again at wall 200 with 150 of running time: nothing new until 230.
+        s.start(200, 150);
+        assert_eq!(s.replica_current(229), None);
+        assert_eq!(s.replica_current(230), Some(180));
     }
 }

@@ -1,47 +1,63 @@
-//! One replication of a cluster set: every cluster (the master's too) as a `ClusterSim`, the
-//! shared witness, the VMs, and the master controller running as control logic against the
-//! simulated backends, all on one calendar.
+//! One replication of a scenario with VMs: every cluster (the master's too) as a
+//! `ClusterSim`, the shared witness, the Hyper-V hosts (`HyperVFarm`), the VMs, the script
+//! resources of every worker cluster running the production control logic, and the master
+//! controller, all on one calendar.
+//!
+//! The clusters are the source of truth for the hardware and the failover groups; the
+//! Hyper-V mock for the VMs and their replication. After each event the world brings the mock
+//! in line with the clusters that event touched (hosts up or down, the shared disk following
+//! the group), launches the script resources of a group that activated, and refreshes the VMs
+//! of those clusters only: the cost of an event does not grow with the number of clusters.
 
 use std::collections::BTreeMap;
 
-use crate::backend::sim::{HvCmd, Op, OpOutput, OpResult, TaskId};
-use crate::backend::{BackendError, GroupInfo, GroupStatus};
+use crate::backend::sim::{Executor, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput, TaskId};
+use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, Calendar, Stream};
 use crate::metrics::ServiceTracker;
-use crate::model::cluster::{
-    build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Scoped, ServerState,
-};
+use crate::model::cluster::{build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Scoped};
 use crate::model::witness::{WitnessEvent, WitnessSim};
 use crate::model::{ReplicationResult, ServiceResult};
 use crate::scenario::Scenario;
 use crate::time::Micros;
 
-use super::master_rt::{group_name, Idle, MasterRt};
-use super::replica::Effect;
-use super::vm::{ClusterView, VmRt};
+use super::master_rt::{Idle, MasterRt};
+use super::scripts::ScriptTask;
+use super::vm::{VmRt, VmView};
 use super::ScriptedFault;
+use crate::world::{TraceEntry, TraceKind};
 
 #[derive(Debug, Clone, Copy)]
-enum Event {
+pub(super) enum Event {
     Cluster {
         cluster: u16,
         event: ClusterEvent,
     },
     Witness(WitnessEvent),
-    /// The master's backend call in flight completes.
+    /// A backend call in flight completes (`master`: the master's task, else a script's).
     OpDone {
         task: TaskId,
+        master: bool,
     },
     /// The idle master's next poll tick after a change.
     Wake {
         generation: u32,
     },
     /// A DNS answer's time to live ran out: clients may now reach a VM's new place.
-    DnsReady,
-    ResyncDone {
+    DnsReady {
         vm: u16,
-        copy: u8,
-        generation: u32,
+    },
+    /// An initial replication (or resynchronisation) of `vm` from `host` has transferred.
+    ReplicationTransferred {
+        vm: u16,
+        host: u16,
+    },
+    LeaseExpiry {
+        lease: u16,
+        generation: u64,
+    },
+    LeaseWaitOver {
+        task: TaskId,
     },
     Inject(u32),
 }
@@ -52,21 +68,57 @@ impl FromClusterEvent for Event {
     }
 }
 
+/// What the world last told the Hyper-V mock about one cluster.
+#[derive(Debug, Clone)]
+pub(super) struct ClusterSync {
+    powered: Vec<bool>,
+    reachable: Vec<bool>,
+    /// The server holding the group's disk.
+    holder: Option<usize>,
+    activations: u32,
+    stop_runs: u32,
+    up: bool,
+    np_seen: u64,
+}
+
 pub struct World<'s> {
-    scenario: &'s Scenario,
-    cal: Calendar<Event>,
-    clusters: Vec<ClusterSim<'s>>,
+    pub(super) scenario: &'s Scenario,
+    pub(super) cal: Calendar<Event>,
+    pub(super) clusters: Vec<ClusterSim<'s>>,
     witness: Option<WitnessSim<'s>>,
-    master: Option<MasterRt<'s>>,
-    vms: Vec<VmRt>,
-    reprotect_streams: Vec<Stream>,
-    /// Each cluster's group as last seen (changes wake the idle master).
-    up: Vec<bool>,
-    np_seen: Vec<u64>,
-    /// Server name -> (cluster, index in the cluster).
-    servers: BTreeMap<String, (usize, usize)>,
+    pub(super) master: Option<MasterRt<'s>>,
+    pub(super) vms: Vec<VmRt>,
+    pub(super) farm: HyperVFarm,
+    pub(super) synced: Vec<ClusterSync>,
+    /// Script resources: the executor, each live task, its call in flight.
+    pub(super) exec: Executor<ScriptOutcome>,
+    pub(super) tasks: BTreeMap<TaskId, ScriptTask>,
+    pub(super) pending: BTreeMap<TaskId, Op>,
+    /// Live activation (or failback stop) scripts per cluster.
+    pub(super) live_scripts: Vec<u32>,
+    pub(super) leases: LeaseTable,
+    pub(super) lease_names: Vec<String>,
+    pub(super) lease_ids: BTreeMap<String, u16>,
+    pub(super) cluster_by_name: BTreeMap<String, usize>,
+    /// Server name -> (cluster, index in the cluster); and by global index.
+    pub(super) servers: BTreeMap<String, (usize, usize)>,
+    pub(super) server_names: Vec<String>,
+    pub(super) server_ids: Vec<Vec<u16>>,
+    /// The VMs with a copy on each cluster.
+    pub(super) vms_of_cluster: Vec<Vec<u16>>,
+    dirty_clusters: Vec<usize>,
+    cluster_dirty: Vec<bool>,
+    dirty_vms: Vec<usize>,
+    vm_dirty: Vec<bool>,
+    /// An initial replication of the VM completed in this event.
+    pub(super) resynchronised: Vec<bool>,
+    pub(super) rng_calls: Stream,
+    pub(super) rng_flaky: Stream,
+    pub(super) rng_vms: Vec<Stream>,
     faults: &'s [(Micros, ScriptedFault)],
     events: u64,
+    /// The timeline, when asked for (`trace_replication`).
+    pub(super) trace: Option<Vec<TraceEntry>>,
 }
 
 impl<'s> World<'s> {
@@ -85,7 +137,7 @@ impl<'s> World<'s> {
             witness
         });
         let witness_up = witness.is_some();
-        let clusters = build_clusters(
+        let mut clusters = build_clusters(
             scenario,
             seed,
             replication,
@@ -93,6 +145,16 @@ impl<'s> World<'s> {
             witness_up,
             &mut cal,
         );
+        let mut vms_of_cluster = vec![Vec::new(); clusters.len()];
+        for (i, v) in scenario.vms.iter().enumerate() {
+            vms_of_cluster[v.cluster].push(i as u16);
+            vms_of_cluster[v.replica_cluster].push(i as u16);
+        }
+        for (c, cluster) in clusters.iter_mut().enumerate() {
+            if !vms_of_cluster[c].is_empty() {
+                cluster.set_scripted();
+            }
+        }
         let vms = scenario
             .vms
             .iter()
@@ -106,43 +168,116 @@ impl<'s> World<'s> {
                 )
             })
             .collect();
-        let reprotect_streams = scenario
-            .vms
-            .iter()
-            .map(|v| component_stream(seed, replication, &format!("vm/{}/reprotect", v.name)))
-            .collect();
+        let farm = initial_farm(scenario);
         for (i, (at, _)) in faults.iter().enumerate() {
             cal.schedule_at(*at, Event::Inject(i as u32));
         }
         let mut servers = BTreeMap::new();
+        let mut server_names = Vec::new();
+        let mut server_ids = Vec::new();
         for (c, spec) in scenario.clusters.iter().enumerate() {
+            let mut ids = Vec::new();
             for (s, name) in spec.servers.iter().enumerate() {
                 servers.insert(name.clone(), (c, s));
+                ids.push(server_names.len() as u16);
+                server_names.push(name.clone());
             }
+            server_ids.push(ids);
         }
+        let synced = clusters
+            .iter()
+            .map(|c| {
+                let n = c.server_count();
+                ClusterSync {
+                    powered: vec![true; n],
+                    reachable: vec![true; n],
+                    holder: Some(0),
+                    activations: 0,
+                    stop_runs: 0,
+                    up: true,
+                    np_seen: 0,
+                }
+            })
+            .collect();
         let master = scenario
             .master
             .as_ref()
             .map(|spec| MasterRt::new(spec, scenario, seed, replication));
+        let n_vms = scenario.vms.len();
+        let n_clusters = clusters.len();
         let mut world = World {
             scenario,
             cal,
-            up: vec![true; clusters.len()],
-            np_seen: vec![0; clusters.len()],
+            live_scripts: vec![0; n_clusters],
             clusters,
             witness,
             master,
             vms,
-            reprotect_streams,
+            farm,
+            synced,
+            exec: Executor::default(),
+            tasks: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            leases: LeaseTable::default(),
+            lease_names: Vec::new(),
+            lease_ids: BTreeMap::new(),
+            cluster_by_name: scenario
+                .clusters
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.name.clone(), i))
+                .collect(),
             servers,
+            server_names,
+            server_ids,
+            vms_of_cluster,
+            dirty_clusters: Vec::new(),
+            cluster_dirty: vec![false; n_clusters],
+            dirty_vms: Vec::new(),
+            vm_dirty: vec![false; n_vms],
+            resynchronised: vec![false; n_vms],
+            rng_calls: component_stream(seed, replication, "backend-calls"),
+            rng_flaky: component_stream(seed, replication, "hyperv-flaky-remove"),
+            rng_vms: scenario
+                .vms
+                .iter()
+                .map(|v| component_stream(seed, replication, &format!("vm/{}", v.name)))
+                .collect(),
             faults,
             events: 0,
+            trace: None,
         };
         if let Some(m) = world.master.as_mut() {
             m.spawn();
             world.poll_master();
         }
         world
+    }
+
+    /// Records a timeline from now on.
+    pub fn record_trace(&mut self) {
+        self.trace = Some(Vec::new());
+    }
+
+    pub(super) fn note(&mut self, kind: TraceKind, server: &str, text: impl FnOnce() -> String) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace.push(TraceEntry {
+                at: self.cal.now(),
+                kind,
+                server: server.to_string(),
+                text: text(),
+            });
+        }
+    }
+
+    /// Runs to the horizon and returns the timeline (`record_trace` first).
+    pub fn run_traced(mut self) -> Vec<TraceEntry> {
+        let horizon = self.scenario.simulation.horizon;
+        while let Some((_, event)) = self.cal.pop_until(horizon) {
+            self.handle(event);
+            self.after_event();
+        }
+        self.trace.unwrap_or_default()
     }
 
     pub fn run(mut self, index: u64) -> ReplicationResult {
@@ -183,16 +318,38 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Acts on one cluster with its view of the calendar, and marks it for syncing.
+    pub(super) fn with_cluster(
+        &mut self,
+        c: usize,
+        act: impl FnOnce(&mut ClusterSim<'s>, &mut Scoped<'_, Event>),
+    ) {
+        let mut scope = Scoped {
+            calendar: &mut self.cal,
+            cluster: c as u16,
+        };
+        act(&mut self.clusters[c], &mut scope);
+        self.touch_cluster(c);
+    }
+
+    pub(super) fn touch_cluster(&mut self, cluster: usize) {
+        if !self.cluster_dirty[cluster] {
+            self.cluster_dirty[cluster] = true;
+            self.dirty_clusters.push(cluster);
+        }
+    }
+
+    pub(super) fn touch_vm(&mut self, vm: usize) {
+        if !self.vm_dirty[vm] {
+            self.vm_dirty[vm] = true;
+            self.dirty_vms.push(vm);
+        }
+    }
+
     fn handle(&mut self, event: Event) {
-        let now = self.cal.now();
         match event {
             Event::Cluster { cluster, event } => {
-                let c = cluster as usize;
-                let mut scope = Scoped {
-                    calendar: &mut self.cal,
-                    cluster,
-                };
-                self.clusters[c].handle(event, &mut scope);
+                self.with_cluster(cluster as usize, |sim, scope| sim.handle(event, scope))
             }
             Event::Witness(event) => {
                 let Some(w) = self.witness.as_mut() else {
@@ -203,7 +360,13 @@ impl<'s> World<'s> {
                 self.cal.schedule_in(delay, Event::Witness(next));
                 self.witness_changed(up);
             }
-            Event::OpDone { task } => self.op_done(task),
+            Event::OpDone { task, master } => {
+                if master {
+                    self.master_op_done(task)
+                } else {
+                    self.script_op_done(task)
+                }
+            }
             Event::Wake { generation } => {
                 let Some(m) = self.master.as_mut() else {
                     return;
@@ -216,24 +379,13 @@ impl<'s> World<'s> {
                     self.poll_master();
                 }
             }
-            Event::DnsReady => {} // availability is refreshed after every event
-            Event::ResyncDone {
-                vm,
-                copy,
-                generation,
-            } => {
-                let vm = &mut self.vms[vm as usize];
-                if vm.resync_timer.is_current(generation) && vm.pair.resync_done(copy as usize) {
-                    vm.sync.resynchronised(now);
-                }
-            }
+            Event::DnsReady { vm } => self.touch_vm(vm as usize),
+            Event::ReplicationTransferred { vm, host } => self.replication_transferred(vm, host),
+            Event::LeaseExpiry { lease, generation } => self.lease_expired(lease, generation),
+            Event::LeaseWaitOver { task } => self.lease_wait_over(task),
             Event::Inject(i) => match self.faults[i as usize].1 {
                 ScriptedFault::Cluster { cluster, fault } => {
-                    let mut scope = Scoped {
-                        calendar: &mut self.cal,
-                        cluster: cluster as u16,
-                    };
-                    self.clusters[cluster].inject(fault, &mut scope);
+                    self.with_cluster(cluster, |sim, scope| sim.inject(fault, scope))
                 }
                 ScriptedFault::Witness { up } => {
                     if let Some(w) = self.witness.as_mut() {
@@ -246,52 +398,113 @@ impl<'s> World<'s> {
     }
 
     fn witness_changed(&mut self, up: bool) {
-        for (i, cluster) in self.clusters.iter_mut().enumerate() {
-            let mut scope = Scoped {
-                calendar: &mut self.cal,
-                cluster: i as u16,
-            };
-            cluster.set_witness(up, &mut scope);
+        for c in 0..self.clusters.len() {
+            self.with_cluster(c, |sim, scope| sim.set_witness(up, scope));
         }
     }
 
-    /// Notices cluster changes: the master starts or dies with its group, an idle master is
-    /// woken on its next tick, and every VM's availability is brought up to date.
+    /// Brings the Hyper-V mock, the scripts, the master and the VMs in line with the clusters
+    /// the event touched. Syncing a cluster may finish its scripts and touch it again.
     fn after_event(&mut self) {
-        let now = self.cal.now();
         let mut worker_changed = false;
-        for c in 0..self.clusters.len() {
-            let up = self.clusters[c].is_up();
-            if up != self.up[c] {
-                self.up[c] = up;
-                let master_cluster = self.master.as_ref().map(|m| m.spec.cluster);
-                if master_cluster == Some(c) {
-                    self.master_group_changed(up);
-                }
-                if self
-                    .master
-                    .as_ref()
-                    .is_some_and(|m| m.worker_clusters.contains(&c))
-                {
-                    worker_changed = true;
-                }
-            }
-            let resolutions = self.clusters[c].np_resolutions();
-            if resolutions > self.np_seen[c] {
-                self.np_seen[c] = resolutions;
-                for vm in &mut self.vms {
-                    if vm.placed() == Some(c) {
-                        vm.tracker.np_shutdown(now);
-                    }
-                }
-            }
+        while let Some(c) = self.dirty_clusters.pop() {
+            self.cluster_dirty[c] = false;
+            worker_changed |= self.sync_cluster(c);
         }
         if worker_changed {
+            let now = self.cal.now();
             self.wake_idle_master(now);
         }
-        for v in 0..self.vms.len() {
+        while let Some(v) = self.dirty_vms.pop() {
+            self.vm_dirty[v] = false;
             self.refresh_vm(v);
         }
+    }
+
+    /// Applies one cluster's changes to the Hyper-V mock and launches its scripts; true if it
+    /// is a worker of the master whose group went up or down.
+    fn sync_cluster(&mut self, c: usize) -> bool {
+        let now = self.cal.now();
+        for s in 0..self.synced[c].powered.len() {
+            let host = &self.server_names[self.server_ids[c][s] as usize];
+            let powered = self.clusters[c].server_powered(s);
+            if powered != self.synced[c].powered[s] {
+                self.synced[c].powered[s] = powered;
+                if powered {
+                    self.farm.power_on(host);
+                } else {
+                    self.farm.crash(host);
+                    let host = self.server_ids[c][s];
+                    self.kill_scripts(|t| t.host == host);
+                }
+            }
+            let reachable = self.clusters[c].server_reachable(s) || !powered;
+            if reachable != self.synced[c].reachable[s] {
+                self.synced[c].reachable[s] = reachable;
+                let host = &self.server_names[self.server_ids[c][s] as usize];
+                self.farm.set_connected(host, reachable);
+            }
+        }
+        let cluster = &self.clusters[c];
+        let holder = cluster.resource_server().filter(|_| cluster.disk_up());
+        let old = self.synced[c].holder;
+        if holder != old {
+            self.synced[c].holder = holder;
+            if let Some(a) = old {
+                // The group left the server: ECX ends the resources' scripts there.
+                let host = &self.server_names[self.server_ids[c][a] as usize];
+                self.farm.detach_disk(host);
+                self.kill_scripts(|t| t.cluster == c);
+            }
+            if let Some(b) = holder {
+                let host = &self.server_names[self.server_ids[c][b] as usize];
+                self.farm.attach_disk(host);
+            }
+        }
+        let (activations, stop_runs, event) = self.clusters[c].script_runs();
+        if activations != self.synced[c].activations {
+            self.synced[c].activations = activations;
+            if let Some(server) = holder {
+                self.launch_activation(c, server, event);
+            }
+        }
+        if stop_runs != self.synced[c].stop_runs {
+            self.synced[c].stop_runs = stop_runs;
+            if let Some(server) = holder {
+                self.launch_failback_stop(c, server);
+            }
+        }
+        for i in 0..self.vms_of_cluster[c].len() {
+            let v = self.vms_of_cluster[c][i] as usize;
+            self.touch_vm(v);
+        }
+        let resolutions = self.clusters[c].np_resolutions();
+        if resolutions > self.synced[c].np_seen {
+            self.synced[c].np_seen = resolutions;
+            for i in 0..self.vms_of_cluster[c].len() {
+                let v = self.vms_of_cluster[c][i] as usize;
+                if self.vms[v].placed() == c {
+                    self.vms[v].tracker.np_shutdown(now);
+                }
+            }
+        }
+        let up = self.clusters[c].is_up();
+        if up == self.synced[c].up {
+            return false;
+        }
+        self.synced[c].up = up;
+        let group = self.clusters[c].group();
+        let name = &self.scenario.clusters[c].name;
+        self.note(TraceKind::Cluster, name, || {
+            format!("group {} ({group:?})", if up { "up" } else { "down" })
+        });
+        let master_cluster = self.master.as_ref().map(|m| m.spec.cluster);
+        if master_cluster == Some(c) {
+            self.master_group_changed(up);
+        }
+        self.master
+            .as_ref()
+            .is_some_and(|m| m.worker_clusters.contains(&c))
     }
 
     fn master_group_changed(&mut self, up: bool) {
@@ -305,13 +518,16 @@ impl<'s> World<'s> {
             }
         } else {
             m.kill();
-            for vm in &mut self.vms {
-                vm.failing_over = false;
+            for v in 0..self.vms.len() {
+                if self.vms[v].failing_over {
+                    self.vms[v].failing_over = false;
+                    self.touch_vm(v);
+                }
             }
         }
     }
 
-    fn wake_idle_master(&mut self, now: Micros) {
+    pub(super) fn wake_idle_master(&mut self, now: Micros) {
         let Some(m) = self.master.as_mut() else {
             return;
         };
@@ -326,27 +542,83 @@ impl<'s> World<'s> {
         }
     }
 
-    fn refresh_vm(&mut self, v: usize) {
-        let now = self.cal.now();
-        let vm = &self.vms[v];
-        let view = |c: usize| ClusterView {
-            up: self.clusters[c].is_up(),
-            cause: self.clusters[c].down_cause(),
-            split_brain: self.clusters[c].is_split_brain(),
-        };
-        let placed = vm.placed().map(view);
-        let both_up = vm
-            .pair
-            .copies
-            .iter()
-            .all(|c| self.clusters[c.cluster].is_up());
-        self.vms[v].refresh(now, placed, both_up);
+    /// The host of a cluster's server holding the group's disk.
+    pub(super) fn holder_host(&self, c: usize) -> Option<&str> {
+        let s = self.synced[c].holder?;
+        Some(&self.server_names[self.server_ids[c][s] as usize])
     }
 
-    // ----- the master's calls -----
+    fn refresh_vm(&mut self, v: usize) {
+        let now = self.cal.now();
+        let name = &self.scenario.vms[v].name;
+        let vm = &self.vms[v];
+        let mut serving: Option<usize> = None;
+        let mut twice = false;
+        let mut running: Vec<&str> = Vec::new();
+        for (copy, &c) in vm.clusters.iter().enumerate() {
+            for &id in &self.server_ids[c] {
+                let host = self.server_names[id as usize].as_str();
+                let Some(h) = self.farm.hosts.get(host) else {
+                    continue;
+                };
+                let on = h.up
+                    && h.vms
+                        .get(name)
+                        .is_some_and(|x| x.power == crate::backend::PowerState::Running);
+                // A VM left running on a host that lost the disk does no I/O: only copies
+                // with their disk count.
+                if on && h.disk {
+                    running.push(host);
+                    twice |= serving.is_some_and(|s| s != copy);
+                    // Running twice, clients reach the copy DNS sends them to.
+                    let preferred = vm.clusters[copy] == vm.dns_target;
+                    if serving.is_none() || preferred {
+                        serving = Some(copy);
+                    }
+                }
+            }
+        }
+        let healthy = serving.is_some_and(|copy| {
+            let (p, r) = (vm.clusters[copy], vm.clusters[1 - copy]);
+            crate::world::classify_running(
+                &self.farm,
+                name,
+                &running,
+                self.holder_host(p),
+                self.holder_host(r),
+            ) == crate::world::EndState::Healthy
+        });
+        let view = VmView {
+            serving,
+            twice,
+            healthy,
+            cluster_up: vm.clusters.map(|c| self.clusters[c].is_up()),
+            cluster_cause: vm.clusters.map(|c| self.clusters[c].down_cause()),
+            split_brain: vm.clusters.map(|c| self.clusters[c].is_split_brain()),
+            resynchronised: std::mem::take(&mut self.resynchronised[v]),
+        };
+        let before = (self.vms[v].tracker.cause(), self.vms[v].sync.is_healthy());
+        self.vms[v].refresh(now, view);
+        let after = (self.vms[v].tracker.cause(), self.vms[v].sync.is_healthy());
+        if before != after {
+            let name = self.scenario.vms[v].name.clone();
+            self.note(TraceKind::Replication, &name, || {
+                let state = after
+                    .0
+                    .map_or("up".to_string(), |c| format!("down ({})", c.name()));
+                let protection = if after.1 { "protected" } else { "unprotected" };
+                format!(
+                    "{state}, {protection}, serving from copy {:?}",
+                    view.serving
+                )
+            });
+        }
+    }
+
+    // ----- the master's task -----
 
     /// Runs the master task until it waits on a call, and times the call.
-    fn poll_master(&mut self) {
+    pub(super) fn poll_master(&mut self) {
         let now = self.cal.now();
         let Some(m) = self.master.as_mut() else {
             return;
@@ -359,6 +631,7 @@ impl<'s> World<'s> {
         let submitted = m.exec.take_submitted();
         for (id, op) in submitted {
             self.mark_failover_start(&op);
+            let caller = self.master_host();
             let m = self.master.as_mut().expect("checked above");
             match op {
                 Op::Idle(period) => {
@@ -370,19 +643,34 @@ impl<'s> World<'s> {
                     let stale = m
                         .worker_clusters
                         .iter()
-                        .any(|&c| m.observed[c] != Some(self.up[c]));
+                        .any(|&c| m.observed[c] != Some(self.synced[c].up));
                     if stale {
                         self.wake_idle_master(now);
                     }
                 }
                 _ => {
-                    let delay = call_duration(m, &op);
-                    self.cal.schedule_in(delay, Event::OpDone { task: id });
+                    let delay = m.calls.sample(&op, &caller, &mut m.call_stream);
+                    self.cal.schedule_in(
+                        delay,
+                        Event::OpDone {
+                            task: id,
+                            master: true,
+                        },
+                    );
                 }
             }
             let m = self.master.as_mut().expect("checked above");
             m.pending = Some(op);
         }
+    }
+
+    /// The server the master controller runs on (its cluster's active server).
+    pub(super) fn master_host(&self) -> String {
+        self.master
+            .as_ref()
+            .and_then(|m| self.holder_host(m.spec.cluster))
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// From the master's first failover call for a VM until its DNS update, the VM's downtime
@@ -396,13 +684,14 @@ impl<'s> World<'s> {
             return;
         };
         if let Some(v) = self.scenario.vms.iter().position(|x| &x.name == vm) {
-            if self.vms[v].placed() != Some(cluster) {
+            if self.vms[v].placed() != cluster {
                 self.vms[v].failing_over = true;
+                self.touch_vm(v);
             }
         }
     }
 
-    fn op_done(&mut self, task: TaskId) {
+    fn master_op_done(&mut self, task: TaskId) {
         let Some(m) = self.master.as_mut() else {
             return;
         };
@@ -412,180 +701,62 @@ impl<'s> World<'s> {
         let Some(op) = m.pending.take() else {
             return;
         };
-        let result = self.apply(&op);
+        let caller = self.master_host();
+        let Some(result) = self.apply(task, true, &caller, &op) else {
+            return;
+        };
+        self.note(TraceKind::Call, &caller, || {
+            format!(
+                "master: {} -> {}",
+                op.render(),
+                crate::backend::sim::op::render_result(&result)
+            )
+        });
+        if result.is_err() {
+            if let Op::Hv {
+                cmd: HvCmd::StartFailover { vm, .. } | HvCmd::StartVm { vm },
+                ..
+            } = &op
+            {
+                if let Some(v) = self.scenario.vms.iter().position(|x| &x.name == vm) {
+                    self.vms[v].failing_over = false;
+                    self.touch_vm(v);
+                }
+            }
+        }
         let m = self.master.as_mut().expect("checked above");
         m.exec.deliver(task, result);
         self.poll_master();
     }
-
-    fn apply(&mut self, op: &Op) -> OpResult {
-        match op {
-            Op::Sleep(_) | Op::Idle(_) => Ok(OpOutput::Unit),
-            Op::RestGroup { cluster, group } => self.rest_group(cluster, group),
-            Op::Hv { host, cmd } => self.hyperv(host, cmd),
-            Op::DnsUpdate { record, address } => self.dns_update(record, address),
-            other => Err(BackendError::Rest {
-                code: -1,
-                message: format!("not available in a cluster set: {}", other.render()),
-            }),
-        }
-    }
-
-    fn cluster_index(&self, name: &str) -> Option<usize> {
-        self.scenario.clusters.iter().position(|c| c.name == name)
-    }
-
-    /// `GET /api/v1/groups/<group>` at the cluster's FIP: answered while the group is up.
-    fn rest_group(&mut self, cluster: &str, group: &str) -> OpResult {
-        let unreachable = || BackendError::Unreachable {
-            target: format!("fip-{cluster}"),
-        };
-        let c = self.cluster_index(cluster).ok_or_else(unreachable)?;
-        if let Some(m) = self.master.as_mut() {
-            m.observed[c] = Some(self.up[c]);
-        }
-        let sim = &self.clusters[c];
-        if group != group_name(cluster) {
-            return Err(BackendError::Rest {
-                code: 404,
-                message: format!("no group {group}"),
-            });
-        }
-        let server = sim.active_server().filter(|_| sim.is_up());
-        let server = server.ok_or_else(unreachable)?;
-        Ok(OpOutput::Group(GroupInfo {
-            name: group.into(),
-            status: GroupStatus::Online,
-            current: self.scenario.clusters[c].servers[server].clone(),
-            resources: vec![],
-        }))
-    }
-
-    fn hyperv(&mut self, host: &str, cmd: &HvCmd) -> OpResult {
-        let now = self.cal.now();
-        let unreachable = || BackendError::Unreachable {
-            target: host.to_string(),
-        };
-        let &(c, s) = self.servers.get(host).ok_or_else(unreachable)?;
-        let vm_name = command_vm(cmd).unwrap_or_default();
-        let cluster = &self.clusters[c];
-        if !(cluster.is_up() && cluster.active_server() == Some(s)) {
-            return Err(if cluster.server_state(s) == ServerState::Member {
-                // Up, but not where the group (and the shared disk) is.
-                BackendError::ConfigurationNotAccessible { vm: vm_name.into() }
-            } else {
-                unreachable()
-            });
-        }
-        let not_found = || BackendError::VmNotFound {
-            vm: vm_name.into(),
-            host: host.into(),
-        };
-        let v = self
-            .scenario
-            .vms
-            .iter()
-            .position(|x| x.name == vm_name)
-            .ok_or_else(not_found)?;
-        let copy = self.vms[v].pair.copy_on(c).ok_or_else(not_found)?;
-        let current_to = self.vms[v].current_to(copy, now);
-        let names = self.vms[v]
-            .pair
-            .copies
-            .clone()
-            .map(|x| self.scenario.clusters[x.cluster].name.as_str());
-        let vm = &mut self.vms[v];
-        match vm.pair.apply(copy, vm_name, cmd, names) {
-            Err(e) => {
-                if matches!(cmd, HvCmd::StartFailover { .. } | HvCmd::StartVm { .. }) {
-                    vm.failing_over = false;
-                }
-                Err(e)
-            }
-            Ok((output, effect)) => {
-                match effect {
-                    Some(Effect::Started) => vm.moved(copy, current_to, now),
-                    Some(Effect::ResyncStarted) => {
-                        let spec = self
-                            .scenario
-                            .master
-                            .as_ref()
-                            .expect("only the master resynchronises");
-                        let delay = spec.reprotect.sample(&mut self.reprotect_streams[v]);
-                        let generation = vm.resync_timer.arm();
-                        self.cal.schedule_in(
-                            delay,
-                            Event::ResyncDone {
-                                vm: v as u16,
-                                copy: copy as u8,
-                                generation,
-                            },
-                        );
-                    }
-                    Some(Effect::FailoverStarted) | None => {}
-                }
-                Ok(output)
-            }
-        }
-    }
-
-    /// Clients reach the new address once their cached answer expires.
-    fn dns_update(&mut self, record: &str, address: &str) -> OpResult {
-        let now = self.cal.now();
-        let target = self.cluster_index(address);
-        let v = self.scenario.vms.iter().position(|x| x.name == record);
-        let (Some(target), Some(v)) = (target, v) else {
-            return Err(BackendError::Rest {
-                code: 404,
-                message: format!("no record {record} or address {address}"),
-            });
-        };
-        let ttl = self.scenario.dns.as_ref().map_or(0, |d| d.ttl);
-        let vm = &mut self.vms[v];
-        vm.dns_target = target;
-        vm.dns_ready_at = now + ttl;
-        vm.failing_over = false;
-        self.cal.schedule_in(ttl, Event::DnsReady);
-        Ok(OpOutput::Unit)
-    }
 }
 
-/// How long a master call takes: the failover and the VM start as the scenario says; the REST
-/// polls, reads, replication settings and DNS update are taken as instantaneous next to them
-/// (one microsecond, so that a call always yields). A resynchronisation's transfer is timed
-/// separately (`reprotect`).
-fn call_duration(m: &mut MasterRt, op: &Op) -> Micros {
-    let d = match op {
-        Op::Sleep(d) | Op::Idle(d) => *d,
-        Op::Hv {
-            cmd: HvCmd::StartFailover { .. },
-            ..
-        } => m.spec.failover.sample(&mut m.failover_stream),
-        Op::Hv {
-            cmd: HvCmd::StartVm { .. },
-            ..
-        } => m.spec.vm_start.sample(&mut m.vm_start_stream),
-        _ => 0,
-    };
-    d.max(1)
-}
-
-fn command_vm(cmd: &HvCmd) -> Option<&str> {
-    match cmd {
-        HvCmd::GetVm { vm }
-        | HvCmd::StartVm { vm }
-        | HvCmd::StopVm { vm }
-        | HvCmd::ImportVm { vm, .. }
-        | HvCmd::GetReplication { vm }
-        | HvCmd::RemoveReplication { vm }
-        | HvCmd::EnableReplication { vm, .. }
-        | HvCmd::EnableAsReplica { vm }
-        | HvCmd::StartInitialReplication { vm }
-        | HvCmd::StartFailover { vm, .. }
-        | HvCmd::CompleteFailover { vm }
-        | HvCmd::Reverse { vm, .. }
-        | HvCmd::SetAsReplica { vm }
-        | HvCmd::Resume { vm, .. } => Some(vm),
-        HvCmd::ListReplication => None,
+/// The Hyper-V hosts at time 0: every server of every cluster, each group's disk on its first
+/// server, every VM running on its home cluster's first server and replicating to the replica
+/// cluster's first server.
+fn initial_farm(scenario: &Scenario) -> HyperVFarm {
+    use crate::backend::sim::hyperv::{initial_pair, vmcx_path};
+    use crate::control::Side;
+    let mut farm = HyperVFarm::default();
+    for spec in &scenario.clusters {
+        for s in &spec.servers {
+            farm.add_host(s, &spec.name);
+        }
+        if let Some(h) = farm.hosts.get_mut(&spec.servers[0]) {
+            h.disk = true;
+        }
     }
+    for vm in &scenario.vms {
+        let (home, replica) = (
+            &scenario.clusters[vm.cluster],
+            &scenario.clusters[vm.replica_cluster],
+        );
+        for (cluster, side) in [(home, Side::Primary), (replica, Side::Replica)] {
+            farm.paths.insert(
+                vmcx_path(&cluster.name, &vm.name, side),
+                (cluster.name.clone(), vm.name.clone()),
+            );
+        }
+        initial_pair(&mut farm, &vm.name, &home.servers[0], &replica.servers[0]);
+    }
+    farm
 }

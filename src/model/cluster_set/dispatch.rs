@@ -1,0 +1,270 @@
+//! The one dispatcher of backend calls onto the world: a call of the control logic (a script
+//! resource's or the master's) completes here, against the clusters (the ECX REST API), the
+//! Hyper-V mock, the witness's leases and DNS, as they are when it completes.
+
+use crate::backend::sim::hyperv::HvEffect;
+use crate::backend::sim::lease::Grant;
+use crate::backend::sim::{EcxCluster, HvCmd, Op, OpOutput, OpResult, TaskId};
+use crate::backend::{BackendError, GroupStatus};
+use crate::model::cluster::Group;
+
+use super::master_rt::group_name;
+use super::world::{Event, World};
+use crate::world::TraceKind;
+
+impl World<'_> {
+    /// Completes `op` of `task` (the master's if `master`) issued from host `caller`; `None`
+    /// if the task now waits (for a lease).
+    pub(super) fn apply(
+        &mut self,
+        task: TaskId,
+        master: bool,
+        caller: &str,
+        op: &Op,
+    ) -> Option<OpResult> {
+        Some(match op {
+            Op::Sleep(_) | Op::Idle(_) => Ok(OpOutput::Unit),
+            Op::RestGroup { cluster, .. }
+            | Op::RestCluster { cluster }
+            | Op::RestServers { cluster }
+            | Op::RestResources { cluster } => self.rest_get(master, caller, cluster, op),
+            Op::RestStartGroup { cluster, .. }
+            | Op::RestStopGroup { cluster, .. }
+            | Op::RestMoveGroup { cluster, .. } => Err(BackendError::Rest {
+                code: 5,
+                message: format!("group operations on {cluster} are not open to the control logic"),
+            }),
+            Op::Hv { host, cmd } => self.hyperv(caller, host, cmd),
+            Op::DnsUpdate { record, address } => self.dns_update(record, address),
+            Op::LeaseAcquire {
+                name,
+                holder,
+                ttl,
+                wait,
+            } => {
+                let now = self.cal.now();
+                // The master never waits (its task ids are not the scripts').
+                let grant = if master || *wait == 0 {
+                    self.leases.try_acquire(name, holder, task, *ttl, now)
+                } else {
+                    self.leases.acquire(name, holder, task, *ttl, now)
+                };
+                match grant {
+                    Some(grant) => {
+                        self.arm_lease_expiry(&grant);
+                        Ok(OpOutput::Granted(true))
+                    }
+                    None if master || *wait == 0 => Ok(OpOutput::Granted(false)),
+                    None => {
+                        self.cal.schedule_in(*wait, Event::LeaseWaitOver { task });
+                        return None;
+                    }
+                }
+            }
+            Op::RoleGet { vm } => Ok(OpOutput::Role(self.leases.role(vm))),
+            Op::RoleClaim { vm, cluster, epoch } => Ok(OpOutput::Granted(
+                self.leases.claim_role(vm, cluster, *epoch),
+            )),
+            Op::LeaseRelease { name, holder } => {
+                let now = self.cal.now();
+                if let Some(grant) = self.leases.release(name, holder, now) {
+                    self.hand_over(grant);
+                }
+                Ok(OpOutput::Unit)
+            }
+        })
+    }
+
+    fn cluster_index(&self, name: &str) -> Option<usize> {
+        self.cluster_by_name.get(name).copied()
+    }
+
+    fn host_reachable(&self, host: &str) -> bool {
+        self.servers
+            .get(host)
+            .is_some_and(|&(c, s)| self.clusters[c].server_reachable(s))
+    }
+
+    /// What the cluster's REST API reports of its one failover group.
+    fn ecx_view(&self, c: usize) -> EcxCluster {
+        let spec = &self.scenario.clusters[c];
+        let mut ecx = EcxCluster::new(&spec.name, &group_name(&spec.name), spec.servers.clone());
+        let (status, server, fip, script) = match self.clusters[c].group() {
+            Group::Online(s) => (GroupStatus::Online, Some(s), true, true),
+            Group::Scripts(s) => (GroupStatus::OnlinePending, Some(s), true, false),
+            Group::Stopping(s) => (GroupStatus::OfflinePending, Some(s), true, false),
+            Group::Starting(s) => (GroupStatus::OnlinePending, Some(s), false, false),
+            Group::SplitBrain => (
+                GroupStatus::Online,
+                self.clusters[c].active_server(),
+                true,
+                true,
+            ),
+            Group::Detecting | Group::Waiting | Group::SyncWait | Group::DiskWait => {
+                (GroupStatus::Offline, None, false, false)
+            }
+        };
+        ecx.status = status;
+        ecx.current = server.map(|s| spec.servers[s].clone());
+        ecx.fip_online = fip;
+        ecx.sd_online = fip && self.clusters[c].disk_up();
+        ecx.script_online = script;
+        ecx
+    }
+
+    /// A GET at the cluster's FIP: answered while the FIP is online on a reachable server.
+    fn rest_get(&mut self, master: bool, caller: &str, cluster: &str, op: &Op) -> OpResult {
+        let unreachable = || BackendError::Unreachable {
+            target: format!("fip-{cluster}"),
+        };
+        if !self.host_reachable(caller) {
+            return Err(unreachable());
+        }
+        let c = self.cluster_index(cluster).ok_or_else(unreachable)?;
+        if master {
+            let up = self.clusters[c].is_up();
+            if let Some(m) = self.master.as_mut() {
+                m.observed[c] = Some(up);
+            }
+        }
+        let ecx = self.ecx_view(c);
+        ecx.answers(self.cal.now(), |s| self.host_reachable(s))?;
+        Ok(match op {
+            Op::RestCluster { .. } => OpOutput::Cluster(ecx.cluster_info()),
+            Op::RestServers { .. } => {
+                OpOutput::Servers(ecx.server_infos(|s| self.host_reachable(s)))
+            }
+            Op::RestResources { .. } => OpOutput::Resources(ecx.resource_infos()),
+            Op::RestGroup { group, .. } if *group != ecx.group => {
+                return Err(BackendError::Rest {
+                    code: 404,
+                    message: format!("no group {group}"),
+                })
+            }
+            _ => OpOutput::Group(ecx.group_info()),
+        })
+    }
+
+    fn hyperv(&mut self, caller: &str, host: &str, cmd: &HvCmd) -> OpResult {
+        let now = self.cal.now();
+        let vm = cmd
+            .vm()
+            .and_then(|name| self.scenario.vms.iter().position(|v| v.name == name));
+        let checkpoint = match (cmd, vm) {
+            (HvCmd::StartInitialReplication { .. }, Some(v)) => {
+                self.scenario.vms[v].checkpoint.sample(&mut self.rng_vms[v])
+            }
+            _ => 0,
+        };
+        let flaky = self.scenario.backend.flaky_remove_probability;
+        let (result, effect) = self.farm.apply(
+            caller,
+            host,
+            cmd,
+            now,
+            flaky,
+            checkpoint,
+            &mut self.rng_flaky,
+        );
+        if let (Some(HvEffect::InitialReplicationStarted { primary, .. }), Some(v)) = (effect, vm) {
+            let transfer = self.scenario.vms[v]
+                .initial_replication
+                .sample(&mut self.rng_vms[v]);
+            if let Some(&(c, s)) = self.servers.get(&primary) {
+                let host = self.server_ids[c][s];
+                self.cal.schedule_in(
+                    transfer,
+                    Event::ReplicationTransferred { vm: v as u16, host },
+                );
+            }
+        }
+        if let Some(v) = vm {
+            self.touch_vm(v);
+        }
+        result
+    }
+
+    pub(super) fn replication_transferred(&mut self, vm: u16, host: u16) {
+        let v = vm as usize;
+        let host = self.server_names[host as usize].clone();
+        let done = self
+            .farm
+            .finish_initial_replication(&host, &self.scenario.vms[v].name);
+        self.resynchronised[v] = done;
+        let name = &self.scenario.vms[v].name;
+        self.note(TraceKind::Replication, &host, || {
+            let outcome = if done { "done" } else { "failed" };
+            format!("initial replication of {name} {outcome}")
+        });
+        self.touch_vm(v);
+    }
+
+    /// Clients reach the new address once their cached answer expires.
+    fn dns_update(&mut self, record: &str, address: &str) -> OpResult {
+        let now = self.cal.now();
+        let target = self.cluster_index(address);
+        let v = self.scenario.vms.iter().position(|x| x.name == record);
+        let (Some(target), Some(v)) = (target, v) else {
+            return Err(BackendError::Rest {
+                code: 404,
+                message: format!("no record {record} or address {address}"),
+            });
+        };
+        let ttl = self.scenario.dns.as_ref().map_or(0, |d| d.ttl);
+        let vm = &mut self.vms[v];
+        vm.dns_target = target;
+        vm.dns_ready_at = now + ttl;
+        vm.failing_over = false;
+        self.cal.schedule_in(ttl, Event::DnsReady { vm: v as u16 });
+        self.touch_vm(v);
+        Ok(OpOutput::Unit)
+    }
+
+    fn lease_index(&mut self, name: &str) -> u16 {
+        if let Some(&i) = self.lease_ids.get(name) {
+            return i;
+        }
+        let i = self.lease_names.len() as u16;
+        self.lease_names.push(name.to_string());
+        self.lease_ids.insert(name.to_string(), i);
+        i
+    }
+
+    fn arm_lease_expiry(&mut self, grant: &Grant) {
+        let lease = self.lease_index(&grant.name);
+        self.cal.schedule_at(
+            grant.expires,
+            Event::LeaseExpiry {
+                lease,
+                generation: grant.generation,
+            },
+        );
+    }
+
+    /// A waiting script gets the lease.
+    fn hand_over(&mut self, grant: Grant) {
+        self.arm_lease_expiry(&grant);
+        self.wake_script(grant.task, Ok(OpOutput::Granted(true)));
+    }
+
+    fn wake_script(&mut self, task: TaskId, result: OpResult) {
+        if self.exec.is_live(task) {
+            self.exec.deliver(task, result);
+            self.poll_script(task);
+        }
+    }
+
+    pub(super) fn lease_expired(&mut self, lease: u16, generation: u64) {
+        let now = self.cal.now();
+        let name = self.lease_names[lease as usize].clone();
+        if let Some(grant) = self.leases.expire(&name, generation, now) {
+            self.hand_over(grant);
+        }
+    }
+
+    pub(super) fn lease_wait_over(&mut self, task: TaskId) {
+        if self.leases.cancel_wait(task) {
+            self.wake_script(task, Ok(OpOutput::Granted(false)));
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The script resources of the worker clusters: each VM's start script (ChangePrimary /
+//! ChangeReplica, or the coordinated logic) runs on the group's server when the group
+//! activates, its stop script before a failback, both as tasks of the production control
+//! logic on the deterministic executor. A group activating is online once all its scripts
+//! have ended; ECX's default "normal return value" does not check their exit codes.
+
+use crate::backend::sim::hyperv::vmcx_path;
+use crate::backend::sim::SimBackend;
+use crate::backend::sim::TaskId;
+use crate::control::{
+    start_script, stop_script, ClpEvent, ClpFactor, ScriptContext, ScriptOutcome, Side,
+};
+
+use super::master_rt::group_name;
+use super::world::{Event, World};
+use crate::backend::sim::op::render_result;
+use crate::world::TraceKind;
+
+/// Why a script runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptKind {
+    /// The group's activation: the group is online when every one has ended.
+    Activation,
+    /// Before a failback, on the server giving the group up.
+    FailbackStop,
+}
+
+/// One live script resource run.
+#[derive(Debug, Clone, Copy)]
+pub struct ScriptTask {
+    /// Global server index of the host it runs on.
+    pub host: u16,
+    pub cluster: usize,
+    pub vm: usize,
+    pub kind: ScriptKind,
+}
+
+impl World<'_> {
+    /// The group's fip and sd are online on `server`: start each VM's script resource.
+    pub(super) fn launch_activation(&mut self, c: usize, server: usize, event: ClpEvent) {
+        for i in 0..self.vms_of_cluster[c].len() {
+            let vm = self.vms_of_cluster[c][i] as usize;
+            self.launch(c, server, vm, ScriptKind::Activation, event, None);
+        }
+        if self.live_scripts[c] == 0 {
+            self.activation_done(c);
+        }
+    }
+
+    /// A failback moves the group: stop scripts with CLP_FACTOR=GROUPMOVE on the old server.
+    pub(super) fn launch_failback_stop(&mut self, c: usize, server: usize) {
+        for i in 0..self.vms_of_cluster[c].len() {
+            let vm = self.vms_of_cluster[c][i] as usize;
+            let factor = Some(ClpFactor::GroupMove);
+            self.launch(
+                c,
+                server,
+                vm,
+                ScriptKind::FailbackStop,
+                ClpEvent::Start,
+                factor,
+            );
+        }
+        if self.live_scripts[c] == 0 {
+            self.stop_done(c);
+        }
+    }
+
+    fn launch(
+        &mut self,
+        c: usize,
+        server: usize,
+        vm: usize,
+        kind: ScriptKind,
+        event: ClpEvent,
+        factor: Option<ClpFactor>,
+    ) {
+        let spec = &self.scenario.vms[vm];
+        let (side, opposite) = if spec.cluster == c {
+            (Side::Primary, spec.replica_cluster)
+        } else {
+            (Side::Replica, spec.cluster)
+        };
+        let other_side = match side {
+            Side::Primary => Side::Replica,
+            Side::Replica => Side::Primary,
+        };
+        let own_name = &self.scenario.clusters[c].name;
+        let opposite_name = &self.scenario.clusters[opposite].name;
+        let host = self.server_ids[c][server];
+        let ctx = ScriptContext {
+            own_server: self.server_names[host as usize].clone(),
+            own_cluster: own_name.clone(),
+            vm: spec.name.clone(),
+            opposite_cluster: opposite_name.clone(),
+            opposite_group: group_name(opposite_name),
+            vmcx_path: vmcx_path(own_name, &spec.name, side),
+            opposite_vmcx_path: vmcx_path(opposite_name, &spec.name, other_side),
+        };
+        let id = self.exec.next_id();
+        let backend = SimBackend::new(id, self.exec.mailbox());
+        let variant = self.scenario.control.clone();
+        let future = Box::pin(async move {
+            match factor {
+                None => start_script(&variant, side, event, &ctx, &backend).await,
+                Some(f) => stop_script(&variant, side, event, f, &ctx, &backend).await,
+            }
+        });
+        self.exec.insert(id, future);
+        self.tasks.insert(
+            id,
+            ScriptTask {
+                host,
+                cluster: c,
+                vm,
+                kind,
+            },
+        );
+        self.live_scripts[c] += 1;
+        let host_name = self.server_names[host as usize].clone();
+        let vm_name = &self.scenario.vms[vm].name;
+        self.note(TraceKind::Script, &host_name, || {
+            format!("{kind:?} script for {vm_name} ({side:?}, CLP_EVENT={event:?}, CLP_FACTOR={factor:?})")
+        });
+        self.poll_script(id);
+    }
+
+    /// Runs a script until it waits on a call (timed by `[backend]`) or ends.
+    pub(super) fn poll_script(&mut self, task: TaskId) {
+        if let Some(outcome) = self.exec.poll(task) {
+            self.script_ended(task, Some(outcome));
+        }
+        self.exec.take_logs();
+        for (id, op) in self.exec.take_submitted() {
+            let Some(meta) = self.tasks.get(&id) else {
+                continue;
+            };
+            let caller = &self.server_names[meta.host as usize];
+            let delay = self
+                .scenario
+                .backend
+                .calls
+                .sample(&op, caller, &mut self.rng_calls);
+            self.cal.schedule_in(
+                delay,
+                Event::OpDone {
+                    task: id,
+                    master: false,
+                },
+            );
+            self.pending.insert(id, op);
+        }
+    }
+
+    pub(super) fn script_op_done(&mut self, task: TaskId) {
+        let Some(op) = self.pending.remove(&task) else {
+            return;
+        };
+        let Some(meta) = self.tasks.get(&task).copied() else {
+            return;
+        };
+        let caller = self.server_names[meta.host as usize].clone();
+        if let Some(result) = self.apply(task, false, &caller, &op) {
+            self.note(TraceKind::Call, &caller, || {
+                format!("{} -> {}", op.render(), render_result(&result))
+            });
+            self.exec.deliver(task, result);
+            self.poll_script(task);
+        }
+        self.touch_vm(meta.vm);
+    }
+
+    /// A script ended (`outcome`) or was killed (`None`) with its server or its group.
+    pub(super) fn script_ended(&mut self, task: TaskId, outcome: Option<ScriptOutcome>) {
+        self.pending.remove(&task);
+        self.leases.cancel_wait(task);
+        let Some(meta) = self.tasks.remove(&task) else {
+            return;
+        };
+        let host = self.server_names[meta.host as usize].clone();
+        self.note(TraceKind::Script, &host, || match outcome {
+            Some(o) => format!("{:?} exited with {}", o.script, o.bitmask),
+            None => "script killed".to_string(),
+        });
+        let c = meta.cluster;
+        self.live_scripts[c] -= 1;
+        if self.live_scripts[c] == 0 {
+            match meta.kind {
+                ScriptKind::Activation => self.activation_done(c),
+                ScriptKind::FailbackStop => self.stop_done(c),
+            }
+        }
+        self.touch_vm(meta.vm);
+    }
+
+    fn activation_done(&mut self, c: usize) {
+        self.with_cluster(c, |sim, scope| sim.scripts_finished(scope));
+    }
+
+    fn stop_done(&mut self, c: usize) {
+        self.with_cluster(c, |sim, scope| sim.stop_scripts_finished(scope));
+    }
+
+    /// Kills the live scripts `doomed` selects (their host died, or their group left it).
+    pub(super) fn kill_scripts(&mut self, doomed: impl Fn(&ScriptTask) -> bool) {
+        let ids: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| doomed(t))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.exec.kill(id);
+            self.script_ended(id, None);
+        }
+    }
+}
