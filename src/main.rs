@@ -67,6 +67,17 @@ enum Command {
         #[arg(long)]
         outages: bool,
     },
+    /// Print what happened in one replication of a scenario with VMs: failures, cluster
+    /// groups, every script and master call with its answer, the VM's state.
+    Timeline {
+        scenario: PathBuf,
+        /// Which replication (0-based).
+        #[arg(long, default_value_t = 0)]
+        replication: u64,
+        /// Seed (default: the scenario's [simulation] seed).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Run several scenarios on common random numbers and compare them side by side, with the
     /// paired differences of each against the first.
     Compare {
@@ -168,6 +179,11 @@ fn main() -> ExitCode {
             outages,
         } => run_command(&scenario, sim, outages),
         Command::Analytic { scenario, json } => analytic_command(&scenario, json),
+        Command::Timeline {
+            scenario,
+            replication,
+            seed,
+        } => timeline_command(&scenario, replication, seed),
         Command::Sweep {
             scenarios,
             param,
@@ -287,6 +303,20 @@ fn run_command(path: &Path, sim: SimArgs, outages: bool) -> Result<(), Failure> 
         print!("{}", table::render(&report));
         println!("\nwrote {}", dir.display());
     }
+    Ok(())
+}
+
+fn timeline_command(path: &Path, replication: u64, seed: Option<u64>) -> Result<(), Failure> {
+    let scenario = load(path)?;
+    if scenario.vms.is_empty() {
+        return Err(Failure::input(format!(
+            "{}: the timeline follows scenarios with [[vm]] sections; this one has none",
+            path.display()
+        )));
+    }
+    let seed = seed.unwrap_or(scenario.simulation.seed);
+    let trace = ecxsim::model::cluster_set::trace_replication(&scenario, seed, replication, &[]);
+    print!("{}", ecxsim::world::trace::render(&trace));
     Ok(())
 }
 

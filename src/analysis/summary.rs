@@ -49,6 +49,10 @@ pub struct ServiceReport {
     pub np_shutdowns: u64,
     /// Cluster set: time the VM had no up-to-date replica.
     pub unprotected_minutes_per_year: f64,
+    /// The part of it with both of the VM's clusters up (replication broken or rebuilding).
+    pub replication_broken_minutes_per_year: f64,
+    /// Times the VM began running on both clusters at once, over all replications.
+    pub vm_running_twice: u64,
     /// Cluster set: seconds of writes lost per unplanned cross-cluster failover; `null` when
     /// there was none.
     pub data_loss: Option<DataLossSummary>,
@@ -90,6 +94,8 @@ pub struct ServiceAccumulator {
     split_brain: u128,
     np_shutdowns: u64,
     unprotected: u128,
+    replication_broken: u128,
+    vm_running_twice: u64,
     /// Every cross-cluster failover's lost writes, in constant memory.
     data_loss: DataLossHistogram,
 }
@@ -109,6 +115,8 @@ impl ServiceAccumulator {
         self.split_brain += totals.split_brain as u128;
         self.np_shutdowns += totals.np_shutdowns;
         self.unprotected += totals.unprotected as u128;
+        self.replication_broken += totals.replication_broken as u128;
+        self.vm_running_twice += totals.vm_running_twice;
         service
             .data_loss
             .iter()
@@ -146,6 +154,9 @@ impl ServiceAccumulator {
             split_brain_minutes_per_year: self.split_brain as f64 / observed * MINUTES_PER_YEAR,
             np_shutdowns: self.np_shutdowns,
             unprotected_minutes_per_year: self.unprotected as f64 / observed * MINUTES_PER_YEAR,
+            replication_broken_minutes_per_year: self.replication_broken as f64 / observed
+                * MINUTES_PER_YEAR,
+            vm_running_twice: self.vm_running_twice,
             data_loss: self.data_loss.summary(),
         }
     }

@@ -86,15 +86,7 @@ where
             // This node may still hold a Replica relationship from when this cluster held the
             // replica: the disk holds the primary's data now, so drop it rather than wait for
             // a peer that may be down; the pair is rebuilt below.
-            if let Ok(Some(rel)) = relationship(b, own, vm).await {
-                let failed_over = matches!(
-                    rel.state,
-                    ReplicationState::FailedOver | ReplicationState::FailedOverWaitingCompletion
-                );
-                if rel.mode == ReplicationMode::Replica && !failed_over {
-                    let _ = remove_with_retries(b, own, vm, cfg).await;
-                }
-            }
+            drop_stale_replica(b, own, vm, cfg).await;
             started = start_vm_when_ready(b, own, vm).await.is_ok();
         }
         let _ = b.release(&lease, own).await;
@@ -184,7 +176,46 @@ async fn ensure_registered<H: HyperV>(
     Ok(())
 }
 
-async fn start_vm_when_ready<B: HyperV + Clock>(b: &B, host: &str, vm: &str) -> BackendResult<()> {
+/// Removes a plain Replica relationship from `host`, which is to run the VM as the primary.
+pub async fn drop_stale_replica<B: HyperV + Clock + AlertLog>(
+    b: &B,
+    host: &str,
+    vm: &str,
+    cfg: &CoordinationConfig,
+) {
+    if let Ok(Some(rel)) = relationship(b, host, vm).await {
+        let failed_over = matches!(
+            rel.state,
+            ReplicationState::FailedOver | ReplicationState::FailedOverWaitingCompletion
+        );
+        if rel.mode == ReplicationMode::Replica && !failed_over {
+            let _ = remove_with_retries(b, host, vm, cfg).await;
+        }
+    }
+}
+
+/// Rebuilds replication from `primary` to `replica` from whatever state it is in.
+pub async fn repoint<B: HyperV + Clock + AlertLog>(
+    b: &B,
+    vm: &str,
+    (primary, primary_path): (&str, &str),
+    (replica, replica_path): (&str, &str),
+    cfg: &CoordinationConfig,
+) -> BackendResult<()> {
+    let pair = Pair {
+        primary,
+        replica,
+        primary_path,
+        replica_path,
+    };
+    converge(b, vm, &pair, cfg).await
+}
+
+pub async fn start_vm_when_ready<B: HyperV + Clock>(
+    b: &B,
+    host: &str,
+    vm: &str,
+) -> BackendResult<()> {
     let mut last = Ok(());
     for _ in 0..3 {
         // A bounded wait for a checkpoint in progress (the published poll has no bound).

@@ -32,6 +32,11 @@ pub struct TrackerTotals {
     pub np_shutdowns: u64,
     /// Cluster set: time the VM's replication was not healthy (no up-to-date replica).
     pub unprotected: Micros,
+    /// The part of `unprotected` with both of the VM's clusters up: replication broken by
+    /// the control logic (or being rebuilt), not by a cluster being down.
+    pub replication_broken: Micros,
+    /// Times the VM began running on both clusters at once.
+    pub vm_running_twice: u64,
 }
 
 impl TrackerTotals {
@@ -62,6 +67,7 @@ pub struct ServiceTracker {
     records: Vec<OutageRecord>,
     split_brain: Accrual,
     unprotected: Accrual,
+    replication_broken: Accrual,
 }
 
 /// Time spent in a condition (split brain, unprotected), clipped to the observed window.
@@ -103,6 +109,7 @@ impl ServiceTracker {
             records: Vec::new(),
             split_brain: Accrual::default(),
             unprotected: Accrual::default(),
+            replication_broken: Accrual::default(),
         }
     }
 
@@ -125,6 +132,19 @@ impl ServiceTracker {
     pub fn set_unprotected(&mut self, now: Micros, on: bool) {
         let window = self.window();
         self.unprotected.set(now, on, window);
+    }
+
+    /// Unhealthy with both clusters up (`true`), or not (`false`), from `now`.
+    pub fn set_replication_broken(&mut self, now: Micros, on: bool) {
+        let window = self.window();
+        self.replication_broken.set(now, on, window);
+    }
+
+    /// The VM began running on both clusters at `now`.
+    pub fn running_twice(&mut self, now: Micros) {
+        if self.observes(now) {
+            self.totals.vm_running_twice += 1;
+        }
     }
 
     /// A network-partition resolution shut servers down at `now`.
@@ -231,8 +251,10 @@ impl ServiceTracker {
         self.close_segment(end);
         self.set_split_brain(end, false);
         self.set_unprotected(end, false);
+        self.set_replication_broken(end, false);
         self.totals.split_brain = self.split_brain.total;
         self.totals.unprotected = self.unprotected.total;
+        self.totals.replication_broken = self.replication_broken.total;
         if self.down_cause.is_some() {
             self.record_outage(end, true);
         }

@@ -43,14 +43,15 @@ pub struct ReplicationResult {
 }
 
 /// Runs replication `index` of `scenario` with `seed`; a pure function of its arguments.
-/// A scenario with a master or VMs is a cluster set (`cluster_set::simulate_replication`).
+/// A scenario with a master, VMs or fault domains runs in the cluster-set world
+/// (`cluster_set::simulate_replication`).
 pub fn simulate_replication(
     scenario: &Scenario,
     seed: u64,
     index: u64,
     keep_outages: bool,
 ) -> ReplicationResult {
-    if scenario.master.is_some() || !scenario.vms.is_empty() {
+    if scenario.master.is_some() || !scenario.vms.is_empty() || !scenario.fault_domains.is_empty() {
         return super::cluster_set::simulate_replication(scenario, seed, index, keep_outages);
     }
     let sim = &scenario.simulation;

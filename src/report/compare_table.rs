@@ -58,6 +58,14 @@ fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
         Box::new(|s| format!("{:.2}", s.unprotected_minutes_per_year)),
     ));
     rows.push((
+        "  both clusters up".into(),
+        Box::new(|s| format!("{:.2}", s.replication_broken_minutes_per_year)),
+    ));
+    rows.push((
+        "VM running twice".into(),
+        Box::new(|s| s.vm_running_twice.to_string()),
+    ));
+    rows.push((
         "data loss/failover (s)".into(),
         Box::new(|s| {
             s.data_loss.as_ref().map_or("no failover".into(), |d| {

@@ -79,8 +79,12 @@ pub fn render(report: &Report) -> String {
         if s.unprotected_minutes_per_year > 0.0 || s.data_loss.is_some() {
             rows.push((
                 "unprotected per year",
-                format!("{:.2} min", s.unprotected_minutes_per_year),
+                format!(
+                    "{:.2} min ({:.2} with both clusters up)",
+                    s.unprotected_minutes_per_year, s.replication_broken_minutes_per_year
+                ),
             ));
+            rows.push(("VM running twice", format!("{} times", s.vm_running_twice)));
             rows.push((
                 "data lost per failover",
                 s.data_loss

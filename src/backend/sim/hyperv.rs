@@ -664,6 +664,20 @@ impl HyperVFarm {
         }
     }
 
+    /// The critical pause of the VMs that lost their storage on `host` ran out: they are
+    /// turned off (`AutomaticCriticalErrorActionTimeout`).
+    pub fn power_off_without_disk(&mut self, host: &str) {
+        let Some(h) = self.hosts.get_mut(host) else {
+            return;
+        };
+        if !h.disk {
+            for v in h.vms.values_mut() {
+                v.power = PowerState::Off;
+                v.checkpoint_until = 0;
+            }
+        }
+    }
+
     /// The host dies: every VM on it stops; its disk is gone with it.
     pub fn crash(&mut self, host: &str) {
         self.detach_disk(host);

@@ -172,6 +172,7 @@ impl World<'_> {
                 .sample(&mut self.rng_vms[v]);
             if let Some(&(c, s)) = self.servers.get(&primary) {
                 let host = self.server_ids[c][s];
+                self.transfers[v] += 1;
                 self.cal.schedule_in(
                     transfer,
                     Event::ReplicationTransferred { vm: v as u16, host },
@@ -186,6 +187,7 @@ impl World<'_> {
 
     pub(super) fn replication_transferred(&mut self, vm: u16, host: u16) {
         let v = vm as usize;
+        self.transfers[v] -= 1;
         let host = self.server_names[host as usize].clone();
         let done = self
             .farm

@@ -18,6 +18,7 @@
 
 mod dispatch;
 mod master_rt;
+mod operations;
 mod scripts;
 mod vm;
 mod world;

@@ -14,6 +14,7 @@ use crate::control::{
 use super::master_rt::group_name;
 use super::world::{Event, World};
 use crate::backend::sim::op::render_result;
+use crate::model::cluster::Group;
 use crate::world::TraceKind;
 
 /// Why a script runs.
@@ -23,6 +24,18 @@ pub enum ScriptKind {
     Activation,
     /// Before a failback, on the server giving the group up.
     FailbackStop,
+    /// An operator restarts the script resource (stop, then start, group online); then the
+    /// one on the other cluster, if any.
+    Restart { then: Option<usize> },
+    /// An operator's manual repair (`control::operator`).
+    Repair,
+}
+
+impl ScriptKind {
+    /// Whether the group's activation or stop waits for it.
+    fn gates_group(self) -> bool {
+        matches!(self, ScriptKind::Activation | ScriptKind::FailbackStop)
+    }
 }
 
 /// One live script resource run.
@@ -100,15 +113,21 @@ impl World<'_> {
         let id = self.exec.next_id();
         let backend = SimBackend::new(id, self.exec.mailbox());
         let variant = self.scenario.control.clone();
+        let restart = matches!(kind, ScriptKind::Restart { .. });
         let future = Box::pin(async move {
             match factor {
+                _ if restart => {
+                    let f = ClpFactor::Resource;
+                    stop_script(&variant, side, event, f, &ctx, &backend).await;
+                    start_script(&variant, side, event, &ctx, &backend).await
+                }
                 None => start_script(&variant, side, event, &ctx, &backend).await,
                 Some(f) => stop_script(&variant, side, event, f, &ctx, &backend).await,
             }
         });
-        self.exec.insert(id, future);
-        self.tasks.insert(
+        self.spawn(
             id,
+            future,
             ScriptTask {
                 host,
                 cluster: c,
@@ -116,13 +135,41 @@ impl World<'_> {
                 kind,
             },
         );
-        self.live_scripts[c] += 1;
         let host_name = self.server_names[host as usize].clone();
         let vm_name = &self.scenario.vms[vm].name;
         self.note(TraceKind::Script, &host_name, || {
             format!("{kind:?} script for {vm_name} ({side:?}, CLP_EVENT={event:?}, CLP_FACTOR={factor:?})")
         });
         self.poll_script(id);
+    }
+
+    /// Starts a task of the control logic on a host of cluster `c`.
+    pub(super) fn spawn(
+        &mut self,
+        id: TaskId,
+        future: std::pin::Pin<Box<dyn std::future::Future<Output = ScriptOutcome>>>,
+        task: ScriptTask,
+    ) {
+        self.exec.insert(id, future);
+        if task.kind.gates_group() {
+            self.live_scripts[task.cluster] += 1;
+        }
+        self.vm_tasks[task.vm] += 1;
+        self.tasks.insert(id, task);
+    }
+
+    /// The operator restarts the VM's script resource on cluster `c` (its group online),
+    /// then on `then`.
+    pub(super) fn launch_restart(&mut self, c: usize, vm: usize, then: Option<usize>) {
+        let (Group::Online(server), true) = (self.clusters[c].group(), self.clusters[c].disk_up())
+        else {
+            if let Some(next) = then {
+                self.launch_restart(next, vm, None);
+            }
+            return;
+        };
+        let kind = ScriptKind::Restart { then };
+        self.launch(c, server, vm, kind, ClpEvent::Start, None);
     }
 
     /// Runs a script until it waits on a call (timed by `[backend]`) or ends.
@@ -183,12 +230,17 @@ impl World<'_> {
             None => "script killed".to_string(),
         });
         let c = meta.cluster;
-        self.live_scripts[c] -= 1;
-        if self.live_scripts[c] == 0 {
-            match meta.kind {
-                ScriptKind::Activation => self.activation_done(c),
-                ScriptKind::FailbackStop => self.stop_done(c),
+        self.vm_tasks[meta.vm] -= 1;
+        if meta.kind.gates_group() {
+            self.live_scripts[c] -= 1;
+        }
+        match meta.kind {
+            ScriptKind::Activation if self.live_scripts[c] == 0 => self.activation_done(c),
+            ScriptKind::FailbackStop if self.live_scripts[c] == 0 => self.stop_done(c),
+            ScriptKind::Restart { then: Some(next) } if outcome.is_some() => {
+                self.launch_restart(next, meta.vm, None)
             }
+            _ => {}
         }
         self.touch_vm(meta.vm);
     }

@@ -197,7 +197,9 @@ fn replications_are_pure_functions_of_their_inputs_and_cost_few_events() {
             assert_eq!(x.outages, y.outages);
             assert_eq!(x.data_loss, y.data_loss);
         }
-        // Six servers failing about 44 times each in ten years, plus the master's reactions.
-        assert!(a.events < 5_000, "{} events", a.events);
+        // Six servers failing about 44 times each in ten years, the master's reactions, and
+        // the script resources' calls at each worker group start (a score each): thousands,
+        // not the millions of a simulation that polled or replicated cycle by cycle.
+        assert!(a.events < 10_000, "{} events", a.events);
     }
 }

@@ -102,8 +102,6 @@ pub struct VmRt {
     twice: bool,
     pub tracker: ServiceTracker,
     pub data_loss: Vec<Micros>,
-    /// Times the VM started serving from a second copy while the first still ran.
-    pub running_twice: u64,
 }
 
 impl VmRt {
@@ -126,7 +124,6 @@ impl VmRt {
             twice: false,
             tracker,
             data_loss: Vec::new(),
-            running_twice: 0,
         }
     }
 
@@ -152,7 +149,7 @@ impl VmRt {
         }
         self.serving = view.serving.is_some();
         if view.twice && !self.twice {
-            self.running_twice += 1;
+            self.tracker.running_twice(now);
         }
         self.twice = view.twice;
         self.update_availability(now, &view);
@@ -176,6 +173,9 @@ impl VmRt {
             self.sync.start(now, self.run_clock);
         }
         self.tracker.set_unprotected(now, !healthy);
+        let both_up = view.cluster_up[0] && view.cluster_up[1];
+        self.tracker
+            .set_replication_broken(now, !healthy && both_up);
     }
 
     /// The VM now serves from `copy` after serving from the other: count the writes made on

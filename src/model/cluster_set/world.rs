@@ -13,15 +13,17 @@ use std::collections::BTreeMap;
 
 use crate::backend::sim::{Executor, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput, TaskId};
 use crate::control::ScriptOutcome;
-use crate::engine::{component_stream, Calendar, Stream};
+use crate::engine::{component_stream, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
 use crate::model::cluster::{build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Scoped};
 use crate::model::witness::{WitnessEvent, WitnessSim};
+use crate::model::ClusterFault;
 use crate::model::{ReplicationResult, ServiceResult};
 use crate::scenario::Scenario;
 use crate::time::Micros;
 
 use super::master_rt::{Idle, MasterRt};
+use super::operations::OperatorRt;
 use super::scripts::ScriptTask;
 use super::vm::{VmRt, VmView};
 use super::ScriptedFault;
@@ -59,12 +61,57 @@ pub(super) enum Event {
     LeaseWaitOver {
         task: TaskId,
     },
+    /// A fault domain fails, one of its members goes down, it is repaired.
+    DomainFails {
+        domain: u16,
+    },
+    DomainMemberDown {
+        domain: u16,
+        member: u16,
+        generation: u32,
+    },
+    DomainRestored {
+        domain: u16,
+        generation: u32,
+    },
+    OperatorArrives {
+        vm: u16,
+        generation: u32,
+    },
+    /// A host's VMs have been paused for lack of storage for the critical-error timeout.
+    CriticalPauseOver {
+        host: u16,
+        generation: u32,
+    },
     Inject(u32),
 }
 
 impl FromClusterEvent for Event {
     fn from_cluster_event(cluster: u16, event: ClusterEvent) -> Self {
         Event::Cluster { cluster, event }
+    }
+}
+
+/// How long a VM that lost its storage stays paused before Hyper-V turns it off
+/// (`AutomaticCriticalErrorActionTimeout`). ASSUMPTION: the commonly quoted 30 minutes; the
+/// cmdlet's documentation gives no default.
+const CRITICAL_PAUSE_TIMEOUT: Micros = 30 * crate::time::MICROS_PER_MINUTE;
+
+/// A fault domain's draws and its outage in progress.
+struct DomainRt {
+    ttf: Stream,
+    /// Its repair times and its members' spreads.
+    ttr: Stream,
+    outage: Timer,
+}
+
+impl DomainRt {
+    fn new(seed: u64, replication: u64, name: &str) -> DomainRt {
+        DomainRt {
+            ttf: component_stream(seed, replication, &format!("fault_domain/{name}/ttf")),
+            ttr: component_stream(seed, replication, &format!("fault_domain/{name}/ttr")),
+            outage: Timer::default(),
+        }
     }
 }
 
@@ -115,6 +162,13 @@ pub struct World<'s> {
     pub(super) rng_calls: Stream,
     pub(super) rng_flaky: Stream,
     pub(super) rng_vms: Vec<Stream>,
+    domains: Vec<DomainRt>,
+    /// Live tasks (scripts, repairs) and replication transfers in flight, per VM.
+    pub(super) vm_tasks: Vec<u32>,
+    pub(super) transfers: Vec<u32>,
+    pub(super) operators: Vec<OperatorRt>,
+    /// Per host: the critical pause of VMs that lost their storage there.
+    critical_pause: Vec<Timer>,
     faults: &'s [(Micros, ScriptedFault)],
     events: u64,
     /// The timeline, when asked for (`trace_replication`).
@@ -203,7 +257,13 @@ impl<'s> World<'s> {
             .master
             .as_ref()
             .map(|spec| MasterRt::new(spec, scenario, seed, replication));
+        let domains: Vec<DomainRt> = scenario
+            .fault_domains
+            .iter()
+            .map(|d| DomainRt::new(seed, replication, &d.name))
+            .collect();
         let n_vms = scenario.vms.len();
+        let n_servers = server_names.len();
         let n_clusters = clusters.len();
         let mut world = World {
             scenario,
@@ -243,10 +303,25 @@ impl<'s> World<'s> {
                 .iter()
                 .map(|v| component_stream(seed, replication, &format!("vm/{}", v.name)))
                 .collect(),
+            domains,
+            critical_pause: vec![Timer::default(); n_servers],
+            vm_tasks: vec![0; n_vms],
+            transfers: vec![0; n_vms],
+            operators: scenario
+                .vms
+                .iter()
+                .map(|v| {
+                    let name = format!("operations/{}", v.name);
+                    OperatorRt::new(component_stream(seed, replication, &name))
+                })
+                .collect(),
             faults,
             events: 0,
             trace: None,
         };
+        for d in 0..world.domains.len() {
+            world.schedule_domain_failure(d);
+        }
         if let Some(m) = world.master.as_mut() {
             m.spawn();
             world.poll_master();
@@ -383,6 +458,36 @@ impl<'s> World<'s> {
             Event::ReplicationTransferred { vm, host } => self.replication_transferred(vm, host),
             Event::LeaseExpiry { lease, generation } => self.lease_expired(lease, generation),
             Event::LeaseWaitOver { task } => self.lease_wait_over(task),
+            Event::DomainFails { domain } => self.domain_fails(domain as usize),
+            Event::OperatorArrives { vm, generation } => {
+                self.operator_arrives(vm as usize, generation)
+            }
+            Event::CriticalPauseOver { host, generation } => {
+                if self.critical_pause[host as usize].is_current(generation) {
+                    let (c, _) = self.servers[&self.server_names[host as usize]];
+                    self.farm
+                        .power_off_without_disk(&self.server_names[host as usize]);
+                    self.touch_cluster(c);
+                }
+            }
+            Event::DomainMemberDown {
+                domain,
+                member,
+                generation,
+            } => {
+                let d = domain as usize;
+                if self.domains[d].outage.is_current(generation) {
+                    let (c, server) = self.scenario.fault_domains[d].members[member as usize];
+                    let fault = ClusterFault::ServerOutage { server };
+                    self.with_cluster(c, |sim, scope| sim.inject(fault, scope));
+                }
+            }
+            Event::DomainRestored { domain, generation } => {
+                let d = domain as usize;
+                if self.domains[d].outage.is_current(generation) {
+                    self.domain_restored(d);
+                }
+            }
             Event::Inject(i) => match self.faults[i as usize].1 {
                 ScriptedFault::Cluster { cluster, fault } => {
                     self.with_cluster(cluster, |sim, scope| sim.inject(fault, scope))
@@ -395,6 +500,53 @@ impl<'s> World<'s> {
                 }
             },
         }
+    }
+
+    fn schedule_domain_failure(&mut self, d: usize) {
+        let spec = &self.scenario.fault_domains[d];
+        let ttf = spec.ttf.sample(&mut self.domains[d].ttf);
+        let domain = d as u16;
+        self.cal.schedule_in(ttf, Event::DomainFails { domain });
+    }
+
+    /// Every member goes down after its own spread; the domain returns after its repair.
+    fn domain_fails(&mut self, d: usize) {
+        let spec = &self.scenario.fault_domains[d];
+        let rt = &mut self.domains[d];
+        let generation = rt.outage.arm();
+        let domain = d as u16;
+        for member in 0..spec.members.len() {
+            let delay = spec.spread.sample(&mut rt.ttr);
+            let member = member as u16;
+            self.cal.schedule_in(
+                delay,
+                Event::DomainMemberDown {
+                    domain,
+                    member,
+                    generation,
+                },
+            );
+        }
+        let ttr = spec.ttr.sample(&mut rt.ttr);
+        self.cal
+            .schedule_in(ttr, Event::DomainRestored { domain, generation });
+        let name = &spec.name;
+        self.note(TraceKind::Inject, name, || "fault domain fails".to_string());
+    }
+
+    fn domain_restored(&mut self, d: usize) {
+        // Members whose crash was still to come are spared.
+        self.domains[d].outage.cancel();
+        let spec = &self.scenario.fault_domains[d];
+        for &(c, server) in &spec.members {
+            let fault = ClusterFault::ServerRestored { server };
+            self.with_cluster(c, |sim, scope| sim.inject(fault, scope));
+        }
+        let name = &spec.name;
+        self.note(TraceKind::Inject, name, || {
+            "fault domain restored".to_string()
+        });
+        self.schedule_domain_failure(d);
     }
 
     fn witness_changed(&mut self, up: bool) {
@@ -451,14 +603,25 @@ impl<'s> World<'s> {
         if holder != old {
             self.synced[c].holder = holder;
             if let Some(a) = old {
-                // The group left the server: ECX ends the resources' scripts there.
-                let host = &self.server_names[self.server_ids[c][a] as usize];
-                self.farm.detach_disk(host);
+                // The group left the server: ECX ends the resources' scripts there, and a VM
+                // running there pauses (Paused-Critical) until its storage returns or the
+                // critical-error timeout turns it off.
+                let id = self.server_ids[c][a];
+                self.farm.detach_disk(&self.server_names[id as usize]);
                 self.kill_scripts(|t| t.cluster == c);
+                let generation = self.critical_pause[id as usize].arm();
+                self.cal.schedule_in(
+                    CRITICAL_PAUSE_TIMEOUT,
+                    Event::CriticalPauseOver {
+                        host: id,
+                        generation,
+                    },
+                );
             }
             if let Some(b) = holder {
-                let host = &self.server_names[self.server_ids[c][b] as usize];
-                self.farm.attach_disk(host);
+                let id = self.server_ids[c][b];
+                self.critical_pause[id as usize].cancel();
+                self.farm.attach_disk(&self.server_names[id as usize]);
             }
         }
         let (activations, stop_runs, event) = self.clusters[c].script_runs();
@@ -548,8 +711,35 @@ impl<'s> World<'s> {
         Some(&self.server_names[self.server_ids[c][s] as usize])
     }
 
+    pub(super) fn synced_holder(&self, c: usize) -> Option<usize> {
+        self.synced[c].holder
+    }
+
     fn refresh_vm(&mut self, v: usize) {
         let now = self.cal.now();
+        let mut view = self.vm_view(v);
+        view.resynchronised = std::mem::take(&mut self.resynchronised[v]);
+        let before = (self.vms[v].tracker.cause(), self.vms[v].sync.is_healthy());
+        self.vms[v].refresh(now, view);
+        let after = (self.vms[v].tracker.cause(), self.vms[v].sync.is_healthy());
+        if before != after {
+            let name = self.scenario.vms[v].name.clone();
+            self.note(TraceKind::Replication, &name, || {
+                let state = after
+                    .0
+                    .map_or("up".to_string(), |c| format!("down ({})", c.name()));
+                let protection = if after.1 { "protected" } else { "unprotected" };
+                format!(
+                    "{state}, {protection}, serving from copy {:?}",
+                    view.serving
+                )
+            });
+        }
+        self.check_operations(v, &view);
+    }
+
+    /// What the Hyper-V mock and the two clusters say of a VM now.
+    pub(super) fn vm_view(&self, v: usize) -> VmView {
         let name = &self.scenario.vms[v].name;
         let vm = &self.vms[v];
         let mut serving: Option<usize> = None;
@@ -588,30 +778,14 @@ impl<'s> World<'s> {
                 self.holder_host(r),
             ) == crate::world::EndState::Healthy
         });
-        let view = VmView {
+        VmView {
             serving,
             twice,
             healthy,
             cluster_up: vm.clusters.map(|c| self.clusters[c].is_up()),
             cluster_cause: vm.clusters.map(|c| self.clusters[c].down_cause()),
             split_brain: vm.clusters.map(|c| self.clusters[c].is_split_brain()),
-            resynchronised: std::mem::take(&mut self.resynchronised[v]),
-        };
-        let before = (self.vms[v].tracker.cause(), self.vms[v].sync.is_healthy());
-        self.vms[v].refresh(now, view);
-        let after = (self.vms[v].tracker.cause(), self.vms[v].sync.is_healthy());
-        if before != after {
-            let name = self.scenario.vms[v].name.clone();
-            self.note(TraceKind::Replication, &name, || {
-                let state = after
-                    .0
-                    .map_or("up".to_string(), |c| format!("down ({})", c.name()));
-                let protection = if after.1 { "protected" } else { "unprotected" };
-                format!(
-                    "{state}, {protection}, serving from copy {:?}",
-                    view.serving
-                )
-            });
+            resynchronised: false,
         }
     }
 
