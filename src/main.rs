@@ -70,6 +70,7 @@ enum Command {
     /// Print what happened in one replication of a scenario with VMs: failures, cluster
     /// groups, every script and master call with its answer, the VM's state.
     Timeline {
+        /// A scenario file, or `FILE@PATH=VALUE` as for compare.
         scenario: PathBuf,
         /// Which replication (0-based).
         #[arg(long, default_value_t = 0)]
@@ -81,6 +82,8 @@ enum Command {
     /// Run several scenarios on common random numbers and compare them side by side, with the
     /// paired differences of each against the first.
     Compare {
+        /// Scenario files; `FILE@PATH=VALUE` runs FILE with one value changed (the paths of
+        /// sweep --param), e.g. scenarios/cluster_set.toml@simulation.control=coordinated.
         #[arg(required = true, num_args = 2..)]
         scenarios: Vec<PathBuf>,
         #[command(flatten)]
@@ -307,7 +310,7 @@ fn run_command(path: &Path, sim: SimArgs, outages: bool) -> Result<(), Failure> 
 }
 
 fn timeline_command(path: &Path, replication: u64, seed: Option<u64>) -> Result<(), Failure> {
-    let scenario = load(path)?;
+    let scenario = ecxsim::sweep::load_variant(&path.to_string_lossy()).map_err(Failure::input)?;
     if scenario.vms.is_empty() {
         return Err(Failure::input(format!(
             "{}: the timeline follows scenarios with [[vm]] sections; this one has none",
@@ -321,7 +324,10 @@ fn timeline_command(path: &Path, replication: u64, seed: Option<u64>) -> Result<
 }
 
 fn compare_command(paths: &[PathBuf], sim: SimArgs) -> Result<(), Failure> {
-    let scenarios: Vec<Scenario> = paths.iter().map(|p| load(p)).collect::<Result<_, _>>()?;
+    let scenarios: Vec<Scenario> = paths
+        .iter()
+        .map(|p| ecxsim::sweep::load_variant(&p.to_string_lossy()).map_err(Failure::input))
+        .collect::<Result<_, _>>()?;
     let options = sim.options(&scenarios[0]);
     let json = sim.json;
     let dir = output_dir(sim.out, "compare")?;

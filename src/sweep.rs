@@ -88,6 +88,45 @@ pub enum SweepError {
     Run(#[from] RunError),
 }
 
+/// A scenario argument of `compare`: `FILE`, or `FILE@PATH=VALUE` (several `@PATH=VALUE` may
+/// follow) for the file with those values changed, as `sweep` changes them; the variant is
+/// named `<name> [KEY=VALUE ...]`, KEY being the path's last part.
+pub fn load_variant(arg: &str) -> Result<Scenario, SweepError> {
+    let mut parts = arg.split('@');
+    let file = Path::new(parts.next().unwrap_or_default());
+    let changes: Vec<&str> = parts.collect();
+    if changes.is_empty() {
+        return Ok(scenario::load(file)?);
+    }
+    let mut text = std::fs::read_to_string(file).map_err(|e| {
+        SweepError::Path(
+            arg.to_string(),
+            format!("cannot read {}: {e}", file.display()),
+        )
+    })?;
+    let mut labels = Vec::new();
+    for change in &changes {
+        let bad = |why: &str| SweepError::Path(change.to_string(), why.to_string());
+        let (path, value) = change.split_once('=').ok_or_else(|| {
+            bad("expected PATH=VALUE after @, e.g. simulation.control=coordinated")
+        })?;
+        let values = parse_values(value)?;
+        let [value] = values.as_slice() else {
+            return Err(bad("expected one value"));
+        };
+        text = set_value(&text, path, value)?
+            .ok_or_else(|| bad("the scenario has no such section or element"))?;
+        let key = path.rsplit('.').next().unwrap_or(path);
+        labels.push(format!("{key}={}", value.label()));
+    }
+    let mut s = scenario::parse(file, text).map_err(|mut e| {
+        e.message = format!("{} (with {})", e.message, changes.join(", "));
+        e
+    })?;
+    s.name = format!("{} [{}]", s.name, labels.join(" "));
+    Ok(s)
+}
+
 /// `--values`: a comma-separated list (`30s,5m,15m`, `1,2,3`) or a range `A..B:N` of N evenly
 /// spaced points from A to B inclusive (numbers, or durations with one unit: `1000h..10000h:4`).
 pub fn parse_values(spec: &str) -> Result<Vec<SweepValue>, SweepError> {

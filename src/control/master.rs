@@ -98,18 +98,27 @@ where
             changed[i] |= was_online != (failures[i] == 0);
         }
         first_round = false;
-        for (vm, place) in cfg.vms.iter().zip(placements.iter_mut()) {
-            if changed[vm.home] || changed[vm.replica] {
-                place.blocked = false;
-            } else if place.blocked {
-                continue;
-            }
-            let outcome = act(b, cfg, vm, place, &failures, &active, &changed).await;
-            if let Err(e) = outcome {
-                b.log(LogLevel::Error, &format!("{}: {e}", vm.name));
-                place.blocked = true;
-            }
-        }
+        // Every VM is handled at once (the VMs of a lost cluster fail over together): no VM
+        // waits for another's failover, whatever their order in the configuration.
+        let actions = cfg
+            .vms
+            .iter()
+            .zip(placements.iter_mut())
+            .filter_map(|(vm, place)| {
+                if changed[vm.home] || changed[vm.replica] {
+                    place.blocked = false;
+                } else if place.blocked {
+                    return None;
+                }
+                let (failures, active, changed) = (&failures, &active, &changed);
+                Some(async move {
+                    if let Err(e) = act(b, cfg, vm, place, failures, active, changed).await {
+                        b.log(LogLevel::Error, &format!("{}: {e}", vm.name));
+                        place.blocked = true;
+                    }
+                })
+            });
+        futures_util::future::join_all(actions).await;
         // Idle: no worker is between its first failed poll and the threshold, so the next
         // round can differ from this one only if a worker changes.
         let idle = failures

@@ -5,10 +5,11 @@
 //!
 //! The repair: the copy clients must not reach is turned off, replication is rebuilt from
 //! the copy that holds the primary (the VM's role record, or its home cluster) towards the
-//! other cluster's active server, and the VM is started where it belongs.
+//! other cluster's active server, the VM is started where it belongs, and its DNS record
+//! points there.
 
 use crate::backend::traits::BackendResult;
-use crate::backend::{AlertLog, Clock, HyperV, LogLevel, PowerState};
+use crate::backend::{AlertLog, Clock, Dns, HyperV, LogLevel, PowerState};
 use crate::control::coordinated::{self, CoordinationConfig};
 
 /// One side of the repair: the active server of a cluster and the VM's file on its disk.
@@ -16,6 +17,8 @@ use crate::control::coordinated::{self, CoordinationConfig};
 pub struct Copy {
     pub host: String,
     pub vmcx_path: String,
+    /// What the VM's DNS record points at while it runs there.
+    pub address: String,
 }
 
 /// Repairs `vm`: `primary` runs it; `replica` (absent while that cluster is down) holds the
@@ -28,7 +31,7 @@ pub async fn repair<B>(
     cfg: &CoordinationConfig,
 ) -> BackendResult<()>
 where
-    B: HyperV + Clock + AlertLog,
+    B: HyperV + Clock + Dns + AlertLog,
 {
     b.log(LogLevel::Info, &format!("operator repairs {vm}"));
     match replica {
@@ -49,5 +52,6 @@ where
         }
         None => coordinated::drop_stale_replica(b, &primary.host, vm, cfg).await,
     }
-    coordinated::start_vm_when_ready(b, &primary.host, vm).await
+    coordinated::start_vm_when_ready(b, &primary.host, vm).await?;
+    b.update_record(vm, &primary.address).await
 }

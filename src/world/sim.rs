@@ -8,7 +8,8 @@ use crate::backend::sim::hyperv::{initial_pair, vmcx_path, HvEffect};
 use crate::backend::sim::lease::Grant;
 use crate::backend::sim::op::render_result;
 use crate::backend::sim::{
-    EcxCluster, Executor, HyperVFarm, LeaseTable, Op, OpOutput, OpResult, SimBackend, TaskId,
+    CallId, EcxCluster, Executor, HyperVFarm, LeaseTable, Op, OpOutput, OpResult, SimBackend,
+    TaskId,
 };
 use crate::backend::{BackendError, GroupStatus, PowerState, ReplicationMode, ReplicationState};
 use crate::control::{
@@ -102,6 +103,8 @@ pub struct World<'s> {
     clusters: Vec<ClusterRt>,
     leases: LeaseTable,
     pending: BTreeMap<TaskId, Op>,
+    /// The id of each script's one call in flight.
+    calls: BTreeMap<TaskId, CallId>,
     tasks: BTreeMap<TaskId, TaskMeta>,
     mode: OpMode,
     rng_calls: Stream,
@@ -201,6 +204,7 @@ impl<'s> World<'s> {
             clusters,
             leases: LeaseTable::default(),
             pending: BTreeMap::new(),
+            calls: BTreeMap::new(),
             tasks: BTreeMap::new(),
             mode,
             rng_calls: component_stream(sc.seed, replication, "backend-calls"),
@@ -547,7 +551,9 @@ impl<'s> World<'s> {
             self.script_done(task, outcome);
         }
         self.collect_logs();
-        for (id, op) in self.exec.take_submitted() {
+        for call in self.exec.take_submitted() {
+            let (id, op) = (call.task, call.op);
+            self.calls.insert(id, call.id);
             if self.mode == OpMode::Timed {
                 let caller = self
                     .tasks
@@ -590,7 +596,7 @@ impl<'s> World<'s> {
                 &caller,
                 format!("{} -> {}", op.render(), render_result(&result)),
             );
-            self.exec.deliver(task, result);
+            self.deliver(task, result);
             self.poll(task);
         } else {
             self.note(
@@ -600,6 +606,13 @@ impl<'s> World<'s> {
             );
         }
         self.flush_wakeups();
+    }
+
+    /// Hands the result of its one call in flight to a script.
+    fn deliver(&mut self, task: TaskId, result: OpResult) {
+        if let Some(call) = self.calls.remove(&task) {
+            self.exec.deliver(task, call, result);
+        }
     }
 
     fn flush_wakeups(&mut self) {
@@ -612,7 +625,7 @@ impl<'s> World<'s> {
                         &server,
                         format!("lease wait -> {}", render_result(&result)),
                     );
-                    self.exec.deliver(task, result);
+                    self.deliver(task, result);
                     self.poll(task);
                 }
             }

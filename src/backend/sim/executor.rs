@@ -3,7 +3,9 @@
 //! Scripts are futures. A backend call posts its `Op` to the shared mailbox and suspends; the
 //! world completes the op later and re-polls the task, which then finds its result. There is
 //! no waker machinery: the world knows exactly which task to poll (the one whose op completed),
-//! so a no-op waker suffices and execution order is a pure function of the event order.
+//! so a no-op waker suffices and execution order is a pure function of the event order. Each
+//! call has its own id, so one task may wait on several calls at once (the master fails the
+//! VMs of a cluster over together).
 
 use std::cell::RefCell;
 use std::collections::hash_map::DefaultHasher;
@@ -18,24 +20,37 @@ use super::op::{Op, OpResult};
 use crate::backend::LogLevel;
 
 pub type TaskId = u64;
+pub type CallId = u64;
+
+/// A call a task made and waits on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub id: CallId,
+    pub task: TaskId,
+    pub op: Op,
+}
 
 /// Calls posted by tasks, results waiting for them, and log lines.
 #[derive(Debug, Default)]
 pub struct Mailbox {
-    submitted: Vec<(TaskId, Op)>,
-    results: BTreeMap<TaskId, OpResult>,
+    submitted: Vec<Call>,
+    results: BTreeMap<CallId, (TaskId, OpResult)>,
     logs: Vec<(TaskId, LogLevel, String)>,
+    next_call: CallId,
 }
 
 pub type SharedMailbox = Rc<RefCell<Mailbox>>;
 
 impl Mailbox {
-    pub fn submit(&mut self, task: TaskId, op: Op) {
-        self.submitted.push((task, op));
+    pub fn submit(&mut self, task: TaskId, op: Op) -> CallId {
+        self.next_call += 1;
+        let id = self.next_call;
+        self.submitted.push(Call { id, task, op });
+        id
     }
 
-    pub fn take_result(&mut self, task: TaskId) -> Option<OpResult> {
-        self.results.remove(&task)
+    pub fn take_result(&mut self, call: CallId) -> Option<OpResult> {
+        self.results.remove(&call).map(|(_, result)| result)
     }
 
     pub fn log(&mut self, task: TaskId, level: LogLevel, message: String) {
@@ -48,6 +63,7 @@ pub struct OpFuture {
     mailbox: SharedMailbox,
     task: TaskId,
     op: Option<Op>,
+    call: CallId,
 }
 
 impl OpFuture {
@@ -56,6 +72,7 @@ impl OpFuture {
             mailbox,
             task,
             op: Some(op),
+            call: 0,
         }
     }
 }
@@ -65,10 +82,11 @@ impl Future for OpFuture {
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<OpResult> {
         if let Some(op) = self.op.take() {
-            self.mailbox.borrow_mut().submit(self.task, op);
+            let call = self.mailbox.borrow_mut().submit(self.task, op);
+            self.call = call;
             return Poll::Pending;
         }
-        match self.mailbox.borrow_mut().take_result(self.task) {
+        match self.mailbox.borrow_mut().take_result(self.call) {
             Some(result) => Poll::Ready(result),
             None => Poll::Pending,
         }
@@ -141,21 +159,23 @@ impl<T> Executor<T> {
     pub fn kill(&mut self, id: TaskId) {
         self.tasks.remove(&id);
         self.history.remove(&id);
-        self.mailbox.borrow_mut().results.remove(&id);
+        let mut mailbox = self.mailbox.borrow_mut();
+        mailbox.results.retain(|_, (task, _)| *task != id);
+        mailbox.submitted.retain(|call| call.task != id);
     }
 
     /// Hands a completed call's result to its task (the caller then polls it).
-    pub fn deliver(&mut self, id: TaskId, result: OpResult) {
+    pub fn deliver(&mut self, id: TaskId, call: CallId, result: OpResult) {
         if let Some(h) = self.history.get_mut(&id) {
             let mut hasher = DefaultHasher::new();
             h.hash(&mut hasher);
             result.hash(&mut hasher);
             *h = hasher.finish();
         }
-        self.mailbox.borrow_mut().results.insert(id, result);
+        self.mailbox.borrow_mut().results.insert(call, (id, result));
     }
 
-    pub fn take_submitted(&self) -> Vec<(TaskId, Op)> {
+    pub fn take_submitted(&self) -> Vec<Call> {
         std::mem::take(&mut self.mailbox.borrow_mut().submitted)
     }
 

@@ -17,7 +17,7 @@ pub mod op;
 pub use clients::SimBackend;
 pub use durations::CallDurations;
 pub use ecx::EcxCluster;
-pub use executor::{Executor, Mailbox, SharedMailbox, TaskId};
+pub use executor::{Call, CallId, Executor, Mailbox, SharedMailbox, TaskId};
 pub use hyperv::{HostState, HyperVFarm, Relationship, VmOnHost};
 pub use lease::LeaseTable;
 pub use op::{HvCmd, Op, OpKind, OpOutput, OpResult};

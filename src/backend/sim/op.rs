@@ -208,6 +208,19 @@ impl Op {
         }
     }
 
+    /// The VM the call is about, if any (a lease named after it counts).
+    pub fn vm(&self) -> Option<&str> {
+        match self {
+            Op::Hv { cmd, .. } => cmd.vm(),
+            Op::DnsUpdate { record, .. } => Some(record),
+            Op::RoleGet { vm } | Op::RoleClaim { vm, .. } => Some(vm),
+            Op::LeaseAcquire { name, .. } | Op::LeaseRelease { name, .. } => {
+                name.strip_prefix("replication/")
+            }
+            _ => None,
+        }
+    }
+
     /// The call as a line of a timeline.
     pub fn render(&self) -> String {
         match self {

@@ -147,25 +147,26 @@ impl World<'_> {
 
     fn hyperv(&mut self, caller: &str, host: &str, cmd: &HvCmd) -> OpResult {
         let now = self.cal.now();
-        let vm = cmd
-            .vm()
-            .and_then(|name| self.scenario.vms.iter().position(|v| v.name == name));
+        let vm = cmd.vm().and_then(|name| self.vm_index.get(name).copied());
         let checkpoint = match (cmd, vm) {
             (HvCmd::StartInitialReplication { .. }, Some(v)) => {
                 self.scenario.vms[v].checkpoint.sample(&mut self.rng_vms[v])
             }
             _ => 0,
         };
-        let flaky = self.scenario.backend.flaky_remove_probability;
-        let (result, effect) = self.farm.apply(
-            caller,
-            host,
-            cmd,
-            now,
-            flaky,
-            checkpoint,
-            &mut self.rng_flaky,
-        );
+        let (result, effect) = match vm {
+            Some(v) => {
+                let flaky = self.scenario.backend.flaky_remove_probability;
+                let rng = &mut self.rng_flaky[v];
+                self.farm
+                    .apply(caller, host, cmd, now, flaky, checkpoint, rng)
+            }
+            // A host-wide listing: no removal, nothing drawn.
+            None => {
+                let mut unused = <crate::engine::Stream as rand::SeedableRng>::seed_from_u64(0);
+                self.farm.apply(caller, host, cmd, now, 0.0, 0, &mut unused)
+            }
+        };
         if let (Some(HvEffect::InitialReplicationStarted { primary, .. }), Some(v)) = (effect, vm) {
             let transfer = self.scenario.vms[v]
                 .initial_replication
@@ -251,8 +252,7 @@ impl World<'_> {
 
     fn wake_script(&mut self, task: TaskId, result: OpResult) {
         if self.exec.is_live(task) {
-            self.exec.deliver(task, result);
-            self.poll_script(task);
+            self.deliver_to_script(task, result);
         }
     }
 

@@ -4,7 +4,9 @@
 
 use std::rc::Rc;
 
-use crate::backend::sim::{CallDurations, Executor, Op, SimBackend, TaskId};
+use std::collections::BTreeMap;
+
+use crate::backend::sim::{CallDurations, CallId, Executor, Op, SimBackend, TaskId};
 use crate::control::master::{self, MasterConfig, ProtectedVm, WorkerCluster};
 use crate::engine::{component_stream, Stream, Timer};
 use crate::scenario::{Master, Scenario};
@@ -13,6 +15,8 @@ use crate::time::Micros;
 /// The master's idle sleep in progress: it may be stretched over whole poll periods.
 #[derive(Debug, Clone, Copy)]
 pub struct Idle {
+    /// The `Clock::idle` call that sleeps.
+    pub call: CallId,
     pub start: Micros,
     pub period: Micros,
     pub wake_armed: bool,
@@ -34,7 +38,8 @@ pub struct MasterRt<'s> {
     pub config: Rc<MasterConfig>,
     pub exec: Executor<()>,
     pub task: Option<TaskId>,
-    pub pending: Option<Op>,
+    /// Calls in flight (several while it fails the VMs of a cluster over together).
+    pub pending: BTreeMap<CallId, Op>,
     pub idle: Option<Idle>,
     /// Each cluster's group (up or not) as the master's last REST poll of it saw it. An idle
     /// sleep may skip poll ticks only while the world still looks like this: a worker that
@@ -101,7 +106,7 @@ impl<'s> MasterRt<'s> {
             config: Rc::new(config),
             exec: Executor::default(),
             task: None,
-            pending: None,
+            pending: BTreeMap::new(),
             idle: None,
             observed: vec![None; scenario.clusters.len()],
             wake: Timer::default(),
@@ -133,7 +138,7 @@ impl<'s> MasterRt<'s> {
         if let Some(id) = self.task.take() {
             self.exec.kill(id);
         }
-        self.pending = None;
+        self.pending.clear();
         self.idle = None;
         self.wake.cancel();
         self.exec.take_submitted();

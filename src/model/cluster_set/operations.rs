@@ -99,11 +99,15 @@ impl World<'_> {
         self.check_operations(v, &view);
     }
 
-    /// The copy the operator makes the primary: the one DNS sends clients to (the master
-    /// points it where it put the VM; without a master it stays at the home cluster).
+    /// The copy the operator makes the primary: the role record's (the master's last
+    /// decision), or the home cluster's.
     fn primary_copy(&self, v: usize) -> usize {
-        let vm = &self.vms[v];
-        usize::from(vm.clusters[1] == vm.dns_target)
+        let vm = &self.scenario.vms[v];
+        let replica_name = &self.scenario.clusters[vm.replica_cluster].name;
+        match self.leases.role(&vm.name) {
+            Some(r) if r.primary.eq_ignore_ascii_case(replica_name) => 1,
+            _ => 0,
+        }
     }
 
     fn launch_repair(&mut self, v: usize, primary: usize) {
@@ -115,6 +119,7 @@ impl World<'_> {
             w.holder_host(c).map(|host| Copy {
                 host: host.to_string(),
                 vmcx_path: vmcx_path(&w.scenario.clusters[c].name, &spec.name, sides[i]),
+                address: w.scenario.clusters[c].name.clone(),
             })
         };
         let Some(p) = copy(self, primary) else {

@@ -6,7 +6,7 @@
 
 use crate::backend::sim::hyperv::vmcx_path;
 use crate::backend::sim::SimBackend;
-use crate::backend::sim::TaskId;
+use crate::backend::sim::{OpResult, TaskId};
 use crate::control::{
     start_script, stop_script, ClpEvent, ClpFactor, ScriptContext, ScriptOutcome, Side,
 };
@@ -178,23 +178,19 @@ impl World<'_> {
             self.script_ended(task, Some(outcome));
         }
         self.exec.take_logs();
-        for (id, op) in self.exec.take_submitted() {
+        for call in self.exec.take_submitted() {
+            let (id, op) = (call.task, call.op);
             let Some(meta) = self.tasks.get(&id) else {
                 continue;
             };
+            self.script_calls.insert(id, call.id);
             let caller = &self.server_names[meta.host as usize];
-            let delay = self
-                .scenario
-                .backend
-                .calls
-                .sample(&op, caller, &mut self.rng_calls);
-            self.cal.schedule_in(
-                delay,
-                Event::OpDone {
-                    task: id,
-                    master: false,
-                },
-            );
+            let delay =
+                self.scenario
+                    .backend
+                    .calls
+                    .sample(&op, caller, &mut self.rng_calls[meta.vm]);
+            self.cal.schedule_in(delay, Event::OpDone { task: id });
             self.pending.insert(id, op);
         }
     }
@@ -211,15 +207,23 @@ impl World<'_> {
             self.note(TraceKind::Call, &caller, || {
                 format!("{} -> {}", op.render(), render_result(&result))
             });
-            self.exec.deliver(task, result);
-            self.poll_script(task);
+            self.deliver_to_script(task, result);
         }
         self.touch_vm(meta.vm);
+    }
+
+    /// Hands the result of its one call in flight to a script, and runs it on.
+    pub(super) fn deliver_to_script(&mut self, task: TaskId, result: OpResult) {
+        if let Some(call) = self.script_calls.remove(&task) {
+            self.exec.deliver(task, call, result);
+            self.poll_script(task);
+        }
     }
 
     /// A script ended (`outcome`) or was killed (`None`) with its server or its group.
     pub(super) fn script_ended(&mut self, task: TaskId, outcome: Option<ScriptOutcome>) {
         self.pending.remove(&task);
+        self.script_calls.remove(&task);
         self.leases.cancel_wait(task);
         let Some(meta) = self.tasks.remove(&task) else {
             return;

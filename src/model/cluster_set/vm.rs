@@ -127,6 +127,10 @@ impl VmRt {
         }
     }
 
+    pub fn is_twice(&self) -> bool {
+        self.twice
+    }
+
     /// The cluster the VM serves from, or last served from.
     pub fn placed(&self) -> usize {
         self.clusters[self.last_copy]

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::sim::{Executor, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput, TaskId};
+use crate::backend::sim::{CallId, Executor, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput, TaskId};
 use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
@@ -36,10 +36,13 @@ pub(super) enum Event {
         event: ClusterEvent,
     },
     Witness(WitnessEvent),
-    /// A backend call in flight completes (`master`: the master's task, else a script's).
+    /// A script's backend call in flight completes.
     OpDone {
         task: TaskId,
-        master: bool,
+    },
+    /// One of the master's calls in flight completes.
+    MasterCallDone {
+        call: CallId,
     },
     /// The idle master's next poll tick after a change.
     Wake {
@@ -141,12 +144,15 @@ pub struct World<'s> {
     pub(super) exec: Executor<ScriptOutcome>,
     pub(super) tasks: BTreeMap<TaskId, ScriptTask>,
     pub(super) pending: BTreeMap<TaskId, Op>,
+    /// The id of each script's one call in flight.
+    pub(super) script_calls: BTreeMap<TaskId, CallId>,
     /// Live activation (or failback stop) scripts per cluster.
     pub(super) live_scripts: Vec<u32>,
     pub(super) leases: LeaseTable,
     pub(super) lease_names: Vec<String>,
     pub(super) lease_ids: BTreeMap<String, u16>,
     pub(super) cluster_by_name: BTreeMap<String, usize>,
+    pub(super) vm_index: BTreeMap<String, usize>,
     /// Server name -> (cluster, index in the cluster); and by global index.
     pub(super) servers: BTreeMap<String, (usize, usize)>,
     pub(super) server_names: Vec<String>,
@@ -159,8 +165,10 @@ pub struct World<'s> {
     vm_dirty: Vec<bool>,
     /// An initial replication of the VM completed in this event.
     pub(super) resynchronised: Vec<bool>,
-    pub(super) rng_calls: Stream,
-    pub(super) rng_flaky: Stream,
+    /// Per VM: its calls' durations (scripts' and master's alike), the flaky removal, its
+    /// transfers and checkpoints. A VM's draws never depend on another VM's.
+    pub(super) rng_calls: Vec<Stream>,
+    pub(super) rng_flaky: Vec<Stream>,
     pub(super) rng_vms: Vec<Stream>,
     domains: Vec<DomainRt>,
     /// Live tasks (scripts, repairs) and replication transfers in flight, per VM.
@@ -278,9 +286,13 @@ impl<'s> World<'s> {
             exec: Executor::default(),
             tasks: BTreeMap::new(),
             pending: BTreeMap::new(),
+            script_calls: BTreeMap::new(),
             leases: LeaseTable::default(),
             lease_names: Vec::new(),
             lease_ids: BTreeMap::new(),
+            vm_index: (scenario.vms.iter().enumerate())
+                .map(|(i, v)| (v.name.clone(), i))
+                .collect(),
             cluster_by_name: scenario
                 .clusters
                 .iter()
@@ -296,8 +308,8 @@ impl<'s> World<'s> {
             dirty_vms: Vec::new(),
             vm_dirty: vec![false; n_vms],
             resynchronised: vec![false; n_vms],
-            rng_calls: component_stream(seed, replication, "backend-calls"),
-            rng_flaky: component_stream(seed, replication, "hyperv-flaky-remove"),
+            rng_calls: vm_streams(scenario, seed, replication, "calls"),
+            rng_flaky: vm_streams(scenario, seed, replication, "flaky-remove"),
             rng_vms: scenario
                 .vms
                 .iter()
@@ -435,22 +447,18 @@ impl<'s> World<'s> {
                 self.cal.schedule_in(delay, Event::Witness(next));
                 self.witness_changed(up);
             }
-            Event::OpDone { task, master } => {
-                if master {
-                    self.master_op_done(task)
-                } else {
-                    self.script_op_done(task)
-                }
-            }
+            Event::OpDone { task } => self.script_op_done(task),
+            Event::MasterCallDone { call } => self.master_op_done(call),
             Event::Wake { generation } => {
                 let Some(m) = self.master.as_mut() else {
                     return;
                 };
-                if m.wake.is_current(generation) && m.idle.take().is_some() {
-                    m.pending = None;
-                    if let Some(task) = m.task {
-                        m.exec.deliver(task, Ok(OpOutput::Unit));
-                    }
+                if !m.wake.is_current(generation) {
+                    return;
+                }
+                if let (Some(idle), Some(task)) = (m.idle.take(), m.task) {
+                    m.pending.remove(&idle.call);
+                    m.exec.deliver(task, idle.call, Ok(OpOutput::Unit));
                     self.poll_master();
                 }
             }
@@ -719,20 +727,30 @@ impl<'s> World<'s> {
         let now = self.cal.now();
         let mut view = self.vm_view(v);
         view.resynchronised = std::mem::take(&mut self.resynchronised[v]);
-        let before = (self.vms[v].tracker.cause(), self.vms[v].sync.is_healthy());
+        let before = (
+            self.vms[v].tracker.cause(),
+            self.vms[v].sync.is_healthy(),
+            self.vms[v].is_twice(),
+        );
         self.vms[v].refresh(now, view);
-        let after = (self.vms[v].tracker.cause(), self.vms[v].sync.is_healthy());
+        let after = (
+            self.vms[v].tracker.cause(),
+            self.vms[v].sync.is_healthy(),
+            view.twice,
+        );
         if before != after {
             let name = self.scenario.vms[v].name.clone();
+            let scenario = self.scenario;
+            let copy = view.serving.map_or("none".to_string(), |c| {
+                scenario.clusters[self.vms[v].clusters[c]].name.clone()
+            });
             self.note(TraceKind::Replication, &name, || {
                 let state = after
                     .0
                     .map_or("up".to_string(), |c| format!("down ({})", c.name()));
                 let protection = if after.1 { "protected" } else { "unprotected" };
-                format!(
-                    "{state}, {protection}, serving from copy {:?}",
-                    view.serving
-                )
+                let twice = if after.2 { ", RUNNING TWICE" } else { "" };
+                format!("{state}, {protection}, serving from {copy}{twice}")
             });
         }
         self.check_operations(v, &view);
@@ -803,13 +821,15 @@ impl<'s> World<'s> {
         m.exec.poll(task);
         m.exec.take_logs();
         let submitted = m.exec.take_submitted();
-        for (id, op) in submitted {
+        for call in submitted {
+            let op = call.op;
             self.mark_failover_start(&op);
             let caller = self.master_host();
             let m = self.master.as_mut().expect("checked above");
             match op {
                 Op::Idle(period) => {
                     m.idle = Some(Idle {
+                        call: call.id,
                         start: now,
                         period,
                         wake_armed: false,
@@ -823,18 +843,18 @@ impl<'s> World<'s> {
                     }
                 }
                 _ => {
-                    let delay = m.calls.sample(&op, &caller, &mut m.call_stream);
-                    self.cal.schedule_in(
-                        delay,
-                        Event::OpDone {
-                            task: id,
-                            master: true,
-                        },
-                    );
+                    let vm = op.vm().and_then(|name| self.vm_index.get(name).copied());
+                    let stream = match vm {
+                        Some(v) => &mut self.rng_calls[v],
+                        None => &mut m.call_stream,
+                    };
+                    let delay = m.calls.sample(&op, &caller, stream);
+                    self.cal
+                        .schedule_in(delay, Event::MasterCallDone { call: call.id });
                 }
             }
             let m = self.master.as_mut().expect("checked above");
-            m.pending = Some(op);
+            m.pending.insert(call.id, op);
         }
     }
 
@@ -865,14 +885,15 @@ impl<'s> World<'s> {
         }
     }
 
-    fn master_op_done(&mut self, task: TaskId) {
+    fn master_op_done(&mut self, call: CallId) {
         let Some(m) = self.master.as_mut() else {
             return;
         };
-        if m.task != Some(task) {
+        let Some(task) = m.task else {
             return;
-        }
-        let Some(op) = m.pending.take() else {
+        };
+        // A call of a master that died with its group finds nothing.
+        let Some(op) = m.pending.remove(&call) else {
             return;
         };
         let caller = self.master_host();
@@ -899,9 +920,16 @@ impl<'s> World<'s> {
             }
         }
         let m = self.master.as_mut().expect("checked above");
-        m.exec.deliver(task, result);
+        m.exec.deliver(task, call, result);
         self.poll_master();
     }
+}
+
+fn vm_streams(scenario: &Scenario, seed: u64, replication: u64, what: &str) -> Vec<Stream> {
+    let name = |vm: &str| format!("vm/{vm}/{what}");
+    (scenario.vms.iter())
+        .map(|v| component_stream(seed, replication, &name(&v.name)))
+        .collect()
 }
 
 /// The Hyper-V hosts at time 0: every server of every cluster, each group's disk on its first
