@@ -199,7 +199,7 @@ impl<'s> World<'s> {
         World {
             sc,
             cal,
-            exec: Executor::default(),
+            exec: Executor::with_history(),
             farm,
             clusters,
             leases: LeaseTable::default(),

@@ -102,6 +102,8 @@ pub struct Executor<T> {
     mailbox: SharedMailbox,
     tasks: BTreeMap<TaskId, BoxedTask<T>>,
     history: BTreeMap<TaskId, u64>,
+    /// Whether to keep `history` (the exhaustive explorer's; it costs a hash per result).
+    keep_history: bool,
     next: TaskId,
 }
 
@@ -111,12 +113,21 @@ impl<T> Default for Executor<T> {
             mailbox: Rc::new(RefCell::new(Mailbox::default())),
             tasks: BTreeMap::new(),
             history: BTreeMap::new(),
+            keep_history: false,
             next: 1,
         }
     }
 }
 
 impl<T> Executor<T> {
+    /// An executor that keeps each task's result history (`histories`).
+    pub fn with_history() -> Self {
+        Executor {
+            keep_history: true,
+            ..Executor::default()
+        }
+    }
+
     pub fn mailbox(&self) -> SharedMailbox {
         self.mailbox.clone()
     }
@@ -130,7 +141,9 @@ impl<T> Executor<T> {
 
     pub fn insert(&mut self, id: TaskId, future: BoxedTask<T>) {
         self.tasks.insert(id, future);
-        self.history.insert(id, 0);
+        if self.keep_history {
+            self.history.insert(id, 0);
+        }
     }
 
     /// Polls a task once: `Some(output)` if it finished (it is then removed).

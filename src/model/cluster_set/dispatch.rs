@@ -85,11 +85,9 @@ impl World<'_> {
             .is_some_and(|&(c, s)| self.clusters[c].server_reachable(s))
     }
 
-    /// What the cluster's REST API reports of its one failover group.
-    fn ecx_view(&self, c: usize) -> EcxCluster {
-        let spec = &self.scenario.clusters[c];
-        let mut ecx = EcxCluster::new(&spec.name, &group_name(&spec.name), spec.servers.clone());
-        let (status, server, fip, script) = match self.clusters[c].group() {
+    /// The group's status, the server it is on, and whether fip and script are online.
+    fn group_state(&self, c: usize) -> (GroupStatus, Option<usize>, bool, bool) {
+        match self.clusters[c].group() {
             Group::Online(s) => (GroupStatus::Online, Some(s), true, true),
             Group::Scripts(s) => (GroupStatus::OnlinePending, Some(s), true, false),
             Group::Stopping(s) => (GroupStatus::OfflinePending, Some(s), true, false),
@@ -103,7 +101,14 @@ impl World<'_> {
             Group::Detecting | Group::Waiting | Group::SyncWait | Group::DiskWait => {
                 (GroupStatus::Offline, None, false, false)
             }
-        };
+        }
+    }
+
+    /// What the cluster's REST API reports of its one failover group.
+    fn ecx_view(&self, c: usize) -> EcxCluster {
+        let spec = &self.scenario.clusters[c];
+        let mut ecx = EcxCluster::new(&spec.name, &group_name(&spec.name), spec.servers.clone());
+        let (status, server, fip, script) = self.group_state(c);
         ecx.status = status;
         ecx.current = server.map(|s| spec.servers[s].clone());
         ecx.fip_online = fip;
@@ -127,8 +132,12 @@ impl World<'_> {
                 m.observed[c] = Some(up);
             }
         }
+        // The FIP answers from a reachable server (checked before building any answer).
+        let (_, server, fip, _) = self.group_state(c);
+        if !(fip && server.is_some_and(|s| self.clusters[c].server_reachable(s))) {
+            return Err(unreachable());
+        }
         let ecx = self.ecx_view(c);
-        ecx.answers(self.cal.now(), |s| self.host_reachable(s))?;
         Ok(match op {
             Op::RestCluster { .. } => OpOutput::Cluster(ecx.cluster_info()),
             Op::RestServers { .. } => {
