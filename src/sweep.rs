@@ -90,7 +90,7 @@ pub enum SweepError {
 
 /// A scenario argument of `compare`: `FILE`, or `FILE@PATH=VALUE` (several `@PATH=VALUE` may
 /// follow) for the file with those values changed, as `sweep` changes them; the variant is
-/// named `<name> [KEY=VALUE ...]`, KEY being the path's last part.
+/// named `<name> [VALUE, ...]`, unless one of the changes is `simulation.name`.
 pub fn load_variant(arg: &str) -> Result<Scenario, SweepError> {
     let mut parts = arg.split('@');
     let file = Path::new(parts.next().unwrap_or_default());
@@ -116,14 +116,17 @@ pub fn load_variant(arg: &str) -> Result<Scenario, SweepError> {
         };
         text = set_value(&text, path, value)?
             .ok_or_else(|| bad("the scenario has no such section or element"))?;
-        let key = path.rsplit('.').next().unwrap_or(path);
-        labels.push(format!("{key}={}", value.label()));
+        if path != "simulation.name" {
+            labels.push(value.label());
+        }
     }
     let mut s = scenario::parse(file, text).map_err(|mut e| {
         e.message = format!("{} (with {})", e.message, changes.join(", "));
         e
     })?;
-    s.name = format!("{} [{}]", s.name, labels.join(" "));
+    if !labels.is_empty() {
+        s.name = format!("{} [{}]", s.name, labels.join(", "));
+    }
     Ok(s)
 }
 

@@ -21,6 +21,28 @@ pub enum ClpEvent {
     Recover,
 }
 
+impl std::fmt::Display for ClpEvent {
+    /// As ECX sets the variable.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClpEvent::Start => "START",
+            ClpEvent::Failover => "FAILOVER",
+            ClpEvent::Recover => "RECOVER",
+        })
+    }
+}
+
+impl std::fmt::Display for ClpFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClpFactor::Resource => "(empty)",
+            ClpFactor::GroupStop => "GROUPSTOP",
+            ClpFactor::GroupMove => "GROUPMOVE",
+            ClpFactor::GroupFailover => "GROUPFAILOVER",
+        })
+    }
+}
+
 /// `CLP_FACTOR` of a stop script; `Resource` is the empty value (the resource itself stopped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]

@@ -31,7 +31,7 @@ where
     // Both batch files run their logic for START, FAILOVER and RECOVER alike.
     backend.log(
         LogLevel::Info,
-        &format!("start script: CLP_EVENT={event:?}"),
+        &format!("start script: CLP_EVENT={event}"),
     );
     match (variant, side) {
         (ControlVariant::AsShipped, Side::Primary) => {
@@ -87,7 +87,7 @@ where
 {
     backend.log(
         LogLevel::Info,
-        &format!("stop script: CLP_EVENT={event:?} CLP_FACTOR={factor:?}"),
+        &format!("stop script: CLP_EVENT={event} CLP_FACTOR={factor}"),
     );
     match (variant, side, event, factor) {
         // primary/stop.bat: only a group move under CLP_EVENT=START runs Stop.ps1; the

@@ -125,7 +125,6 @@ pub fn render(report: &CompareReport) -> String {
             }
         }
     }
-    let width = names.iter().map(|n| n.len()).max().unwrap_or(0).max(24);
     for service in services {
         let causes: BTreeSet<String> = report
             .scenarios
@@ -135,15 +134,30 @@ pub fn render(report: &CompareReport) -> String {
             .filter(|(_, m)| **m > 0.0)
             .map(|(c, _)| c.clone())
             .collect();
+        let grid: Vec<(String, Vec<String>)> = rows(&causes)
+            .into_iter()
+            .map(|(label, cell)| {
+                let texts = (report.scenarios.iter())
+                    .map(|r| r.services.get(service).map_or("-".to_string(), &cell))
+                    .collect();
+                (label, texts)
+            })
+            .collect();
+        // Every column as wide as its widest name or cell, so that cells never touch.
+        let widest_cell = grid.iter().flat_map(|(_, t)| t.iter().map(String::len));
+        let width = (names.iter().map(|n| n.len()))
+            .chain(widest_cell)
+            .max()
+            .unwrap_or(0)
+            .max(24);
         let _ = write!(out, "\nservice {service:<22}");
         for n in &names {
             let _ = write!(out, " {n:>width$}");
         }
         let _ = writeln!(out);
-        for (label, cell) in rows(&causes) {
+        for (label, texts) in grid {
             let _ = write!(out, "  {label:<28}");
-            for r in &report.scenarios {
-                let text = r.services.get(service).map_or("-".to_string(), &cell);
+            for text in texts {
                 let _ = write!(out, " {text:>width$}");
             }
             let _ = writeln!(out);

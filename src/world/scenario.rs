@@ -147,6 +147,39 @@ impl Fault {
     }
 }
 
+impl std::fmt::Display for Fault {
+    /// As a scenario file writes it: `server_crash c1s1`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::ServerCrash { server } => write!(f, "server_crash {server}"),
+            Fault::PowerOn { server } => write!(f, "power_on {server}"),
+            Fault::GroupMove { cluster, target } => match target {
+                Some(t) => write!(f, "group_move {cluster} to {t}"),
+                None => write!(f, "group_move {cluster}"),
+            },
+            Fault::GroupStop { cluster } => write!(f, "group_stop {cluster}"),
+            Fault::GroupStart { cluster, target } => match target {
+                Some(t) => write!(f, "group_start {cluster} on {t}"),
+                None => write!(f, "group_start {cluster}"),
+            },
+            Fault::DiskFailure { cluster } => write!(f, "disk_failure {cluster}"),
+            Fault::DiskRepair { cluster } => write!(f, "disk_repair {cluster}"),
+            Fault::NetworkCut { server } => write!(f, "network_cut {server}"),
+            Fault::RestUnreachable { cluster, duration } => write!(
+                f,
+                "rest_unreachable {cluster} for {}s",
+                crate::time::seconds(*duration)
+            ),
+            Fault::ScriptRestart { cluster } => write!(f, "script_restart {cluster}"),
+            Fault::Reconnect { server } => write!(f, "reconnect {server}"),
+            Fault::InterconnectDown { cluster } => write!(f, "interconnect_down {cluster}"),
+            Fault::InterconnectUp { cluster } => write!(f, "interconnect_up {cluster}"),
+            Fault::WitnessDown => f.write_str("witness_down"),
+            Fault::WitnessUp => f.write_str("witness_up"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inject {
     pub at: Micros,

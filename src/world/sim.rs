@@ -536,9 +536,9 @@ impl<'s> World<'s> {
         );
         self.clusters[cluster].scripts.insert(id);
         let what = match factor {
-            None => format!("start script for {} (CLP_EVENT={event:?})", spec.name),
+            None => format!("start script for {} (CLP_EVENT={event})", spec.name),
             Some(f) => format!(
-                "stop script for {} (CLP_EVENT={event:?}, CLP_FACTOR={f:?})",
+                "stop script for {} (CLP_EVENT={event}, CLP_FACTOR={f})",
                 spec.name
             ),
         };
@@ -1074,7 +1074,7 @@ impl<'s> World<'s> {
 
     fn inject(&mut self, i: usize) {
         let fault = self.sc.injects[i].fault.clone();
-        let label = format!("inject {fault:?}");
+        let label = format!("inject {fault}");
         self.note(TraceKind::Inject, "", label);
         let result = match fault {
             // The parser refuses these in control-world scenarios; say so if one arrives anyway.
@@ -1294,7 +1294,7 @@ impl<'s> World<'s> {
                 let running = self.farm.running_hosts(&vm);
                 (
                     running == [server.clone()],
-                    format!("running on {running:?}"),
+                    format!("running on {}", hosts(&running)),
                 )
             }
             Check::VmPower { server, power } => {
@@ -1307,7 +1307,7 @@ impl<'s> World<'s> {
             }
             Check::VmRunningCount(n) => {
                 let running = self.farm.running_hosts(&vm);
-                (running.len() == *n, format!("running on {running:?}"))
+                (running.len() == *n, format!("running on {}", hosts(&running)))
             }
             Check::GroupStatus {
                 cluster,
@@ -1338,7 +1338,7 @@ impl<'s> World<'s> {
                     .filter(|s| s.bitmask != 0)
                     .map(|s| format!("{:?} on {} = {}", s.script, s.server, s.bitmask))
                     .collect();
-                (failed.is_empty(), format!("failed: {failed:?}"))
+                (failed.is_empty(), format!("failed: {}", hosts(&failed)))
             }
             Check::ScriptResult {
                 server,
@@ -1352,7 +1352,7 @@ impl<'s> World<'s> {
                     .find(|s| &s.server == server && s.script == *script);
                 (
                     last.is_some_and(|s| s.bitmask == *bitmask),
-                    format!("{:?}", last.map(|s| s.bitmask)),
+                    last.map_or("no run".to_string(), |s| s.bitmask.to_string()),
                 )
             }
             Check::AvailabilityAtLeast(a) => {
@@ -1386,5 +1386,14 @@ impl<'s> World<'s> {
             passed,
             observed,
         }
+    }
+}
+
+/// A list of names for a check's observed value (`none` if empty).
+fn hosts(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
     }
 }

@@ -138,7 +138,18 @@ impl World<'_> {
         let host_name = self.server_names[host as usize].clone();
         let vm_name = &self.scenario.vms[vm].name;
         self.note(TraceKind::Script, &host_name, || {
-            format!("{kind:?} script for {vm_name} ({side:?}, CLP_EVENT={event:?}, CLP_FACTOR={factor:?})")
+            let what = match kind {
+                ScriptKind::Activation => "start script",
+                ScriptKind::FailbackStop => "stop script",
+                ScriptKind::Restart { .. } => "operator restarts the script resource",
+                ScriptKind::Repair => "operator repair",
+            };
+            let side = match side {
+                Side::Primary => "primary",
+                Side::Replica => "replica",
+            };
+            let factor = factor.map_or(String::new(), |f| format!(" CLP_FACTOR={f}"));
+            format!("{what} for {vm_name} ({side} side, CLP_EVENT={event}{factor})")
         });
         self.poll_script(id);
     }

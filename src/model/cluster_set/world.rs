@@ -15,14 +15,15 @@ use crate::backend::sim::{CallId, Executor, HvCmd, HyperVFarm, LeaseTable, Op, O
 use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
-use crate::model::cluster::{build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Scoped};
+use crate::model::cluster::{
+    Group,build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Scoped};
 use crate::model::witness::{WitnessEvent, WitnessSim};
 use crate::model::ClusterFault;
 use crate::model::{ReplicationResult, ServiceResult};
 use crate::scenario::Scenario;
 use crate::time::Micros;
 
-use super::master_rt::{Idle, MasterRt};
+use super::master_rt::{group_name, Idle, MasterRt};
 use super::operations::OperatorRt;
 use super::scripts::ScriptTask;
 use super::vm::{VmRt, VmView};
@@ -667,7 +668,16 @@ impl<'s> World<'s> {
         let group = self.clusters[c].group();
         let name = &self.scenario.clusters[c].name;
         self.note(TraceKind::Cluster, name, || {
-            format!("group {} ({group:?})", if up { "up" } else { "down" })
+            let state = match group {
+                Group::Online(_) | Group::SplitBrain => "online",
+                Group::Detecting => "down: detecting the failure",
+                Group::Starting(_) | Group::Scripts(_) => "down: starting",
+                Group::Waiting => "down: no server up",
+                Group::SyncWait => "down: server sync wait",
+                Group::DiskWait => "down: shared disk failed",
+                Group::Stopping(_) => "down: stopping",
+            };
+            format!("group {} {state}", group_name(name))
         });
         let master_cluster = self.master.as_ref().map(|m| m.spec.cluster);
         if master_cluster == Some(c) {
