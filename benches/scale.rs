@@ -20,7 +20,10 @@ pub fn cluster_set(workers: usize, vms_per_cluster: usize) -> String {
     };
     text.push_str(&cluster("master", ["m1".into(), "m2".into()]));
     for i in 0..workers {
-        text.push_str(&cluster(&format!("w{i}"), [format!("w{i}a"), format!("w{i}b")]));
+        text.push_str(&cluster(
+            &format!("w{i}"),
+            [format!("w{i}a"), format!("w{i}b")],
+        ));
     }
     text.push_str("[master]\ncluster = \"master\"\npoll_interval = \"30s\"\nfailure_threshold = 10\n\n[dns]\nttl = \"5m\"\n\n");
     for i in 0..workers {

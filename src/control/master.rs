@@ -62,6 +62,9 @@ struct Placement {
     needs_reprotect: bool,
     /// The last attempt to act failed; try again when one of its clusters changes.
     blocked: bool,
+    /// Just learnt from the role record (this controller started): a failover the previous
+    /// one began may have to be finished.
+    recovered: bool,
 }
 
 /// The master controller: polls forever (it ends when its group stops).
@@ -77,6 +80,7 @@ where
             primary: None,
             needs_reprotect: false,
             blocked: false,
+            recovered: false,
         };
         cfg.vms.len()
     ];
@@ -151,6 +155,7 @@ where
                 .iter()
                 .position(|w| w.name.eq_ignore_ascii_case(&r.primary))
         });
+        place.recovered = recorded.is_some();
         place.primary = match recorded {
             Some(cluster) => Some(cluster),
             None => discover(b, vm, active).await?,
@@ -183,7 +188,7 @@ where
                 detail: "a script on its cluster is re-pointing it".into(),
             });
         }
-        let moved = claim_and_fail_over(b, cfg, vm, other, target).await;
+        let moved = claim_and_fail_over(b, cfg, vm, (primary, other), target).await;
         let _ = b.release(&lease, MASTER_HOLDER).await;
         moved?;
         b.log(
@@ -193,6 +198,19 @@ where
         place.primary = Some(other);
         place.needs_reprotect = true;
         return Ok(());
+    }
+    if std::mem::take(&mut place.recovered) {
+        if let Some(p) = &active[primary] {
+            // The record says the VM belongs here; if it does not run while its other cluster
+            // is failing, the previous master died during its failover: finish it.
+            let running = b
+                .get_vm(p, &vm.name)
+                .await?
+                .is_some_and(|v| v.state == PowerState::Running);
+            if !running && failures[other] > 0 {
+                fail_over(b, &vm.name, p, &cfg.workers[primary].address).await?;
+            }
+        }
     }
     let (Some(p), Some(r)) = (&active[primary], &active[other]) else {
         return Ok(());
@@ -213,11 +231,14 @@ where
 const MASTER_HOLDER: &str = "master";
 const LEASE_TTL: Micros = 10 * crate::time::MICROS_PER_MINUTE;
 
+/// Moves the role record to `other`, then fails the VM over there; if the VM did not start
+/// there (no recovery point, the host went away...), the record moves back to `from`, so that
+/// no script later takes the failed target for the primary.
 async fn claim_and_fail_over<B>(
     b: &B,
     cfg: &MasterConfig,
     vm: &ProtectedVm,
-    other: usize,
+    (from, other): (usize, usize),
     target: &str,
 ) -> BackendResult<()>
 where
@@ -234,7 +255,21 @@ where
             detail: "another writer holds a later epoch".into(),
         });
     }
-    fail_over(b, &vm.name, target, &cfg.workers[other].address).await
+    let moved = fail_over(b, &vm.name, target, &cfg.workers[other].address).await;
+    if moved.is_err() {
+        let started = b
+            .get_vm(target, &vm.name)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|v| v.state == PowerState::Running);
+        if !started {
+            let _ = b
+                .claim_role(&vm.name, &cfg.workers[from].name, epoch + 1)
+                .await;
+        }
+    }
+    moved
 }
 
 fn replicating_primary(rel: Option<&VmReplication>) -> bool {
@@ -290,20 +325,30 @@ async fn fail_over<B>(b: &B, vm: &str, target: &str, address: &str) -> BackendRe
 where
     B: HyperV + Dns,
 {
-    let rel = b.get_vm_replication(target, vm).await?;
-    match rel.map(|r| r.mode) {
-        Some(ReplicationMode::Replica) => {
-            b.start_vm_failover(target, vm, false).await?;
-            b.start_vm(target, vm).await?;
-            b.complete_vm_failover(target, vm).await?;
-        }
-        Some(ReplicationMode::Primary) => b.start_vm(target, vm).await?,
-        None => {
-            return Err(BackendError::NotReplicating {
+    // Each step is skipped if done already: a master that restarts mid-failover finishes it.
+    let rel =
+        b.get_vm_replication(target, vm)
+            .await?
+            .ok_or_else(|| BackendError::NotReplicating {
                 vm: vm.into(),
                 host: target.into(),
-            })
-        }
+            })?;
+    let failed_over = matches!(
+        rel.state,
+        ReplicationState::FailedOverWaitingCompletion | ReplicationState::FailedOver
+    );
+    if rel.mode == ReplicationMode::Replica && !failed_over {
+        b.start_vm_failover(target, vm, false).await?;
+    }
+    let running = b
+        .get_vm(target, vm)
+        .await?
+        .is_some_and(|v| v.state == PowerState::Running);
+    if !running {
+        b.start_vm(target, vm).await?;
+    }
+    if rel.mode == ReplicationMode::Replica && rel.state != ReplicationState::FailedOver {
+        b.complete_vm_failover(target, vm).await?;
     }
     b.update_record(vm, address).await
 }

@@ -29,10 +29,7 @@ where
     B: Ecx + HyperV + Clock + Lease + AlertLog,
 {
     // Both batch files run their logic for START, FAILOVER and RECOVER alike.
-    backend.log(
-        LogLevel::Info,
-        &format!("start script: CLP_EVENT={event}"),
-    );
+    backend.log(LogLevel::Info, &format!("start script: CLP_EVENT={event}"));
     match (variant, side) {
         (ControlVariant::AsShipped, Side::Primary) => {
             let bitmask = as_shipped::change_primary(backend, ctx).await;

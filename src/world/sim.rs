@@ -1307,7 +1307,10 @@ impl<'s> World<'s> {
             }
             Check::VmRunningCount(n) => {
                 let running = self.farm.running_hosts(&vm);
-                (running.len() == *n, format!("running on {}", hosts(&running)))
+                (
+                    running.len() == *n,
+                    format!("running on {}", hosts(&running)),
+                )
             }
             Check::GroupStatus {
                 cluster,

@@ -743,6 +743,14 @@ impl HyperVFarm {
             if rel.mode != ReplicationMode::Replica {
                 return Err(invalid(vm, "Start-VMFailover", "not a replica"));
             }
+            // Until its initial replication completes, a replica has no recovery point.
+            if rel.state == ReplicationState::WaitingForInitialReplication {
+                return Err(invalid(
+                    vm,
+                    "Start-VMFailover",
+                    "the replica has no recovery point (initial replication not complete)",
+                ));
+            }
             self.rel_mut(host, vm).expect("present").set(
                 ReplicationState::FailedOverWaitingCompletion,
                 ReplicationHealth::Warning,

@@ -203,3 +203,45 @@ fn replications_are_pure_functions_of_their_inputs_and_cost_few_events() {
         assert!(a.events < 10_000, "{} events", a.events);
     }
 }
+
+#[test]
+fn a_master_that_dies_during_start_vm_is_succeeded_by_one_that_finishes_the_failover() {
+    // Cluster1 is lost at 10 h; three failed polls (<= 30 s), Start-VMFailover (20 s), then
+    // Start-VM (30 s): the master's server dies in the middle of it. The master group starts
+    // on m2 after 30 s + 60 s; the new controller reads the role record (cluster2), finds the
+    // VM off there and finishes the failover instead of leaving it down.
+    let s = scripted("20h");
+    let t = 10 * H;
+    let faults = [
+        (t, crash(1, 0)),
+        (t, crash(1, 1)),
+        (t + 30 * S + 20 * S + 15 * S, crash(0, 0)),
+    ];
+    let r = simulate_replication_with(&s, 7, 0, false, &faults);
+    let vm = &r.services[1];
+    assert_eq!(vm.data_loss.len(), 1, "the VM runs again on cluster2");
+    // Down from the loss to the restarted master's Start-VM and the DNS TTL: a few minutes,
+    // not the rest of the run.
+    assert!(vm.totals.down < 10 * M, "down {}s", vm.totals.down / S);
+    assert!(vm.totals.down > 65 * S + 90 * S + 30 * S + 60 * S);
+}
+
+#[test]
+fn a_replica_whose_initial_replication_never_completed_is_not_failed_over_to() {
+    // The VM fails over to cluster2 at 10 h; cluster1 returns at 12 h and its re-protection
+    // (a 10 min initial replication from cluster2) starts; cluster2 is lost 5 min later, so
+    // cluster1's copy never got a recovery point: Start-VMFailover there is refused and the
+    // VM waits for cluster2 (no second failover, no lost writes counted for it).
+    let s = scripted("20h");
+    let faults = [
+        (10 * H, crash(1, 0)),
+        (10 * H, crash(1, 1)),
+        (12 * H, power_on(1, 0)),
+        (12 * H, power_on(1, 1)),
+        (12 * H + 60 * S + 5 * M, crash(2, 0)),
+        (12 * H + 60 * S + 5 * M, crash(2, 1)),
+    ];
+    let r = simulate_replication_with(&s, 7, 0, false, &faults);
+    let vm = &r.services[1];
+    assert_eq!(vm.data_loss.len(), 1, "{:?}", vm.data_loss);
+}

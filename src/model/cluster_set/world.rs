@@ -16,7 +16,8 @@ use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
 use crate::model::cluster::{
-    Group,build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Scoped};
+    build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Group, Scoped,
+};
 use crate::model::witness::{WitnessEvent, WitnessSim};
 use crate::model::ClusterFault;
 use crate::model::{ReplicationResult, ServiceResult};
