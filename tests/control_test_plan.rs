@@ -1,4 +1,4 @@
-//! The test plan of reference/ecx.md §5.1 (the Cluster-Set doc's §Testing table), run against
+//! The test plan of the Cluster-Set documentation's test plan (the Cluster-Set doc's §Testing table), run against
 //! the mocked clusters with the as-shipped scripts, and with the coordinated ones.
 
 use ecxsim::backend::{PowerState, ReplicationMode, ReplicationState};

@@ -1,5 +1,5 @@
 //! The scenario files as regression tests: `ecxsim test` over scenarios/ (the six test-plan
-//! cases of reference/ecx.md §5.1 and the regression scenarios), an impossible expectation
+//! cases of the Cluster-Set documentation's test plan and the regression scenarios), an impossible expectation
 //! that must fail, and `ecxsim race` finding the double-failover race in the as-shipped
 //! scripts and not in the coordinated ones.
 

@@ -1,5 +1,5 @@
 //! The run report: per service, mean and 95% interval of availability and downtime per year,
-//! pooled MTBF and MTTR, outages and downtime by cause. Its JSON is the contract of SCENARIO.md.
+//! pooled MTBF and MTTR, outages and downtime by cause. Its JSON is a contract: fields are added, never renamed.
 
 use std::collections::BTreeMap;
 

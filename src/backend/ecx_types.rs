@@ -1,5 +1,5 @@
 //! What the ECX REST API answers (`GET /api/v1/groups/<name>`, `/servers`, `/resources`),
-//! with the field names and status strings of reference/ecx.md §2.
+//! with the field names and status strings of the ECX REST API's documentation.
 
 use serde::{Deserialize, Serialize};
 

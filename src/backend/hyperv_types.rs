@@ -1,5 +1,5 @@
 //! What the Hyper-V cmdlets return (`Get-VM`, `Get-VMReplication`), with the enum names of
-//! reference/hyperv.md §1.2.
+//! Hyper-V's documented enumerations.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! The cluster-set master (reference/ecx.md §3, the planned Master/Worker design): it runs in
+//! The cluster-set master (the planned Master/Worker design of EXPRESSCLUSTER/Cluster-Set): it runs in
 //! the master cluster's failover group, polls every worker cluster's failover group through
 //! the ECX REST API, fails a VM over to its replica cluster with Hyper-V Replica when the VM's
 //! cluster has been failing for `failure_threshold` polls in a row, points the VM's DNS name at
@@ -317,7 +317,7 @@ where
     Ok(guess)
 }
 
-/// Unplanned failover on the target cluster's active server (reference/hyperv.md §1.5):
+/// Unplanned failover on the target cluster's active server (the Hyper-V cmdlets' documented preconditions):
 /// Start-VMFailover, Start-VM, Complete-VMFailover; then DNS. A target that holds a primary
 /// copy of its own (the VM left it and it was never re-protected) is started as it is: the
 /// writes made since elsewhere are lost, which the model counts.

@@ -1,5 +1,5 @@
 //! Production control logic, written once against the backend traits: the script resources'
-//! start and stop logic of the two-cluster Hyper-V Replica design (reference/ecx.md §1A), and
+//! start and stop logic of the two-cluster Hyper-V Replica design (the EXPRESSCLUSTER/Cluster-Set two-cluster Hyper-V Replica design), and
 //! the cluster-set master (§3), and the operator's manual repair.
 //!
 //! This module knows nothing of the simulator: it may import only `crate::backend`'s traits and

@@ -1,5 +1,5 @@
 //! Deterministic checks of the cluster rules: with fixed durations every outage is known
-//! exactly, so each rule of SCENARIO.md is pinned down to the microsecond.
+//! exactly, so each rule of docs/scenario.md is pinned down to the microsecond.
 
 use std::path::Path;
 

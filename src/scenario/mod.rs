@@ -1,5 +1,5 @@
 //! Scenario files: TOML in, a validated `Scenario` out, or a located `ScenarioError`.
-//! The format is the contract of SCENARIO.md; docs/scenario.md is the user reference.
+//! The format is fixed; docs/scenario.md is the user reference.
 
 mod cluster_set;
 mod cluster_set_reader;

@@ -204,7 +204,7 @@ pub struct ControlScenario {
 }
 
 impl ControlScenario {
-    /// The reference topology of reference/ecx.md §1A: cluster1 (c1s1, c1s2) carries the
+    /// The reference topology of the EXPRESSCLUSTER/Cluster-Set two-cluster Hyper-V Replica design: cluster1 (c1s1, c1s2) carries the
     /// primary, cluster2 (c2s1, c2s2) the replica of one VM, healthy at time zero.
     pub fn two_clusters(control: ControlVariant) -> ControlScenario {
         ControlScenario {

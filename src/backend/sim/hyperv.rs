@@ -1,6 +1,6 @@
 //! The Hyper-V mock: per host and VM the registration, power state and replication
-//! relationship, with the cmdlet preconditions of reference/hyperv.md §1.5 and the shared-disk
-//! behaviour of §1.8 and §5.
+//! relationship, with the cmdlets' documented preconditions and the documented behaviour of
+//! a host that loses the VM's storage.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! The published scripts, step for step (reference/ecx.md §1A), defects included: they are
+//! The published scripts, step for step (the EXPRESSCLUSTER/Cluster-Set two-cluster Hyper-V Replica design), defects included: they are
 //! what the race measures. Comments number the steps as the reference does.
 
 mod change_primary;

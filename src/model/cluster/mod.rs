@@ -1,11 +1,11 @@
 //! One standalone ECX failover cluster: servers, repair crews, one failover group, an optional
 //! shared disk, the interconnect between the servers, and the service that the group carries.
 //!
-//! The rules are those of SCENARIO.md ("Semantics of one standalone cluster"); the exact CTMC in
+//! The rules are those of docs/scenario.md ("What the simulator does with a cluster"); the exact CTMC in
 //! `analysis::standalone_ctmc` encodes the same rules independently, and the tests hold the two
 //! together. Heartbeats are not simulated one by one: detection is a single delay.
 //!
-//! Network partitions (reference/ecx.md §4) are in `network.rs`. A cluster whose interconnect
+//! Network partitions (ECX's documented network-partition resolution) are in `network.rs`. A cluster whose interconnect
 //! never fails, with no witness and no scripted cut-off, never meets them: it schedules no
 //! event and draws no number more than before they existed, so its results are bit-identical.
 

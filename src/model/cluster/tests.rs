@@ -1,5 +1,5 @@
 //! Network-partition rules, pinned down with fixed durations and scripted faults: the NP test
-//! plan of reference/ecx.md §5.3 and the semantics of `np_resolution`.
+//! plan of the NP-Test repository and the semantics of `np_resolution`.
 
 use std::path::Path;
 
