@@ -23,7 +23,7 @@ pub enum BackendError {
     NotReplicating { vm: String, host: String },
     #[error("virtual machine '{vm}' is already enabled for replication on '{host}'")]
     AlreadyReplicating { vm: String, host: String },
-    /// A cmdlet precondition of the Hyper-V cmdlets' documented preconditions does not hold.
+    /// A documented precondition of the cmdlet does not hold.
     #[error(
         "'{operation}' is not allowed for virtual machine '{vm}' in its current state: {detail}"
     )]

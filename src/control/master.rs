@@ -317,7 +317,7 @@ where
     Ok(guess)
 }
 
-/// Unplanned failover on the target cluster's active server (the Hyper-V cmdlets' documented preconditions):
+/// Unplanned failover on the target cluster's active server (Hyper-V's documented sequence):
 /// Start-VMFailover, Start-VM, Complete-VMFailover; then DNS. A target that holds a primary
 /// copy of its own (the VM left it and it was never re-protected) is started as it is: the
 /// writes made since elsewhere are lost, which the model counts.

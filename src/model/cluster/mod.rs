@@ -5,7 +5,7 @@
 //! `analysis::standalone_ctmc` encodes the same rules independently, and the tests hold the two
 //! together. Heartbeats are not simulated one by one: detection is a single delay.
 //!
-//! Network partitions (ECX's documented network-partition resolution) are in `network.rs`. A cluster whose interconnect
+//! Network partitions, as ECX resolves them, are in `network.rs`. A cluster whose interconnect
 //! never fails, with no witness and no scripted cut-off, never meets them: it schedules no
 //! event and draws no number more than before they existed, so its results are bit-identical.
 

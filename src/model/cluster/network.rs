@@ -1,4 +1,4 @@
-//! Network partitions of one cluster (ECX's documented network-partition resolution): the interconnect, the witness
+//! Network partitions of one cluster, as ECX resolves them: the interconnect, the witness
 //! heartbeat, emergency shutdowns, dual activation and the multi-activation rule.
 //!
 //! Two servers keep each other alive through the interconnect, or, with witness resolution,
