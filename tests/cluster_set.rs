@@ -86,6 +86,7 @@ fn with_master(mut s: Scenario, instant: bool) -> Scenario {
         replication_interval: 30 * S,
         initial_replication: d(10 * M),
         checkpoint: d(0),
+        cycle: d(0),
     }];
     s
 }

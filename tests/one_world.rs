@@ -195,6 +195,7 @@ fn scripted(control: &str, response: &str) -> Scenario {
     s.simulation.horizon = 40 * H;
     s.backend.calls = CallDurations::fixed(1);
     s.vms[0].initial_replication = Dist::fixed(10 * M);
+    s.vms[0].cycle = Dist::fixed(0);
     for c in &mut s.clusters {
         c.group_start = Dist::fixed(60 * S);
     }

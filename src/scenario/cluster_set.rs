@@ -66,6 +66,8 @@ pub struct Vm {
     pub initial_replication: Dist,
     /// How long `Start-VMInitialReplication` shows "Creating checkpoint".
     pub checkpoint: Dist,
+    /// The transfer time of one replication cycle (the changes of one interval).
+    pub cycle: Dist,
 }
 
 impl Vm {

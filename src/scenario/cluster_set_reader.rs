@@ -231,6 +231,7 @@ pub fn read_vms(
             };
         let checkpoint = read_dist(&mut t, "checkpoint", Zero::Allowed, base)?
             .unwrap_or_else(Vm::default_checkpoint);
+        let cycle = read_dist(&mut t, "cycle", Zero::Allowed, base)?.unwrap_or(Dist::fixed(0));
         t.finish()?;
         vms.push(Vm {
             name,
@@ -239,6 +240,7 @@ pub fn read_vms(
             replication_interval,
             initial_replication,
             checkpoint,
+            cycle,
         });
     }
     Ok(vms)

@@ -49,6 +49,7 @@ fn scenario(cluster_keys: &str, horizon: &str, replications: u64) -> Scenario {
         replication_interval: 5 * M,
         initial_replication: Dist::fixed(10 * M),
         checkpoint: Vm::default_checkpoint(),
+        cycle: Dist::fixed(0),
     }];
     s
 }
@@ -244,4 +245,21 @@ fn a_replica_whose_initial_replication_never_completed_is_not_failed_over_to() {
     let r = simulate_replication_with(&s, 7, 0, false, &faults);
     let vm = &r.services[1];
     assert_eq!(vm.data_loss.len(), 1, "{:?}", vm.data_loss);
+}
+
+#[test]
+fn a_cycle_still_transferring_when_the_cluster_is_lost_is_lost_with_it() {
+    // Cycles every 5 min, each taking 20 s: the cycle that started at 10 h is in flight at
+    // 10 h + 7 s, so the replica holds the writes until 9 h 55 min: 5 min 7 s are lost.
+    let mut s = scripted("20h");
+    s.vms[0].cycle = Dist::fixed(20 * S);
+    let t = 10 * H + 7 * S;
+    let faults = [(t, crash(1, 0)), (t, crash(1, 1))];
+    let r = simulate_replication_with(&s, 7, 0, true, &faults);
+    assert_eq!(r.services[1].data_loss, vec![5 * M + 7 * S]);
+    // 20 s later the transfer would have ended: one interval less.
+    let t = 10 * H + 27 * S;
+    let faults = [(t, crash(1, 0)), (t, crash(1, 1))];
+    let r = simulate_replication_with(&s, 7, 0, true, &faults);
+    assert_eq!(r.services[1].data_loss, vec![27 * S]);
 }

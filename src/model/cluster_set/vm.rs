@@ -5,13 +5,20 @@
 //! Hyper-V mock (`backend::sim::HyperVFarm`), changed only by the control logic's cmdlets and
 //! by the hardware; this is what the world derives from it after each change.
 
+use rand::SeedableRng;
+
+use crate::dist::Dist;
+use crate::engine::{stream_seed, Stream};
 use crate::metrics::{Cause, OutageRecord, ServiceTracker, TrackerTotals};
 use crate::time::Micros;
 
 /// When the replica was last brought up to date, derived lazily: replication cycles are never
 /// simulated one by one. While replication is healthy (which implies the VM runs), cycle k
-/// ships the writes made until `since + k * interval`; the last completed cycle before `t`
-/// follows by division. A cycle in flight when replication stops is lost.
+/// starts at `since + k * interval`, ships the writes made until then, and completes after its
+/// transfer time (`[[vm]] cycle`, drawn for that cycle from a hash of its number, and cut to
+/// less than an interval: Hyper-V starts a cycle only when the previous one has ended); the
+/// last completed cycle before `t` follows by division. A cycle in flight when replication
+/// stops is lost, so a failover loses between 0 and an interval plus a transfer.
 ///
 /// Currency is measured on the VM's *running clock* (the time it has run, anywhere), not on
 /// the wall clock: the writes a failover loses are those made while it ran, so time it spent
@@ -19,16 +26,31 @@ use crate::time::Micros;
 #[derive(Debug, Clone)]
 pub struct SyncClock {
     interval: Micros,
+    cycle: Dist,
+    /// Seeds the per-cycle transfer draws.
+    seed: u64,
     /// (wall time, running clock) when replication last became healthy.
     since: Option<(Micros, Micros)>,
 }
 
 impl SyncClock {
-    pub fn new(interval: Micros) -> SyncClock {
+    pub fn new(interval: Micros, cycle: Dist, seed: u64) -> SyncClock {
         SyncClock {
             interval,
+            cycle,
+            seed,
             since: None,
         }
+    }
+
+    /// The transfer time of cycle `k` of the healthy period that began at `wall`.
+    fn transfer(&self, wall: Micros, k: u64) -> Micros {
+        if self.cycle.is_zero() {
+            return 0;
+        }
+        let seed = stream_seed(self.seed ^ wall, k, "cycle");
+        let drawn = self.cycle.sample(&mut Stream::seed_from_u64(seed));
+        drawn.min(self.interval.saturating_sub(1))
     }
 
     pub fn is_healthy(&self) -> bool {
@@ -42,8 +64,17 @@ impl SyncClock {
         if self.interval == 0 {
             return Some(run + now.saturating_sub(wall));
         }
-        let cycles = now.saturating_sub(wall) / self.interval;
-        (cycles > 0).then(|| run + cycles * self.interval)
+        let started = now.saturating_sub(wall) / self.interval;
+        if started == 0 {
+            return None;
+        }
+        // The last cycle started may still be transferring; the one before has ended.
+        let done = if wall + started * self.interval + self.transfer(wall, started) <= now {
+            started
+        } else {
+            started - 1
+        };
+        (done > 0).then(|| run + done * self.interval)
     }
 
     /// Replication runs (again) from `now`; `run` is the VM's running clock then.
@@ -106,8 +137,9 @@ pub struct VmRt {
 
 impl VmRt {
     /// Running on its home cluster at time 0, replication healthy and the replica current.
-    pub fn new(home: usize, replica: usize, interval: Micros, tracker: ServiceTracker) -> VmRt {
-        let mut sync = SyncClock::new(interval);
+    pub fn new(clusters: [usize; 2], sync: SyncClock, tracker: ServiceTracker) -> VmRt {
+        let mut sync = sync;
+        let [home, replica] = clusters;
         sync.start(0, 0);
         VmRt {
             clusters: [home, replica],
@@ -236,7 +268,7 @@ mod tests {
 
     #[test]
     fn the_replica_holds_the_writes_of_the_completed_cycles_on_the_running_clock() {
-        let mut s = SyncClock::new(30);
+        let mut s = SyncClock::new(30, Dist::fixed(0), 1);
         s.start(0, 0);
         assert_eq!(s.replica_current(29), None);
         assert_eq!(s.replica_current(30), Some(30));
@@ -248,5 +280,23 @@ mod tests {
         s.start(200, 150);
         assert_eq!(s.replica_current(229), None);
         assert_eq!(s.replica_current(230), Some(180));
+    }
+
+    #[test]
+    fn a_cycle_counts_once_its_transfer_has_ended() {
+        let mut s = SyncClock::new(30, Dist::fixed(10), 1);
+        s.start(0, 0);
+        // Cycle 1 starts at 30 and ends at 40; cycle 2 at 60, ending at 70.
+        assert_eq!(s.replica_current(39), None);
+        assert_eq!(s.replica_current(40), Some(30));
+        assert_eq!(s.replica_current(65), Some(30));
+        assert_eq!(s.replica_current(70), Some(60));
+        // A transfer longer than the interval is cut to less than one.
+        let mut s = SyncClock::new(30, Dist::fixed(100), 1);
+        s.start(0, 0);
+        assert_eq!(s.replica_current(58), None);
+        assert_eq!(s.replica_current(59), Some(30));
+        assert_eq!(s.replica_current(88), Some(30));
+        assert_eq!(s.replica_current(89), Some(60));
     }
 }

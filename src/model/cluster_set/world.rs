@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::backend::sim::{CallId, Executor, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput, TaskId};
 use crate::control::ScriptOutcome;
-use crate::engine::{component_stream, Calendar, Stream, Timer};
+use crate::engine::{component_stream, stream_seed, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
 use crate::model::cluster::{
     build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Group, Scoped,
@@ -27,7 +27,7 @@ use crate::time::Micros;
 use super::master_rt::{group_name, Idle, MasterRt};
 use super::operations::OperatorRt;
 use super::scripts::ScriptTask;
-use super::vm::{VmRt, VmView};
+use super::vm::{SyncClock, VmRt, VmView};
 use super::ScriptedFault;
 use crate::world::{TraceEntry, TraceKind};
 
@@ -224,12 +224,9 @@ impl<'s> World<'s> {
             .iter()
             .map(|v| {
                 let tracker = ServiceTracker::new(sim.warmup, sim.horizon, keep_outages);
-                VmRt::new(
-                    v.cluster,
-                    v.replica_cluster,
-                    v.replication_interval,
-                    tracker,
-                )
+                let seed = stream_seed(seed, replication, &format!("vm/{}/cycles", v.name));
+                let sync = SyncClock::new(v.replication_interval, v.cycle.clone(), seed);
+                VmRt::new([v.cluster, v.replica_cluster], sync, tracker)
             })
             .collect();
         let farm = initial_farm(scenario);
