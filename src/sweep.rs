@@ -82,6 +82,8 @@ pub enum SweepError {
     Values(String, String),
     #[error("bad --param {0:?}: {1}")]
     Path(String, String),
+    #[error("bad scenario variant {0:?}: {1}")]
+    Variant(String, String),
     #[error("{0}")]
     Scenario(#[from] ScenarioError),
     #[error("{0}")]
@@ -106,7 +108,7 @@ pub fn load_variant(arg: &str) -> Result<Scenario, SweepError> {
     })?;
     let mut labels = Vec::new();
     for change in &changes {
-        let bad = |why: &str| SweepError::Path(change.to_string(), why.to_string());
+        let bad = |why: &str| SweepError::Variant(change.to_string(), why.to_string());
         let (path, value) = change.split_once('=').ok_or_else(|| {
             bad("expected PATH=VALUE after @, e.g. simulation.control=coordinated")
         })?;
@@ -114,7 +116,11 @@ pub fn load_variant(arg: &str) -> Result<Scenario, SweepError> {
         let [value] = values.as_slice() else {
             return Err(bad("expected one value"));
         };
-        text = set_value(&text, path, value)?
+        text = set_value(&text, path, value)
+            .map_err(|e| match e {
+                SweepError::Path(_, why) => bad(&why),
+                other => bad(&other.to_string()),
+            })?
             .ok_or_else(|| bad("the scenario has no such section or element"))?;
         if path != "simulation.name" {
             labels.push(value.label());

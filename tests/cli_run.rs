@@ -239,3 +239,65 @@ fn compare_pairs_replications_on_common_random_numbers() {
     );
     assert!(d[0].as_f64().unwrap() > 0.0, "failback costs downtime: {d}");
 }
+
+fn cluster_set() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/cluster_set.toml")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn compare_runs_a_file_with_one_value_changed_under_its_own_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let variant = format!("{}@simulation.control=coordinated", cluster_set());
+    let out = ecxsim(&[
+        "compare",
+        &cluster_set(),
+        &variant,
+        "--replications",
+        "20",
+        "--json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("\"cluster-set [coordinated]\""), "{text}");
+    for bad in [
+        "@nothing",
+        "@simulation.control=bogus",
+        "@fault_domain.rack-z.ttf.mean=1h",
+    ] {
+        let arg = format!("{}{bad}", cluster_set());
+        let out = ecxsim(&["compare", &cluster_set(), &arg, "--replications", "2"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error: "), "{err}");
+    }
+}
+
+#[test]
+fn timeline_prints_the_scripts_and_calls_of_one_replication() {
+    let out = ecxsim(&["timeline", &cluster_set(), "--replication", "2"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("start script for vm1 (primary side, CLP_EVENT="),
+        "{text}"
+    );
+    assert!(text.contains("Get-VMReplication vm1 -ComputerName"));
+    assert!(text.contains("fault domain fails"));
+    // No Rust debug formatting reaches the user.
+    assert!(!text.contains("Some(") && !text.contains(" { "), "{text}");
+    let out = ecxsim(&["timeline", &example()]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -83,8 +83,9 @@ impl LeaseTable {
         ttl: Micros,
         now: Micros,
     ) -> Option<Grant> {
-        if self.is_free(name, holder, now) {
-            Some(self.grant(name, holder, task, ttl, now))
+        let granted = self.try_acquire(name, holder, task, ttl, now);
+        if granted.is_some() {
+            granted
         } else {
             self.waiters
                 .entry(name.to_string())
