@@ -5,7 +5,7 @@
 use crate::backend::sim::hyperv::HvEffect;
 use crate::backend::sim::lease::Grant;
 use crate::backend::sim::{EcxCluster, HvCmd, Op, OpOutput, OpResult, TaskId};
-use crate::backend::{BackendError, GroupStatus};
+use crate::backend::{BackendError, GroupInfo, GroupStatus, NO_SERVER};
 use crate::model::cluster::Group;
 
 use super::master_rt::group_name;
@@ -137,6 +137,24 @@ impl World<'_> {
         if !(fip && server.is_some_and(|s| self.clusters[c].server_reachable(s))) {
             return Err(unreachable());
         }
+        if let Op::RestGroup { group, .. } = op {
+            // The master's polls: answered from names built once.
+            let names = &self.rest_names[c];
+            if *group != names.group {
+                return Err(BackendError::Rest {
+                    code: 404,
+                    message: format!("no group {group}"),
+                });
+            }
+            let (status, server, _, _) = self.group_state(c);
+            let spec = &self.scenario.clusters[c];
+            return Ok(OpOutput::Group(GroupInfo {
+                name: names.group.clone(),
+                status,
+                current: server.map_or(NO_SERVER.to_string(), |s| spec.servers[s].clone()),
+                resources: names.resources.clone(),
+            }));
+        }
         let ecx = self.ecx_view(c);
         Ok(match op {
             Op::RestCluster { .. } => OpOutput::Cluster(ecx.cluster_info()),
@@ -144,12 +162,6 @@ impl World<'_> {
                 OpOutput::Servers(ecx.server_infos(|s| self.host_reachable(s)))
             }
             Op::RestResources { .. } => OpOutput::Resources(ecx.resource_infos()),
-            Op::RestGroup { group, .. } if *group != ecx.group => {
-                return Err(BackendError::Rest {
-                    code: 404,
-                    message: format!("no group {group}"),
-                })
-            }
             _ => OpOutput::Group(ecx.group_info()),
         })
     }

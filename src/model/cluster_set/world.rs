@@ -11,7 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::sim::{CallId, Executor, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput, TaskId};
+use crate::backend::sim::{
+    CallId, EcxCluster, Executor, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput, TaskId,
+};
 use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, stream_seed, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
@@ -120,6 +122,11 @@ impl DomainRt {
     }
 }
 
+pub(super) struct RestNames {
+    pub group: String,
+    pub resources: Vec<String>,
+}
+
 /// What the world last told the Hyper-V mock about one cluster.
 #[derive(Debug, Clone)]
 pub(super) struct ClusterSync {
@@ -154,6 +161,8 @@ pub struct World<'s> {
     pub(super) lease_names: Vec<String>,
     pub(super) lease_ids: BTreeMap<String, u16>,
     pub(super) cluster_by_name: BTreeMap<String, usize>,
+    /// Each cluster's group and resource names, as its REST API reports them.
+    pub(super) rest_names: Vec<RestNames>,
     pub(super) vm_index: BTreeMap<String, usize>,
     /// Server name -> (cluster, index in the cluster); and by global index.
     pub(super) servers: BTreeMap<String, (usize, usize)>,
@@ -291,6 +300,15 @@ impl<'s> World<'s> {
             lease_ids: BTreeMap::new(),
             vm_index: (scenario.vms.iter().enumerate())
                 .map(|(i, v)| (v.name.clone(), i))
+                .collect(),
+            rest_names: (scenario.clusters.iter())
+                .map(|c| {
+                    let info = EcxCluster::new(&c.name, &group_name(&c.name), vec![]).group_info();
+                    RestNames {
+                        group: info.name,
+                        resources: info.resources,
+                    }
+                })
                 .collect(),
             cluster_by_name: scenario
                 .clusters
