@@ -13,7 +13,7 @@ use ecxsim::backend::sim::CallDurations;
 use ecxsim::dist::Dist;
 use ecxsim::metrics::Cause;
 use ecxsim::model::cluster_set::{simulate_replication_with, ScriptedFault};
-use ecxsim::model::{simulate_replication, ClusterFault};
+use ecxsim::model::simulate_replication;
 use ecxsim::run::{run, RunOptions};
 use ecxsim::scenario::{load, parse, Scenario};
 use ecxsim::sweep::load_variant;
@@ -203,17 +203,11 @@ fn scripted(control: &str, response: &str) -> Scenario {
 }
 
 fn crash(cluster: usize, server: usize) -> ScriptedFault {
-    ScriptedFault::Cluster {
-        cluster,
-        fault: ClusterFault::ServerCrash { server },
-    }
+    ScriptedFault::server_crash(cluster, server)
 }
 
 fn power_on(cluster: usize, server: usize) -> ScriptedFault {
-    ScriptedFault::Cluster {
-        cluster,
-        fault: ClusterFault::ServerPowerOn { server },
-    }
+    ScriptedFault::server_power_on(cluster, server)
 }
 
 #[test]

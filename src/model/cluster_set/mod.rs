@@ -38,6 +38,20 @@ pub enum ScriptedFault {
     Witness { up: bool },
 }
 
+impl ScriptedFault {
+    /// Server `server` of cluster `cluster` dies.
+    pub fn server_crash(cluster: usize, server: usize) -> ScriptedFault {
+        let fault = ClusterFault::ServerCrash { server };
+        ScriptedFault::Cluster { cluster, fault }
+    }
+
+    /// A failed server that no crew repairs boots again.
+    pub fn server_power_on(cluster: usize, server: usize) -> ScriptedFault {
+        let fault = ClusterFault::ServerPowerOn { server };
+        ScriptedFault::Cluster { cluster, fault }
+    }
+}
+
 /// Runs replication `index` of a cluster-set scenario with `seed`; a pure function of its
 /// arguments. Services: the scenario's `[[service]]` entries, then one per VM, in order.
 pub fn simulate_replication(

@@ -8,7 +8,6 @@ use crate::backend::sim::CallDurations;
 use crate::control::{ControlVariant, CoordinationConfig};
 use crate::dist::Dist;
 use crate::metrics::{Cause, TrackerTotals};
-use crate::model::ClusterFault;
 use crate::scenario::{parse, Dns, Master, Scenario, Vm};
 use crate::time::{MICROS_PER_HOUR as H, MICROS_PER_MINUTE as M, MICROS_PER_SECOND as S};
 
@@ -65,17 +64,11 @@ fn scripted(horizon: &str) -> Scenario {
 }
 
 fn crash(cluster: usize, server: usize) -> ScriptedFault {
-    ScriptedFault::Cluster {
-        cluster,
-        fault: ClusterFault::ServerCrash { server },
-    }
+    ScriptedFault::server_crash(cluster, server)
 }
 
 fn power_on(cluster: usize, server: usize) -> ScriptedFault {
-    ScriptedFault::Cluster {
-        cluster,
-        fault: ClusterFault::ServerPowerOn { server },
-    }
+    ScriptedFault::server_power_on(cluster, server)
 }
 
 fn by_cause(t: &TrackerTotals, cause: Cause) -> u64 {
