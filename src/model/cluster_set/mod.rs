@@ -1,20 +1,15 @@
-//! A cluster set: a master cluster, a witness and worker clusters, with VMs replicated by
-//! Hyper-V Replica between worker clusters and failed over across clusters by the master
-//! controller (`control::master`), which runs here unchanged against the simulated backends.
+//! The world of every scenario with VMs, a master or fault domains: clusters (the master's
+//! too), the witness, the Hyper-V hosts, the VMs, and the production control logic running
+//! against them on the deterministic executor: each worker cluster's script resources (the
+//! published scripts or the coordinated logic), the master controller (`control::master`) and
+//! the operator (`control::operator`).
 //!
-//! Cost: nothing is simulated per heartbeat, per replication cycle or per idle poll, so a
-//! replication costs a few events per component failure (hundreds in ten years), not one per
-//! poll or cycle. Replication cycles are derived (`vm::SyncClock`); the master sleeps through
-//! `Clock::idle` while nothing changes (see `control::master`).
-//!
-//! Simplifications, each a documented choice:
-//! - A VM is part of the failover group of the cluster it runs on: the group starts it (its
-//!   start is in `group_start`), and a cluster the VM has left does not start it again.
-//! - Replication runs while the VM runs and both clusters' groups are up; an intra-cluster
-//!   failover pauses it and it resumes with the next cycle (no resynchronisation).
-//! - The master's REST polls, replication settings and DNS update take one microsecond; the
-//!   failover (`[master] failover`), VM start (`vm_start`) and resynchronisation
-//!   (`reprotect`) take what the scenario says.
+//! Cost: nothing is simulated per heartbeat, per replication cycle or per idle poll: replication
+//! cycles are derived (`vm::SyncClock`), the master sleeps through `Clock::idle` while nothing
+//! changes; an event costs the same whatever the number of clusters and VMs (the world syncs
+//! only the clusters it touched and refreshes only their VMs). What does cost events is every
+//! backend call of the scripts and of the master: each completes at its own time, so that the
+//! race of two scripts emerges from how their calls overlap.
 
 mod dispatch;
 mod master_rt;
