@@ -362,7 +362,11 @@ fn sweep_command(
 ) -> Result<(), Failure> {
     let json = sim.json;
     let values = ecxsim::sweep::parse_values(values).map_err(Failure::input)?;
-    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let args: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let report =
         ecxsim::sweep::sweep(&refs, param, &values, |s| sim.options(s)).map_err(Failure::input)?;
     let dir = output_dir(sim.out, "sweep")?;
@@ -374,8 +378,12 @@ fn sweep_command(
     if json {
         print!("{text}");
     } else {
+        let w = (report.points.iter().map(|p| p.scenario.len()))
+            .max()
+            .unwrap_or(0)
+            .max(20);
         println!(
-            "{:<20} {:<10} {:>12} {:>24} {:>14}",
+            "{:<w$} {:<10} {:>12} {:>24} {:>14}",
             "scenario", "service", param, "availability (95% CI)", "downtime/yr"
         );
         for p in &report.points {
@@ -383,7 +391,7 @@ fn sweep_command(
                 format!(" [{:.4}..{:.4}]", lo * 100.0, hi * 100.0)
             });
             println!(
-                "{:<20} {:<10} {:>12} {:>9.5}%{ci} {:>10.2} min",
+                "{:<w$} {:<10} {:>12} {:>9.5}%{ci} {:>10.2} min",
                 p.scenario,
                 p.service,
                 p.value,

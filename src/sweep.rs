@@ -6,7 +6,7 @@
 //! the TOML document and the result parsed like any scenario file, so every value is
 //! validated exactly as if the user had typed it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
@@ -90,50 +90,79 @@ pub enum SweepError {
     Run(#[from] RunError),
 }
 
-/// A scenario argument of `compare`: `FILE`, or `FILE@PATH=VALUE` (several `@PATH=VALUE` may
-/// follow) for the file with those values changed, as `sweep` changes them; the variant is
-/// named `<name> [VALUE, ...]`, unless one of the changes is `simulation.name`.
-pub fn load_variant(arg: &str) -> Result<Scenario, SweepError> {
-    let mut parts = arg.split('@');
-    let file = Path::new(parts.next().unwrap_or_default());
-    let changes: Vec<&str> = parts.collect();
-    if changes.is_empty() {
-        return Ok(scenario::load(file)?);
-    }
-    let mut text = std::fs::read_to_string(file).map_err(|e| {
-        SweepError::Path(
-            arg.to_string(),
-            format!("cannot read {}: {e}", file.display()),
-        )
-    })?;
-    let mut labels = Vec::new();
-    for change in &changes {
-        let bad = |why: &str| SweepError::Variant(change.to_string(), why.to_string());
-        let (path, value) = change.split_once('=').ok_or_else(|| {
-            bad("expected PATH=VALUE after @, e.g. simulation.control=coordinated")
+/// A scenario argument of `compare`, `sweep` and `timeline`: `FILE`, or `FILE@PATH=VALUE`
+/// (several `@PATH=VALUE` may follow) for the file with those values changed, as `sweep`
+/// changes them; the variant is named `<name> [VALUE, ...]`, unless one of the changes is
+/// `simulation.name`.
+pub struct Variant {
+    pub file: PathBuf,
+    /// The file's text with the changes made.
+    pub text: String,
+    changes: Vec<String>,
+    labels: Vec<String>,
+}
+
+impl Variant {
+    pub fn read(arg: &str) -> Result<Variant, SweepError> {
+        let mut parts = arg.split('@');
+        let file = PathBuf::from(parts.next().unwrap_or_default());
+        let changes: Vec<String> = parts.map(str::to_string).collect();
+        let mut text = std::fs::read_to_string(&file).map_err(|e| {
+            SweepError::Variant(
+                arg.to_string(),
+                format!("cannot read {}: {e}", file.display()),
+            )
         })?;
-        let values = parse_values(value)?;
-        let [value] = values.as_slice() else {
-            return Err(bad("expected one value"));
-        };
-        text = set_value(&text, path, value)
-            .map_err(|e| match e {
-                SweepError::Path(_, why) => bad(&why),
-                other => bad(&other.to_string()),
-            })?
-            .ok_or_else(|| bad("the scenario has no such section or element"))?;
-        if path != "simulation.name" {
-            labels.push(value.label());
+        let mut labels = Vec::new();
+        for change in &changes {
+            let bad = |why: &str| SweepError::Variant(change.to_string(), why.to_string());
+            let (path, value) = change.split_once('=').ok_or_else(|| {
+                bad("expected PATH=VALUE after @, e.g. simulation.control=coordinated")
+            })?;
+            let values = parse_values(value)?;
+            let [value] = values.as_slice() else {
+                return Err(bad("expected one value"));
+            };
+            text = set_value(&text, path, value)
+                .map_err(|e| match e {
+                    SweepError::Path(_, why) => bad(&why),
+                    other => bad(&other.to_string()),
+                })?
+                .ok_or_else(|| bad("the scenario has no such section or element"))?;
+            if path != "simulation.name" {
+                labels.push(value.label());
+            }
         }
+        Ok(Variant {
+            file,
+            text,
+            changes,
+            labels,
+        })
     }
-    let mut s = scenario::parse(file, text).map_err(|mut e| {
-        e.message = format!("{} (with {})", e.message, changes.join(", "));
-        e
-    })?;
-    if !labels.is_empty() {
-        s.name = format!("{} [{}]", s.name, labels.join(", "));
+
+    /// Validates `text` (this variant's, maybe changed further) as a scenario of this file.
+    pub fn parse(&self, text: String) -> Result<Scenario, ScenarioError> {
+        let mut s = scenario::parse(&self.file, text).map_err(|mut e| {
+            if !self.changes.is_empty() {
+                e.message = format!("{} (with {})", e.message, self.changes.join(", "));
+            }
+            e
+        })?;
+        if !self.labels.is_empty() {
+            s.name = format!("{} [{}]", s.name, self.labels.join(", "));
+        }
+        Ok(s)
     }
-    Ok(s)
+}
+
+/// Reads and validates a scenario argument (see `Variant`).
+pub fn load_variant(arg: &str) -> Result<Scenario, SweepError> {
+    if !arg.contains('@') {
+        return Ok(scenario::load(Path::new(arg))?);
+    }
+    let variant = Variant::read(arg)?;
+    Ok(variant.parse(variant.text.clone())?)
 }
 
 /// `--values`: a comma-separated list (`30s,5m,15m`, `1,2,3`) or a range `A..B:N` of N evenly
@@ -282,24 +311,26 @@ pub struct SweepReport {
 /// `options` gives the run options from the first scenario at each value (replications,
 /// seed, threads), the same for every scenario at that value.
 pub fn sweep(
-    paths: &[&Path],
+    args: &[&str],
     param: &str,
     values: &[SweepValue],
     options: impl Fn(&Scenario) -> RunOptions,
 ) -> Result<SweepReport, SweepError> {
-    let texts: Vec<String> = paths
-        .iter()
-        .map(|p| scenario::load(p).map(|_| std::fs::read_to_string(p).unwrap_or_default()))
-        .collect::<Result<_, _>>()?;
+    let mut variants = Vec::new();
+    for arg in args {
+        // Each file is checked as it stands before anything is simulated.
+        load_variant(arg)?;
+        variants.push(Variant::read(arg)?);
+    }
     let mut points = Vec::new();
     let mut applies_somewhere = false;
     for value in values {
         let mut scenarios: Vec<Scenario> = Vec::new();
-        for (path, text) in paths.iter().zip(&texts) {
-            let edited = set_value(text, param, value)?;
+        for variant in &variants {
+            let edited = set_value(&variant.text, param, value)?;
             applies_somewhere |= edited.is_some();
-            let edited = edited.unwrap_or_else(|| text.clone());
-            let scenario = scenario::parse(path, edited).map_err(|mut e| {
+            let edited = edited.unwrap_or_else(|| variant.text.clone());
+            let scenario = variant.parse(edited).map_err(|mut e| {
                 e.message = format!("{} (with {param} = {})", e.message, value.label());
                 e
             })?;

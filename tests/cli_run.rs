@@ -301,3 +301,29 @@ fn timeline_prints_the_scripts_and_calls_of_one_replication() {
     let out = ecxsim(&["timeline", &example()]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn sweep_takes_scenario_variants_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let variant = format!("{}@simulation.control=coordinated", cluster_set());
+    let out = ecxsim(&[
+        "sweep",
+        &variant,
+        "--param",
+        "vm.vm1.replication_interval",
+        "--values",
+        "30s,5m",
+        "--replications",
+        "5",
+        "--json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("\"cluster-set [coordinated]\""), "{text}");
+}
