@@ -327,3 +327,28 @@ fn sweep_takes_scenario_variants_too() {
     );
     assert!(text.contains("\"cluster-set [coordinated]\""), "{text}");
 }
+
+#[test]
+fn a_cluster_set_run_writes_a_row_per_replication_and_vm() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ecxsim(&[
+        "run",
+        &cluster_set(),
+        "--replications",
+        "3",
+        "--outages",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = std::fs::read_to_string(dir.path().join("replications.csv")).unwrap();
+    let vm_rows = rows.lines().filter(|l| l.contains(",vm1,")).count();
+    assert_eq!(vm_rows, 3, "{rows}");
+    let outages = std::fs::read_to_string(dir.path().join("outages.csv")).unwrap();
+    assert!(outages.lines().count() > 3, "{outages}");
+    assert!(outages.lines().skip(1).all(|l| l.contains(",vm1,")));
+}

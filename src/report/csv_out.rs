@@ -54,7 +54,8 @@ impl RunCsv {
         Ok(RunCsv {
             replications,
             outages,
-            services: scenario.services.iter().map(|s| s.name.clone()).collect(),
+            // The results' order: the scenario's services, then its VMs.
+            services: crate::run::service_names(scenario),
         })
     }
 
