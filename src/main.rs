@@ -522,6 +522,49 @@ fn test_command(paths: &[PathBuf], control: Option<&str>, trace: bool) -> Result
     Ok(())
 }
 
+/// Offsets beyond a day, more than 10,000 offsets or 10^8 runs in all are refused: they
+/// would not fit the clock, or would run for days, before anything is written.
+fn check_race_options(config: &SweepConfig) -> Result<(), Failure> {
+    const MAX_OFFSET_S: f64 = 86_400.0;
+    const MAX_OFFSETS: f64 = 10_000.0;
+    const MAX_RUNS: f64 = 1e8;
+    let (from, to, step) = (
+        config.offset_min_s,
+        config.offset_max_s,
+        config.offset_step_s,
+    );
+    for (option, value) in [("--from", from), ("--to", to), ("--step", step)] {
+        if !value.is_finite() {
+            return Err(Failure::input(format!(
+                "{option} must be a finite number of seconds, found {value}"
+            )));
+        }
+    }
+    if from.abs() > MAX_OFFSET_S || to.abs() > MAX_OFFSET_S {
+        return Err(Failure::input(
+            "--from and --to must lie within -86400 and 86400 seconds (a day)",
+        ));
+    }
+    if step <= 0.0 || to < from || config.runs_per_offset == 0 {
+        return Err(Failure::input(
+            "expected --step > 0, --from <= --to and --runs >= 1",
+        ));
+    }
+    let offsets = ((to - from) / step).floor() + 1.0;
+    if offsets > MAX_OFFSETS {
+        return Err(Failure::input(format!(
+            "--from {from} --to {to} --step {step} give {offsets:.0} offsets; at most 10000"
+        )));
+    }
+    if offsets * config.runs_per_offset as f64 > MAX_RUNS {
+        return Err(Failure::input(format!(
+            "{offsets:.0} offsets x {} runs is more than 10^8 runs; lower --runs",
+            config.runs_per_offset
+        )));
+    }
+    Ok(())
+}
+
 fn race_command(
     path: &Path,
     control: Option<&str>,
@@ -536,15 +579,7 @@ fn race_command(
             path.display()
         )));
     }
-    if config.offset_step_s.is_nan()
-        || config.offset_step_s <= 0.0
-        || config.offset_max_s < config.offset_min_s
-        || config.runs_per_offset == 0
-    {
-        return Err(Failure::input(
-            "expected --step > 0, --from <= --to and --runs >= 1",
-        ));
-    }
+    check_race_options(&config)?;
     let variants = match control {
         None => vec![scenario.control.clone()],
         Some(list) => list

@@ -352,3 +352,23 @@ fn a_cluster_set_run_writes_a_row_per_replication_and_vm() {
     assert!(outages.lines().count() > 3, "{outages}");
     assert!(outages.lines().skip(1).all(|l| l.contains(",vm1,")));
 }
+
+#[test]
+fn race_options_that_cannot_run_are_refused_before_anything_runs() {
+    let race = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two_cluster_replica.toml");
+    for bad in [
+        &["--to", "inf"][..],
+        &["--from", "nan"],
+        &["--step", "inf"],
+        &["--step", "1e-9"],
+        &["--runs", "18446744073709551615"],
+        &["--to", "1e13"],
+    ] {
+        let mut args = vec!["race", race.to_str().unwrap()];
+        args.extend_from_slice(bad);
+        let out = ecxsim(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error: --"), "{err}");
+    }
+}
