@@ -558,7 +558,7 @@ fn check_race_options(config: &SweepConfig) -> Result<(), Failure> {
     }
     if offsets * config.runs_per_offset as f64 > MAX_RUNS {
         return Err(Failure::input(format!(
-            "{offsets:.0} offsets x {} runs is more than 10^8 runs; lower --runs",
+            "--runs {} at {offsets:.0} offsets is more than 10^8 runs in all",
             config.runs_per_offset
         )));
     }
