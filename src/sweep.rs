@@ -165,6 +165,9 @@ pub fn load_variant(arg: &str) -> Result<Scenario, SweepError> {
     Ok(variant.parse(variant.text.clone())?)
 }
 
+/// The most values one sweep runs: each is a whole comparison.
+pub const MAX_VALUES: usize = 1_000;
+
 /// `--values`: a comma-separated list (`30s,5m,15m`, `1,2,3`) or a range `A..B:N` of N evenly
 /// spaced points from A to B inclusive (numbers, or durations with one unit: `1000h..10000h:4`).
 pub fn parse_values(spec: &str) -> Result<Vec<SweepValue>, SweepError> {
@@ -179,6 +182,9 @@ pub fn parse_values(spec: &str) -> Result<Vec<SweepValue>, SweepError> {
             .map_err(|_| bad("N in A..B:N must be a whole number"))?;
         if n < 2 {
             return Err(bad("a range needs at least 2 points"));
+        }
+        if n > MAX_VALUES {
+            return Err(bad(&format!("at most {MAX_VALUES} points")));
         }
         let split = |t: &str| -> Result<(f64, String), SweepError> {
             let t = t.trim();
@@ -217,6 +223,9 @@ pub fn parse_values(spec: &str) -> Result<Vec<SweepValue>, SweepError> {
         .collect();
     if values.is_empty() {
         return Err(bad("no values"));
+    }
+    if values.len() > MAX_VALUES {
+        return Err(bad(&format!("at most {MAX_VALUES} values")));
     }
     Ok(values)
 }

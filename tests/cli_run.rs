@@ -372,3 +372,19 @@ fn race_options_that_cannot_run_are_refused_before_anything_runs() {
         assert!(err.starts_with("error: --"), "{err}");
     }
 }
+
+#[test]
+fn sweep_ranges_are_bounded() {
+    for values in ["0h..1h:18446744073709551615", "1h..2h:10000000"] {
+        let out = ecxsim(&[
+            "sweep",
+            &example(),
+            "--param",
+            "cluster.cluster1.heartbeat_timeout",
+            "--values",
+            values,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{values}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("at most 1000"));
+    }
+}
