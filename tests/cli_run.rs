@@ -10,6 +10,17 @@ fn ecxsim(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs ecxsim, which must succeed; its standard output.
+fn succeeds(args: &[&str]) -> String {
+    let out = ecxsim(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn example() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios/standalone_ecx.toml")
@@ -18,7 +29,7 @@ fn example() -> String {
 }
 
 fn run_into(dir: &Path, threads: &str) -> Vec<u8> {
-    let out = ecxsim(&[
+    let text = succeeds(&[
         "run",
         &example(),
         "--replications",
@@ -261,12 +272,6 @@ fn compare_runs_a_file_with_one_value_changed_under_its_own_name() {
         "--out",
         dir.path().to_str().unwrap(),
     ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(text.contains("\"cluster-set [coordinated]\""), "{text}");
     for bad in [
         "@nothing",
@@ -283,13 +288,7 @@ fn compare_runs_a_file_with_one_value_changed_under_its_own_name() {
 
 #[test]
 fn timeline_prints_the_scripts_and_calls_of_one_replication() {
-    let out = ecxsim(&["timeline", &cluster_set(), "--replication", "2"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = succeeds(&["timeline", &cluster_set(), "--replication", "2"]);
     assert!(
         text.contains("start script for vm1 (primary side, CLP_EVENT="),
         "{text}"
@@ -306,7 +305,7 @@ fn timeline_prints_the_scripts_and_calls_of_one_replication() {
 fn sweep_takes_scenario_variants_too() {
     let dir = tempfile::tempdir().unwrap();
     let variant = format!("{}@simulation.control=coordinated", cluster_set());
-    let out = ecxsim(&[
+    let text = succeeds(&[
         "sweep",
         &variant,
         "--param",
@@ -319,19 +318,13 @@ fn sweep_takes_scenario_variants_too() {
         "--out",
         dir.path().to_str().unwrap(),
     ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(text.contains("\"cluster-set [coordinated]\""), "{text}");
 }
 
 #[test]
 fn a_cluster_set_run_writes_a_row_per_replication_and_vm() {
     let dir = tempfile::tempdir().unwrap();
-    let out = ecxsim(&[
+    succeeds(&[
         "run",
         &cluster_set(),
         "--replications",
@@ -340,11 +333,6 @@ fn a_cluster_set_run_writes_a_row_per_replication_and_vm() {
         "--out",
         dir.path().to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let rows = std::fs::read_to_string(dir.path().join("replications.csv")).unwrap();
     let vm_rows = rows.lines().filter(|l| l.contains(",vm1,")).count();
     assert_eq!(vm_rows, 3, "{rows}");

@@ -227,7 +227,7 @@ impl World<'_> {
     fn dns_update(&mut self, record: &str, address: &str) -> OpResult {
         let now = self.cal.now();
         let target = self.cluster_index(address);
-        let v = self.scenario.vms.iter().position(|x| x.name == record);
+        let v = self.vm_index.get(record).copied();
         let (Some(target), Some(v)) = (target, v) else {
             return Err(BackendError::Rest {
                 code: 404,

@@ -376,21 +376,21 @@ impl<'s> World<'s> {
 
     /// Runs to the horizon and returns the timeline (`record_trace` first).
     pub fn run_traced(mut self) -> Vec<TraceEntry> {
-        let horizon = self.scenario.simulation.horizon;
-        while let Some((_, event)) = self.cal.pop_until(horizon) {
-            self.handle(event);
-            self.after_event();
-        }
+        self.run_to_horizon();
         self.trace.unwrap_or_default()
     }
 
-    pub fn run(mut self, index: u64) -> ReplicationResult {
+    fn run_to_horizon(&mut self) {
         let horizon = self.scenario.simulation.horizon;
         while let Some((_, event)) = self.cal.pop_until(horizon) {
             self.events += 1;
             self.handle(event);
             self.after_event();
         }
+    }
+
+    pub fn run(mut self, index: u64) -> ReplicationResult {
+        self.run_to_horizon();
         let per_cluster: Vec<_> = self.clusters.into_iter().map(ClusterSim::finish).collect();
         // The scenario's services (their clusters' groups), then the VMs, in order: the
         // report's service names (`run::service_names`).
@@ -903,7 +903,7 @@ impl<'s> World<'s> {
         let Some(&(cluster, _)) = self.servers.get(host) else {
             return;
         };
-        if let Some(v) = self.scenario.vms.iter().position(|x| &x.name == vm) {
+        if let Some(&v) = self.vm_index.get(vm.as_str()) {
             if self.vms[v].placed() != cluster {
                 self.vms[v].failing_over = true;
                 self.touch_vm(v);
@@ -939,7 +939,7 @@ impl<'s> World<'s> {
                 ..
             } = &op
             {
-                if let Some(v) = self.scenario.vms.iter().position(|x| &x.name == vm) {
+                if let Some(&v) = self.vm_index.get(vm.as_str()) {
                     self.vms[v].failing_over = false;
                     self.touch_vm(v);
                 }
