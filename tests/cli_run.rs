@@ -29,7 +29,7 @@ fn example() -> String {
 }
 
 fn run_into(dir: &Path, threads: &str) -> Vec<u8> {
-    let text = succeeds(&[
+    let out = ecxsim(&[
         "run",
         &example(),
         "--replications",
@@ -262,7 +262,7 @@ fn cluster_set() -> String {
 fn compare_runs_a_file_with_one_value_changed_under_its_own_name() {
     let dir = tempfile::tempdir().unwrap();
     let variant = format!("{}@simulation.control=coordinated", cluster_set());
-    let out = ecxsim(&[
+    let text = succeeds(&[
         "compare",
         &cluster_set(),
         &variant,
