@@ -318,7 +318,10 @@ fn timeline_command(path: &Path, replication: u64, seed: Option<u64>) -> Result<
         )));
     }
     let seed = seed.unwrap_or(scenario.simulation.seed);
-    let trace = ecxsim::model::cluster_set::trace_replication(&scenario, seed, replication, &[]);
+    // A test scenario's injected faults are part of its story.
+    let faults = ecxsim::model::scripted::scripted_faults(&scenario);
+    let trace =
+        ecxsim::model::cluster_set::trace_replication(&scenario, seed, replication, &faults);
     print!("{}", ecxsim::world::trace::render(&trace));
     Ok(())
 }
@@ -463,30 +466,12 @@ fn test_command(paths: &[PathBuf], control: Option<&str>, trace: bool) -> Result
             continue;
         }
         tests += 1;
-        if scenario.test_world() == scenario::TestWorld::Availability {
-            for replication in 0..scenario.simulation.replications {
-                let run = ecxsim::model::scripted::run_test(&scenario, replication);
-                let ok = run.expectations.iter().all(|e| e.passed);
-                println!(
-                    "{} {} (replication {replication})",
-                    if ok { "ok  " } else { "FAIL" },
-                    path.display()
-                );
-                let mut text = String::new();
-                test_report::render_scripted(&run, &mut text);
-                print!("{text}");
-                let n = run.expectations.iter().filter(|e| e.passed).count();
-                passed += n;
-                failed += run.expectations.len() - n;
-            }
-            continue;
-        }
-        let mut control_scenario = scenario.control_scenario();
+        let mut scenario = scenario;
         if let Some(variant) = &control {
-            control_scenario.control = variant.clone();
+            scenario.control = variant.clone();
         }
         for replication in 0..scenario.simulation.replications {
-            let run = ecxsim::world::run(&control_scenario, replication);
+            let run = ecxsim::model::scripted::run_test(&scenario, replication, true);
             let ok = run.all_expectations_passed();
             println!(
                 "{} {} (replication {replication})",
@@ -494,19 +479,15 @@ fn test_command(paths: &[PathBuf], control: Option<&str>, trace: bool) -> Result
                 path.display()
             );
             let mut text = String::new();
-            test_report::render_run(&run, &mut text);
+            test_report::render(&run, &mut text);
             print!("{text}");
             if trace && !ok {
                 println!("  timeline:");
                 print!("{}", run.timeline());
             }
-            for e in &run.expectations {
-                if e.passed {
-                    passed += 1;
-                } else {
-                    failed += 1;
-                }
-            }
+            let n = run.expectations.iter().filter(|e| e.passed).count();
+            passed += n;
+            failed += run.expectations.len() - n;
         }
     }
     if tests == 0 {
@@ -587,9 +568,7 @@ fn race_command(
             .map(|n| parse_control(n.trim()))
             .collect::<Result<_, _>>()?,
     };
-    let mut base = scenario.control_scenario();
-    base.injects.clear();
-    base.expects.clear();
+    let base = &scenario;
     let reports: Vec<SweepReport> = variants
         .into_iter()
         .map(|variant| {

@@ -1,8 +1,24 @@
 //! The double-failover race: as-shipped breaks, coordinated does not.
 
-use ecxsim::control::ControlVariant;
+use std::path::Path;
+
+use ecxsim::control::{ControlVariant, CoordinationConfig};
 use ecxsim::race::{exhaustive, sweep, SweepConfig};
-use ecxsim::world::ControlScenario;
+use ecxsim::scenario::{load, Scenario};
+
+/// The race's reference topology (two clusters of two servers, one VM), from the pinned
+/// regression scenario.
+fn two_clusters(control: ControlVariant) -> Scenario {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/regression/race_30s_as_shipped.toml");
+    let mut sc = load(&path).unwrap();
+    sc.control = control;
+    sc
+}
+
+fn coordinated() -> ControlVariant {
+    ControlVariant::Coordinated(CoordinationConfig::default())
+}
 
 fn config(runs: u64, step: f64) -> SweepConfig {
     SweepConfig {
@@ -17,14 +33,14 @@ fn config(runs: u64, step: f64) -> SweepConfig {
 
 #[test]
 fn as_shipped_breaks_in_the_random_sweep() {
-    let base = ControlScenario::two_clusters(ControlVariant::AsShipped);
+    let base = two_clusters(ControlVariant::AsShipped);
     let report = sweep(&base, &config(50, 20.0));
     assert!(report.broken > 0, "no broken outcome found");
 }
 
 #[test]
 fn coordinated_never_breaks_in_the_random_sweep() {
-    let base = ControlScenario::two_clusters(ControlScenario::coordinated());
+    let base = two_clusters(coordinated());
     let report = sweep(&base, &config(100, 20.0));
     assert_eq!(report.broken, 0, "{report:#?}");
     assert!(report.runs >= 100);
@@ -32,7 +48,7 @@ fn coordinated_never_breaks_in_the_random_sweep() {
 
 #[test]
 fn as_shipped_breaks_in_some_interleavings() {
-    let base = ControlScenario::two_clusters(ControlVariant::AsShipped);
+    let base = two_clusters(ControlVariant::AsShipped);
     let report = exhaustive(&base);
     assert!(report.broken > 0);
     assert!(report.broken < report.interleavings);
@@ -41,7 +57,7 @@ fn as_shipped_breaks_in_some_interleavings() {
 
 #[test]
 fn coordinated_survives_every_interleaving() {
-    let base = ControlScenario::two_clusters(ControlScenario::coordinated());
+    let base = two_clusters(coordinated());
     let report = exhaustive(&base);
     assert!(report.interleavings > 1);
     assert_eq!(report.broken, 0, "{:?}", report.failing_timeline);
@@ -49,7 +65,7 @@ fn coordinated_survives_every_interleaving() {
 
 #[test]
 fn sweep_is_deterministic() {
-    let base = ControlScenario::two_clusters(ControlVariant::AsShipped);
+    let base = two_clusters(ControlVariant::AsShipped);
     let cfg = SweepConfig {
         runs_per_offset: 5,
         ..config(5, 60.0)
@@ -66,14 +82,8 @@ fn print_race_table() {
         exhaustive: true,
         ..SweepConfig::default()
     };
-    let shipped = sweep(
-        &ControlScenario::two_clusters(ControlVariant::AsShipped),
-        &cfg,
-    );
-    let coord = sweep(
-        &ControlScenario::two_clusters(ControlScenario::coordinated()),
-        &cfg,
-    );
+    let shipped = sweep(&two_clusters(ControlVariant::AsShipped), &cfg);
+    let coord = sweep(&two_clusters(coordinated()), &cfg);
     println!("| offset s | as-shipped broken/runs | end states | coordinated broken/runs | restore s (shipped/coord) | to healthy s (shipped/coord) |");
     println!("|---|---|---|---|---|---|");
     for (a, b) in shipped.offsets.iter().zip(&coord.offsets) {

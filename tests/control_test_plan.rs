@@ -1,20 +1,63 @@
 //! The test plan of the Cluster-Set documentation's test plan (the Cluster-Set doc's §Testing table), run against
 //! the mocked clusters with the as-shipped scripts, and with the coordinated ones.
 
+use std::path::Path;
+
 use ecxsim::backend::{PowerState, ReplicationMode, ReplicationState};
-use ecxsim::control::ControlVariant;
+use ecxsim::control::{ControlVariant, CoordinationConfig};
+use ecxsim::model::scripted::{run_test, TestRun};
+use ecxsim::scenario::{parse, Scenario};
 use ecxsim::time::{MICROS_PER_MINUTE, MICROS_PER_SECOND};
-use ecxsim::world::{run, Check, ControlRun, ControlScenario, EndState, Expect, Fault};
+use ecxsim::world::{Check, EndState, Expect, Fault};
 
 const MIN: u64 = MICROS_PER_MINUTE;
 
-fn scenario(control: ControlVariant) -> ControlScenario {
-    let mut sc = ControlScenario::two_clusters(control);
-    sc.horizon = 60 * MIN;
+/// The test plan's topology: cluster1 carries the primary, cluster2 the replica of one VM,
+/// healthy at time zero; nothing fails but what a test injects.
+const TWO_CLUSTERS: &str = r#"
+[simulation]
+name = "test-plan"
+horizon = "1h"
+replications = 1
+seed = 1
+
+[[cluster]]
+name = "cluster1"
+servers = ["c1s1", "c1s2"]
+heartbeat_timeout = "30s"
+group_start = { dist = "uniform", min = "20s", max = "60s" }
+group_stop = "10s"
+
+[[cluster]]
+name = "cluster2"
+servers = ["c2s1", "c2s2"]
+heartbeat_timeout = "30s"
+group_start = { dist = "uniform", min = "20s", max = "60s" }
+group_stop = "10s"
+
+[[vm]]
+name = "TestVM1"
+cluster = "cluster1"
+replica_cluster = "cluster2"
+replication_interval = "30s"
+
+[[expect]]
+metric = "vm_running_count"
+value = 1
+"#;
+
+fn scenario(control: ControlVariant) -> Scenario {
+    let mut sc = parse(Path::new("test-plan.toml"), TWO_CLUSTERS.to_string()).unwrap();
+    sc.control = control;
+    sc.expects.clear();
     sc
 }
 
-fn assert_passed(run: &ControlRun) {
+fn run(sc: &Scenario, replication: u64) -> TestRun {
+    run_test(sc, replication, true)
+}
+
+fn assert_passed(run: &TestRun) {
     if !run.all_expectations_passed() {
         let failed: Vec<_> = run.expectations.iter().filter(|e| !e.passed).collect();
         panic!("{failed:#?}\n{}", run.timeline());
@@ -22,7 +65,10 @@ fn assert_passed(run: &ControlRun) {
 }
 
 fn variants() -> Vec<ControlVariant> {
-    vec![ControlVariant::AsShipped, ControlScenario::coordinated()]
+    vec![
+        ControlVariant::AsShipped,
+        ControlVariant::Coordinated(CoordinationConfig::default()),
+    ]
 }
 
 fn direction(primary: &str, replica: &str) -> Check {

@@ -45,6 +45,23 @@ pub enum ReplicationHealth {
     Critical,
 }
 
+/// Shown as PowerShell shows them: the variants carry Hyper-V's enumeration names.
+macro_rules! hyperv_name {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(self, f)
+            }
+        }
+    )*};
+}
+hyperv_name!(
+    PowerState,
+    ReplicationMode,
+    ReplicationState,
+    ReplicationHealth
+);
+
 /// One side's replication relationship, as `Get-VMReplication` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct VmReplication {

@@ -85,6 +85,20 @@ pub enum ScriptName {
     Nothing,
 }
 
+impl std::fmt::Display for ScriptName {
+    /// As the script's file name (what the published scripts' alert log says).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ScriptName::ChangePrimary => "ChangePrimary",
+            ScriptName::Stop => "Stop",
+            ScriptName::ChangeReplica => "ChangeReplica",
+            ScriptName::CoordinatedPrimary => "CoordinatedPrimary",
+            ScriptName::CoordinatedReplica => "CoordinatedReplica",
+            ScriptName::Nothing => "nothing",
+        })
+    }
+}
+
 /// The result of one script resource run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptOutcome {

@@ -23,9 +23,12 @@ pub enum Cause {
     /// Cluster set: the VM's cluster group is online but the VM does not run there: the
     /// control logic left it off (or stopped it), until a script or an operator starts it.
     ScriptFailure,
+    /// An administrator stopped or moved the group (`clpgrp`, the REST API, a test's
+    /// `group_stop` / `group_move`): planned downtime, until the group runs again.
+    Maintenance,
 }
 
-pub const CAUSES: [Cause; 8] = [
+pub const CAUSES: [Cause; 9] = [
     Cause::ServerFailover,
     Cause::AllServersDown,
     Cause::SharedDisk,
@@ -34,6 +37,7 @@ pub const CAUSES: [Cause; 8] = [
     Cause::ClusterFailover,
     Cause::Dns,
     Cause::ScriptFailure,
+    Cause::Maintenance,
 ];
 
 impl Cause {
@@ -47,6 +51,7 @@ impl Cause {
             Cause::ClusterFailover => "cluster_failover",
             Cause::Dns => "dns",
             Cause::ScriptFailure => "script_failure",
+            Cause::Maintenance => "maintenance",
         }
     }
 

@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(totals.up, 10 + 50);
         assert_eq!(totals.down, 30 + 10);
         assert_eq!(totals.outages, 2);
-        assert_eq!(totals.down_by_cause, [5, 25, 10, 0, 0, 0, 0, 0]);
+        assert_eq!(totals.down_by_cause, [5, 25, 10, 0, 0, 0, 0, 0, 0]);
         assert_eq!(
             records,
             vec![

@@ -17,10 +17,13 @@ use serde::Serialize;
 
 use crate::backend::sim::TaskId;
 use crate::dist::Dist;
+use crate::model::cluster_set::{ScriptedFault, World};
+use crate::model::scripted::scripted_faults;
+use crate::scenario::Scenario;
 use crate::time::{Micros, MICROS_PER_MINUTE, MICROS_PER_SECOND};
-use crate::world::{trace, ControlScenario, EndState, OpMode, World};
+use crate::world::{trace, EndState};
 
-use super::sweep::double_failover;
+use super::sweep::{double_failover, race_base};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExhaustiveReport {
@@ -45,51 +48,63 @@ struct Count {
 
 const CRASH_AT: Micros = 60 * MICROS_PER_SECOND;
 
-/// The scenario the exploration replays: simultaneous crashes, fixed timings, no flakiness
-/// (its outcome is not a scheduling choice), no checkpoint wait (it would only add polls).
-fn exploration_scenario(base: &ControlScenario) -> ControlScenario {
-    let mut sc = double_failover(base, CRASH_AT, 0.0, 60 * MICROS_PER_MINUTE);
-    for c in &mut sc.clusters {
-        c.heartbeat_timeout = Dist::Fixed(30 * MICROS_PER_SECOND);
-        c.group_start = Dist::Fixed(30 * MICROS_PER_SECOND);
-    }
-    for vm in &mut sc.vms {
-        vm.checkpoint = Dist::Fixed(0);
-    }
-    sc.flaky_remove_probability = 0.0;
-    sc.expects.clear();
-    sc.trace_calls = false;
-    sc
+/// The scenario the exploration replays (on `race_base`): simultaneous crashes, fixed
+/// timings, no flakiness (its outcome is not a scheduling choice), no checkpoint wait (it
+/// would only add polls).
+struct Exploration {
+    scenario: Scenario,
+    faults: Vec<(Micros, ScriptedFault)>,
 }
 
-/// Processes world events until a choice is due or the run is over.
-fn advance(world: &mut World<'_>, horizon: Micros) {
-    while world.step_calendar(horizon) {}
-}
-
-fn replay<'s>(sc: &'s ControlScenario, prefix: &[TaskId]) -> World<'s> {
-    let mut world = World::new(sc, 0, OpMode::Chosen);
-    advance(&mut world, sc.horizon);
-    for &task in prefix {
-        world.complete_chosen(task);
-        advance(&mut world, sc.horizon);
+impl Exploration {
+    fn new(base: &Scenario) -> Exploration {
+        let mut sc = double_failover(&race_base(base), CRASH_AT, 0.0, 60 * MICROS_PER_MINUTE);
+        for c in &mut sc.clusters {
+            c.heartbeat_timeout = Dist::Fixed(30 * MICROS_PER_SECOND);
+            c.group_start = Dist::Fixed(30 * MICROS_PER_SECOND);
+        }
+        for vm in &mut sc.vms {
+            vm.checkpoint = Dist::Fixed(0);
+        }
+        sc.backend.flaky_remove_probability = 0.0;
+        let faults = scripted_faults(&sc);
+        Exploration {
+            scenario: sc,
+            faults,
+        }
     }
-    world
+
+    /// The world after the choices `prefix`, advanced to the next choice or the end.
+    fn replay(&self, prefix: &[TaskId], trace: bool) -> World<'_> {
+        let sc = &self.scenario;
+        let mut world = World::new(sc, sc.simulation.seed, 0, false, &self.faults);
+        world.set_chosen();
+        if trace {
+            world.record(true);
+        }
+        let horizon = sc.simulation.horizon;
+        while world.step_calendar(horizon) {}
+        for &task in prefix {
+            world.complete_chosen(task);
+            while world.step_calendar(horizon) {}
+        }
+        world
+    }
 }
 
 fn explore(
-    sc: &ControlScenario,
+    exploration: &Exploration,
     prefix: &mut Vec<TaskId>,
     memo: &mut HashMap<u64, Count>,
 ) -> Count {
-    let world = replay(sc, prefix);
+    let world = exploration.replay(prefix, false);
     let key = world.state_key();
     if let Some(c) = memo.get(&key) {
         return c.clone();
     }
     let enabled = world.enabled_tasks();
     let count = if enabled.is_empty() {
-        let state = world.classify_vm(0);
+        let state = world.end_state(0);
         Count {
             total: 1,
             by_state: BTreeMap::from([(state, 1)]),
@@ -100,7 +115,7 @@ fn explore(
         let mut acc = Count::default();
         for task in enabled {
             prefix.push(task);
-            let sub = explore(sc, prefix, memo);
+            let sub = explore(exploration, prefix, memo);
             prefix.pop();
             acc.total += sub.total;
             for (s, n) in &sub.by_state {
@@ -121,10 +136,10 @@ fn explore(
 }
 
 /// Enumerates every interleaving of one double failover of `base`.
-pub fn exhaustive(base: &ControlScenario) -> ExhaustiveReport {
-    let sc = exploration_scenario(base);
+pub fn exhaustive(base: &Scenario) -> ExhaustiveReport {
+    let exploration = Exploration::new(base);
     let mut memo = HashMap::new();
-    let count = explore(&sc, &mut vec![], &mut memo);
+    let count = explore(&exploration, &mut vec![], &mut memo);
     let broken = count
         .by_state
         .iter()
@@ -132,11 +147,11 @@ pub fn exhaustive(base: &ControlScenario) -> ExhaustiveReport {
         .map(|(_, n)| n)
         .sum();
     let failing_timeline = count.broken_path.map(|path| {
-        let mut traced = sc.clone();
-        traced.trace_calls = true;
-        let world = replay(&traced, &path);
-        let mut text = trace::render(world.trace());
-        text.push_str(&format!("end state: {}\n", world.classify_vm(0).name()));
+        let world = exploration.replay(&path, true);
+        let state = world.end_state(0);
+        let (_, records) = world.finish(0);
+        let mut text = trace::render(&records.trace);
+        text.push_str(&format!("end state: {}\n", state.name()));
         text
     });
     ExhaustiveReport {

@@ -6,8 +6,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::exhaustive::{exhaustive, ExhaustiveReport};
+use crate::model::cluster_set::World;
+use crate::model::scripted::scripted_faults;
+use crate::scenario::Scenario;
 use crate::time::{from_seconds, seconds, Micros, MICROS_PER_MINUTE};
-use crate::world::{run, ControlScenario, EndState, Fault};
+use crate::world::{EndState, Fault, Inject};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepConfig {
@@ -76,24 +79,42 @@ pub struct SweepReport {
     pub exhaustive: Option<ExhaustiveReport>,
 }
 
+/// The scenario a race runs on: the base's clusters, VMs, control logic and call timings,
+/// with nothing failing but the race's own crashes (no random failures, fault domains,
+/// master or witness), no one repairing what the scripts leave broken, and no injects or
+/// expectations of its own.
+pub fn race_base(scenario: &Scenario) -> Scenario {
+    let mut sc = scenario.clone();
+    for c in &mut sc.clusters {
+        c.server_ttf = None;
+        c.server_ttr = None;
+        c.shared_disk = None;
+        c.interconnect = None;
+    }
+    sc.witness = None;
+    sc.master = None;
+    sc.fault_domains.clear();
+    sc.operations.staffed = false;
+    sc.injects.clear();
+    sc.expects.clear();
+    sc.simulation.warmup = 0;
+    sc
+}
+
 /// `base` with the active (first) servers of VM 0's primary and replica clusters crashing at
 /// `first_crash_at` and `first_crash_at + offset` (a negative offset: the replica first).
 pub fn double_failover(
-    base: &ControlScenario,
+    base: &Scenario,
     first_crash_at: Micros,
     offset_s: f64,
     settle: Micros,
-) -> ControlScenario {
+) -> Scenario {
     let mut sc = base.clone();
-    let first_server = |cluster: &str| {
-        sc.clusters
-            .iter()
-            .find(|c| c.name == cluster)
-            .and_then(|c| c.servers.first().cloned())
-            .unwrap_or_default()
-    };
     let (p, r) = match sc.vms.first() {
-        Some(vm) => (first_server(&vm.cluster), first_server(&vm.replica_cluster)),
+        Some(vm) => (
+            sc.clusters[vm.cluster].servers[0].clone(),
+            sc.clusters[vm.replica_cluster].servers[0].clone(),
+        ),
         None => return sc,
     };
     let shift = from_seconds(offset_s.abs());
@@ -102,16 +123,16 @@ pub fn double_failover(
     } else {
         (first_crash_at + shift, first_crash_at)
     };
-    sc.injects.push(crate::world::Inject {
+    sc.injects.push(Inject {
         at: at_p,
         fault: Fault::ServerCrash { server: p },
     });
-    sc.injects.push(crate::world::Inject {
+    sc.injects.push(Inject {
         at: at_r,
         fault: Fault::ServerCrash { server: r },
     });
     sc.injects.sort_by_key(|i| i.at);
-    sc.horizon = at_p.max(at_r) + settle;
+    sc.simulation.horizon = at_p.max(at_r) + settle;
     sc
 }
 
@@ -128,7 +149,8 @@ fn mean(values: impl Iterator<Item = Micros>) -> Option<f64> {
 
 /// Sweeps the offset between the two crashes; parallel, reduced in index order, so the
 /// report does not depend on the number of threads.
-pub fn sweep(base: &ControlScenario, cfg: &SweepConfig) -> SweepReport {
+pub fn sweep(base: &Scenario, cfg: &SweepConfig) -> SweepReport {
+    let base = &race_base(base);
     let offsets = cfg.offsets();
     let jobs: Vec<(usize, u64)> = (0..offsets.len())
         .flat_map(|i| (0..cfg.runs_per_offset).map(move |k| (i, k)))
@@ -136,20 +158,23 @@ pub fn sweep(base: &ControlScenario, cfg: &SweepConfig) -> SweepReport {
     let summaries: Vec<RunSummary> = jobs
         .par_iter()
         .map(|&(i, k)| {
-            let mut sc = double_failover(base, cfg.first_crash_at, offsets[i], cfg.settle);
-            sc.trace_calls = false;
-            sc.expects.clear();
-            let result = run(&sc, k);
+            let sc = double_failover(base, cfg.first_crash_at, offsets[i], cfg.settle);
+            let faults = scripted_faults(&sc);
+            let mut world = World::new(&sc, sc.simulation.seed, k, false, &faults);
+            world.record(false);
+            world.run_to_horizon();
+            let end_state = world.end_state(0);
+            let (_, records) = world.finish(k);
             let first = sc.injects.iter().map(|j| j.at).min().unwrap_or(0);
             let last = sc.injects.iter().map(|j| j.at).max().unwrap_or(0);
             let primary_crash = if offsets[i] >= 0.0 { first } else { last };
-            let metrics = &result.vms[0];
+            let history = &records.history[0];
             RunSummary {
-                end_state: result.end_states[0],
-                vm_restore: metrics
+                end_state,
+                vm_restore: history
                     .available_again_after(primary_crash)
                     .map(|t| t - primary_crash),
-                to_healthy: metrics.healthy_since(last).map(|t| t - last),
+                to_healthy: history.healthy_since(last).map(|t| t - last),
             }
         })
         .collect();

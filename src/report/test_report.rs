@@ -4,22 +4,18 @@
 use std::fmt::Write;
 
 use crate::metrics::CAUSES;
-use crate::model::scripted::ScriptedRun;
+use crate::model::scripted::TestRun;
 use crate::time::{seconds, Human, Micros, MICROS_PER_MINUTE};
-use crate::world::{ControlRun, ExpectResult, TraceEntry, When};
+use crate::world::{ExpectResult, TraceEntry, When};
 
 /// Trace lines shown before a failed expectation, and how far after it.
 const BEFORE: usize = 25;
 const AFTER: Micros = 2 * MICROS_PER_MINUTE;
 
-pub fn render_run(run: &ControlRun, out: &mut String) {
+/// One test run: each expectation (with the timeline around a failed one), each service's
+/// and VM's totals, the scripts' results.
+pub fn render(run: &TestRun, out: &mut String) {
     render_expectations(&run.expectations, &run.trace, out);
-    render_control_metrics(run, out);
-}
-
-/// An availability-model test: expectations, then each service's totals.
-pub fn render_scripted(run: &ScriptedRun, out: &mut String) {
-    render_expectations(&run.expectations, &[], out);
     for (name, service) in run.service_names.iter().zip(&run.result.services) {
         let t = &service.totals;
         let causes: Vec<String> = CAUSES
@@ -27,18 +23,21 @@ pub fn render_scripted(run: &ScriptedRun, out: &mut String) {
             .filter(|c| t.down_by_cause[c.index()] > 0)
             .map(|c| format!("{} {}", c.name(), Human(t.down_by_cause[c.index()])))
             .collect();
+        let lost: Micros = service.data_loss.iter().sum();
         let _ = writeln!(
             out,
-            "  metrics [{name}]: availability {:.6}, outages {}, unprotected {}, cross-cluster failovers {}, NP shutdowns {}, split brain {}, downtime: {}",
+            "  metrics [{name}]: availability {:.6}, outages {}, unprotected {}, moves between clusters {}, writes lost {}, NP shutdowns {}, split brain {}, downtime: {}",
             t.availability(),
             t.outages,
             Human(t.unprotected),
             service.data_loss.len(),
+            Human(lost),
             t.np_shutdowns,
             Human(t.split_brain),
             if causes.is_empty() { "none".to_string() } else { causes.join(", ") },
         );
     }
+    render_scripts(run, out);
 }
 
 fn render_expectations(expectations: &[ExpectResult], trace: &[TraceEntry], out: &mut String) {
@@ -72,23 +71,11 @@ fn render_expectations(expectations: &[ExpectResult], trace: &[TraceEntry], out:
     }
 }
 
-fn render_control_metrics(run: &ControlRun, out: &mut String) {
-    for vm in &run.vms {
-        let _ = writeln!(
-            out,
-            "  metrics [{}]: availability {:.6}, outages {}, unprotected {}, max data at risk {}, data lost {}",
-            vm.vm,
-            vm.availability(),
-            vm.outages,
-            Human(vm.unprotected),
-            Human(vm.max_data_at_risk),
-            Human(vm.data_lost),
-        );
-    }
+fn render_scripts(run: &TestRun, out: &mut String) {
     let mut scripts: Vec<String> = run
         .scripts
         .iter()
-        .map(|s| format!("{:?}@{}={}", s.script, s.server, s.bitmask))
+        .map(|s| format!("{}@{}={}", s.script, s.server, s.bitmask))
         .collect();
     scripts.dedup();
     if !scripts.is_empty() {

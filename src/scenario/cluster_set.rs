@@ -98,6 +98,9 @@ pub struct Operations {
     /// From the alert (a VM left off, replication broken, a VM running twice) until an
     /// operator acts.
     pub response: Dist,
+    /// Whether anyone answers alerts. Off in `ecxsim race`, which judges what the scripts
+    /// alone leave behind.
+    pub staffed: bool,
 }
 
 impl Default for Operations {
@@ -106,6 +109,7 @@ impl Default for Operations {
         Operations {
             response: Dist::lognormal(4 * crate::time::MICROS_PER_HOUR, 0.6)
                 .expect("valid default"),
+            staffed: true,
         }
     }
 }

@@ -310,5 +310,8 @@ pub fn read_operations(top: &mut TableReader, base: &Path) -> Result<Operations>
     let response = read_dist(&mut t, "response", Zero::Allowed, base)?
         .unwrap_or_else(|| Operations::default().response);
     t.finish()?;
-    Ok(Operations { response })
+    Ok(Operations {
+        response,
+        staffed: true,
+    })
 }

@@ -3,7 +3,6 @@
 
 mod cluster_set;
 mod cluster_set_reader;
-mod control;
 mod dist_spec;
 mod error;
 mod reader;
@@ -19,7 +18,7 @@ pub use dist_spec::DIST_NAMES;
 use dist_spec::{read_dist, Zero};
 pub use error::{ScenarioError, Source};
 use reader::{Result, TableReader};
-pub use test_reader::{control_variant, Backend, TestWorld, CONTROL_NAMES};
+pub use test_reader::{control_variant, Backend, CONTROL_NAMES};
 use toml_edit::{ImDocument, TableLike};
 
 use crate::control::ControlVariant;
@@ -63,17 +62,16 @@ impl Scenario {
         !self.expects.is_empty()
     }
 
-    /// Where this scenario's regression test runs.
-    pub fn test_world(&self) -> TestWorld {
-        test_world(&self.vms, self.master.as_ref())
+    /// The scenario with one more scripted fault.
+    pub fn inject(mut self, at: Micros, fault: crate::world::Fault) -> Self {
+        self.injects.push(Inject { at, fault });
+        self
     }
-}
 
-fn test_world(vms: &[Vm], master: Option<&Master>) -> TestWorld {
-    if !vms.is_empty() && master.is_none() {
-        TestWorld::Control
-    } else {
-        TestWorld::Availability
+    /// The scenario with one more expectation.
+    pub fn expect(mut self, expect: Expect) -> Self {
+        self.expects.push(expect);
+        self
     }
 }
 
@@ -213,11 +211,10 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
     let backend = test_reader::read_backend(&mut top, &base)?;
     let fault_domains = cluster_set_reader::read_fault_domains(&mut top, &base, &clusters)?;
     let operations = cluster_set_reader::read_operations(&mut top, &base)?;
-    let world = test_world(&vms, master.as_ref());
-    let injects = test_reader::read_injects(&mut top, &clusters, world)?;
+    let injects = test_reader::read_injects(&mut top, &clusters)?;
     let mut names: Vec<String> = vms.iter().map(|v| v.name.clone()).collect();
     names.extend(services.iter().map(|s| s.name.clone()));
-    let expects = test_reader::read_expects(&mut top, &clusters, &names, world)?;
+    let expects = test_reader::read_expects(&mut top, &clusters, &names)?;
     top.finish()?;
 
     Ok(Scenario {

@@ -94,29 +94,7 @@ enum Target {
 
 const FAULT_NAMES: &str = "server_crash, power_on, network_cut, reconnect, group_move, group_stop, group_start, disk_failure, disk_repair, rest_unreachable, script_restart, interconnect_down, interconnect_up, witness_down, witness_up";
 
-/// Which simulated world a regression test runs in: the control-logic world (scripts,
-/// mocked ECX and Hyper-V; scenarios with [[vm]] and no [master]) or the availability model
-/// (clusters, partitions, witness, master).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TestWorld {
-    Control,
-    Availability,
-}
-
-impl TestWorld {
-    fn describe(self) -> &'static str {
-        match self {
-            TestWorld::Control => "scenarios with [[vm]] and no [master] run the control logic, which does not model this",
-            TestWorld::Availability => "scenarios without [[vm]] (or with a [master]) run the availability model, which does not model this",
-        }
-    }
-}
-
-pub fn read_injects(
-    top: &mut TableReader,
-    clusters: &[Cluster],
-    world: TestWorld,
-) -> Result<Vec<Inject>> {
+pub fn read_injects(top: &mut TableReader, clusters: &[Cluster]) -> Result<Vec<Inject>> {
     let mut injects = Vec::new();
     for mut t in top.array_of_tables("inject")? {
         let (at, _) = t.required("at", "the time of the fault, such as \"5m\"", |t, k| {
@@ -125,17 +103,12 @@ pub fn read_injects(
         let (fault, fspan) = t.required("fault", &format!("one of: {FAULT_NAMES}"), |t, k| {
             t.string(k)
         })?;
-        let (kind, only) = match fault.as_str() {
-            "server_crash" | "power_on" | "network_cut" => (Some(Target::Server), None),
-            "reconnect" => (Some(Target::Server), Some(TestWorld::Availability)),
-            "interconnect_down" | "interconnect_up" => {
-                (Some(Target::Cluster), Some(TestWorld::Availability))
-            }
-            "witness_down" | "witness_up" => (None, Some(TestWorld::Availability)),
-            "group_move" | "group_stop" | "group_start" | "disk_failure" | "disk_repair"
-            | "rest_unreachable" | "script_restart" => {
-                (Some(Target::Cluster), Some(TestWorld::Control))
-            }
+        let kind = match fault.as_str() {
+            "server_crash" | "power_on" | "network_cut" | "reconnect" => Some(Target::Server),
+            "interconnect_down" | "interconnect_up" | "group_move" | "group_stop"
+            | "group_start" | "disk_failure" | "disk_repair" | "rest_unreachable"
+            | "script_restart" => Some(Target::Cluster),
+            "witness_down" | "witness_up" => None,
             other => {
                 return Err(t.error(
                     fspan,
@@ -144,16 +117,6 @@ pub fn read_injects(
                 ))
             }
         };
-        if only.is_some_and(|w| w != world) {
-            return Err(t.error(
-                fspan,
-                "fault",
-                format!(
-                    "fault {fault:?} is not available here: {}",
-                    world.describe()
-                ),
-            ));
-        }
         let Some(kind) = kind else {
             let fault = if fault == "witness_down" {
                 Fault::WitnessDown
@@ -304,7 +267,6 @@ pub fn read_expects(
     top: &mut TableReader,
     clusters: &[Cluster],
     vm_names: &[String],
-    world: TestWorld,
 ) -> Result<Vec<Expect>> {
     let mut expects = Vec::new();
     for mut t in top.array_of_tables("expect")? {
@@ -530,26 +492,6 @@ pub fn read_expects(
                 mspan,
                 "op",
                 format!("metric `{metric}` takes op = \"{allowed_op}\""),
-            ));
-        }
-        let answers = match world {
-            TestWorld::Availability => {
-                check.is_availability_check()
-                    || matches!(
-                        check,
-                        Check::AvailabilityAtLeast(_) | Check::OutagesAtMost(_)
-                    )
-            }
-            TestWorld::Control => !check.is_availability_check(),
-        };
-        if !answers {
-            return Err(t.error(
-                mspan,
-                "metric",
-                format!(
-                    "metric `{metric}` is not available here: {}",
-                    world.describe()
-                ),
             ));
         }
         t.finish()?;

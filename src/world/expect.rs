@@ -79,19 +79,6 @@ pub enum Check {
     ServiceUp(bool),
 }
 
-impl Check {
-    /// Checks that only the availability model can answer.
-    pub fn is_availability_check(&self) -> bool {
-        matches!(
-            self,
-            Check::NpShutdowns(_)
-                | Check::SplitBrain { .. }
-                | Check::CauseDowntime { .. }
-                | Check::ServiceUp(_)
-        )
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expect {
     pub when: When,

@@ -1,4 +1,4 @@
-//! Per-run measurements: availability, unprotected time, data at risk, script results.
+//! Per-run records: script results, and each VM's availability and protection changes.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,40 +22,23 @@ pub struct ScriptRecord {
     pub finished: Micros,
 }
 
-/// Measurements of one VM over one run.
+/// When one VM became available or unavailable, protected or unprotected, over one run
+/// (recorded on request: the race measures recovery times from it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VmMetrics {
-    pub vm: String,
-    pub observed: Micros,
-    /// Time the VM ran on a live server that had its disk.
-    pub up: Micros,
-    pub outages: u32,
-    /// Time replication was not healthy (see `EndState::Healthy`).
-    pub unprotected: Micros,
-    /// Largest amount of writes (as time) not yet replicated while the VM ran.
-    pub max_data_at_risk: Micros,
-    /// Writes lost when the primary cluster's disk failed (time since the last cycle).
-    pub data_lost: Micros,
+pub struct VmHistory {
     /// (time, available) whenever availability changed.
     pub availability_changes: Vec<(Micros, bool)>,
     /// (time, healthy) whenever replication health changed.
     pub health_changes: Vec<(Micros, bool)>,
 }
 
-impl VmMetrics {
-    pub fn availability(&self) -> f64 {
-        if self.observed == 0 {
-            1.0
-        } else {
-            self.up as f64 / self.observed as f64
-        }
-    }
-
+impl VmHistory {
     /// First time at or after `t` when replication was healthy (and stayed so to the end).
     pub fn healthy_since(&self, t: Micros) -> Option<Micros> {
         match self.health_changes.last() {
             Some((at, true)) => Some((*at).max(t)),
-            _ => None,
+            Some((_, false)) => None,
+            None => Some(t),
         }
     }
 

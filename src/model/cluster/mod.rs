@@ -14,7 +14,7 @@ mod streams;
 
 use std::collections::VecDeque;
 
-use crate::control::ClpEvent;
+use crate::control::{ClpEvent, ClpFactor};
 use crate::dist::Dist;
 use crate::engine::{Calendar, Stream, Timer};
 use crate::metrics::{Cause, OutageRecord, ServiceTracker, TrackerTotals};
@@ -25,7 +25,7 @@ use network::Network;
 use streams::Streams;
 
 /// What the failover group is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Group {
     /// Up, active on this server (index in priority order).
     Online(usize),
@@ -42,15 +42,18 @@ pub enum Group {
     /// Fip and sd are online on this server; its script resources are activating (the
     /// control logic runs). Only in clusters with script resources.
     Scripts(usize),
-    /// Stopping on this server before a failback (stop scripts first, if any).
+    /// Stopping on this server before a failback, a move or an administrator's stop (stop
+    /// scripts first, if any).
     Stopping(usize),
+    /// Stopped by an administrator: offline until started again.
+    Offline,
     /// Dual activation: the servers cannot see each other and every side runs the group
     /// (`np_resolution = "none"`). Up while any server is.
     SplitBrain,
 }
 
 /// Where a server is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServerState {
     /// Up and in the cluster: it can take the group.
     Member,
@@ -122,6 +125,30 @@ pub enum ClusterFault {
     ServerRestored {
         server: usize,
     },
+    /// The shared disk fails, and stays failed until `DiskRepair` (no scheduled repair).
+    DiskFailure,
+    DiskRepair,
+}
+
+/// An administrator's command to the failover group (`clpgrp`, the REST API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupCommand {
+    /// Stop scripts with CLP_FACTOR=GROUPSTOP, then the resources go offline.
+    Stop,
+    /// Start on the server (the highest-priority member if none).
+    Start { server: Option<usize> },
+    /// Stop scripts with CLP_FACTOR=GROUPMOVE, then start on the server (the next member in
+    /// priority order if none).
+    Move { server: Option<usize> },
+}
+
+/// What follows the group's stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum AfterStop {
+    /// Start again on the highest-priority member (a failback).
+    Restart,
+    MoveTo(usize),
+    Offline,
 }
 
 pub struct ClusterSim<'s> {
@@ -151,6 +178,9 @@ pub struct ClusterSim<'s> {
     stop_scripts_pending: bool,
     /// Down with a fault domain: no crew repairs it.
     held: Vec<bool>,
+    /// The stop in progress: what follows it, and the stop scripts' CLP_FACTOR.
+    after_stop: AfterStop,
+    stop_factor: ClpFactor,
 }
 
 /// Schedules cluster events on a world calendar whose event type wraps `ClusterEvent`.
@@ -258,6 +288,8 @@ impl<'s> ClusterSim<'s> {
             start_event: ClpEvent::Start,
             stop_scripts_pending: false,
             held: vec![false; servers],
+            after_stop: AfterStop::Restart,
+            stop_factor: ClpFactor::GroupMove,
         };
         for server in 0..servers {
             sim.schedule_failure(server, calendar);
@@ -344,6 +376,98 @@ impl<'s> ClusterSim<'s> {
         (self.activations, self.stop_runs, self.start_event)
     }
 
+    /// The `CLP_FACTOR` of the last stop-script run.
+    pub fn stop_factor(&self) -> ClpFactor {
+        self.stop_factor
+    }
+
+    /// Everything that decides the cluster's future apart from its random streams and its
+    /// accounting: the exhaustive race explorer merges runs whose states hash alike.
+    pub fn state_hash(&self, h: &mut impl std::hash::Hasher) {
+        use std::hash::Hash;
+        self.group.hash(h);
+        self.server_state.hash(h);
+        self.server_up.hash(h);
+        self.disk_up.hash(h);
+        self.net.cut_off.hash(h);
+        self.after_stop.hash(h);
+        (self.activations, self.stop_runs, self.stop_scripts_pending).hash(h);
+    }
+
+    /// Carries out an administrator's command, or says why the group refuses it.
+    pub fn command(
+        &mut self,
+        command: GroupCommand,
+        calendar: &mut impl ClusterCalendar,
+    ) -> Result<(), String> {
+        let n = self.server_count();
+        let member = |s: usize| s < n && self.server_up[s];
+        match command {
+            GroupCommand::Stop => {
+                let Group::Online(active) = self.group else {
+                    return Err("the group is not online".into());
+                };
+                self.tracker.down(calendar.now(), Cause::Maintenance);
+                self.begin_stop(active, AfterStop::Offline, ClpFactor::GroupStop, calendar);
+            }
+            GroupCommand::Move { server } => {
+                let Group::Online(active) = self.group else {
+                    return Err("the group is not online".into());
+                };
+                let target = match server {
+                    Some(t) => Some(t).filter(|&t| t != active && member(t)),
+                    None => (0..n).find(|&s| s != active && member(s)),
+                };
+                let Some(target) = target else {
+                    return Err("no server to move the group to".into());
+                };
+                self.tracker.down(calendar.now(), Cause::Maintenance);
+                let after = AfterStop::MoveTo(target);
+                self.begin_stop(active, after, ClpFactor::GroupMove, calendar);
+            }
+            GroupCommand::Start { server } => {
+                if self.group != Group::Offline {
+                    return Err("the group is already started".into());
+                }
+                match server {
+                    Some(t) if member(t) => self.start_on(t, ClpEvent::Start, calendar),
+                    Some(_) => return Err("that server cannot start the group".into()),
+                    None => self.try_start(calendar),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The group goes offline on `active`: its stop scripts first, if it has any.
+    fn begin_stop(
+        &mut self,
+        active: usize,
+        after: AfterStop,
+        factor: ClpFactor,
+        calendar: &mut impl ClusterCalendar,
+    ) {
+        self.group = Group::Stopping(active);
+        self.after_stop = after;
+        self.stop_factor = factor;
+        if self.scripted {
+            self.stop_runs += 1;
+            self.stop_scripts_pending = true;
+        } else {
+            self.arm_step(StepKind::Stop, calendar);
+        }
+    }
+
+    fn start_on(&mut self, server: usize, event: ClpEvent, calendar: &mut impl ClusterCalendar) {
+        if !self.disk_up {
+            self.try_start(calendar);
+            return;
+        }
+        self.start_event = event;
+        self.group = Group::Starting(server);
+        self.arm_step(StepKind::Start, calendar);
+    }
+
     /// The script resources of the activation in progress have all ended: the group is
     /// online. ECX's default "normal return value" does not check the exit code.
     pub fn scripts_finished(&mut self, calendar: &mut impl ClusterCalendar) {
@@ -422,6 +546,16 @@ impl<'s> ClusterSim<'s> {
                 if self.server_state[server] != ServerState::Failed {
                     self.held[server] = true;
                     self.server_fails(server, calendar);
+                }
+            }
+            ClusterFault::DiskFailure => {
+                if self.disk_up {
+                    self.disk_lost(calendar);
+                }
+            }
+            ClusterFault::DiskRepair => {
+                if !self.disk_up {
+                    self.disk_back(calendar);
                 }
             }
             ClusterFault::ServerRestored { server } => {
@@ -574,14 +708,7 @@ impl<'s> ClusterSim<'s> {
             Group::SyncWait if self.all_servers_up() => self.try_start(calendar),
             Group::Online(active) if self.spec.failback && server < active => {
                 self.tracker.down(calendar.now(), Cause::Failback);
-                self.group = Group::Stopping(active);
-                if self.scripted {
-                    // The stop scripts run first (CLP_FACTOR=GROUPMOVE); then the stop step.
-                    self.stop_runs += 1;
-                    self.stop_scripts_pending = true;
-                } else {
-                    self.arm_step(StepKind::Stop, calendar);
-                }
+                self.begin_stop(active, AfterStop::Restart, ClpFactor::GroupMove, calendar);
             }
             _ => {}
         }
@@ -592,7 +719,6 @@ impl<'s> ClusterSim<'s> {
     }
 
     fn disk_fails(&mut self, calendar: &mut impl ClusterCalendar) {
-        self.disk_up = false;
         let disk = self
             .spec
             .shared_disk
@@ -600,6 +726,15 @@ impl<'s> ClusterSim<'s> {
             .expect("disk events only with a disk");
         let ttr = disk.ttr.sample(&mut self.streams.disk_ttr);
         calendar.schedule(ttr, ClusterEvent::DiskRepaired);
+        self.disk_lost(calendar);
+    }
+
+    fn disk_lost(&mut self, calendar: &mut impl ClusterCalendar) {
+        self.disk_up = false;
+        if self.group == Group::Offline {
+            // Nothing runs on it; starting the group will find it failed.
+            return;
+        }
         if self.group == Group::SplitBrain {
             // Neither side runs anything without the disk: the dual activation is over.
             self.tracker.set_split_brain(calendar.now(), false);
@@ -610,7 +745,6 @@ impl<'s> ClusterSim<'s> {
     }
 
     fn disk_repaired(&mut self, calendar: &mut impl ClusterCalendar) {
-        self.disk_up = true;
         let disk = self
             .spec
             .shared_disk
@@ -618,6 +752,11 @@ impl<'s> ClusterSim<'s> {
             .expect("disk events only with a disk");
         let ttf = disk.ttf.sample(&mut self.streams.disk_ttf);
         calendar.schedule(ttf, ClusterEvent::DiskFails);
+        self.disk_back(calendar);
+    }
+
+    fn disk_back(&mut self, calendar: &mut impl ClusterCalendar) {
+        self.disk_up = true;
         if self.group == Group::DiskWait {
             self.try_start(calendar);
         }
@@ -634,12 +773,22 @@ impl<'s> ClusterSim<'s> {
                 self.group = Group::Online(server);
                 self.tracker.up(calendar.now());
             }
-            Group::Detecting | Group::SyncWait | Group::Stopping(_) => self.try_start(calendar),
+            Group::Stopping(_) => match std::mem::replace(&mut self.after_stop, AfterStop::Restart)
+            {
+                AfterStop::Restart => self.try_start(calendar),
+                AfterStop::Offline => self.group = Group::Offline,
+                AfterStop::MoveTo(target) if self.server_up[target] => {
+                    self.start_on(target, ClpEvent::Start, calendar)
+                }
+                AfterStop::MoveTo(_) => self.try_start(calendar),
+            },
+            Group::Detecting | Group::SyncWait => self.try_start(calendar),
             Group::Online(_)
             | Group::Scripts(_)
             | Group::Waiting
             | Group::DiskWait
-            | Group::SplitBrain => {
+            | Group::SplitBrain
+            | Group::Offline => {
                 unreachable!("no step is armed in state {:?}", self.group)
             }
         }

@@ -6,7 +6,7 @@ use crate::backend::sim::hyperv::HvEffect;
 use crate::backend::sim::lease::Grant;
 use crate::backend::sim::{EcxCluster, HvCmd, Op, OpOutput, OpResult, TaskId};
 use crate::backend::{BackendError, GroupInfo, GroupStatus, NO_SERVER};
-use crate::model::cluster::Group;
+use crate::model::cluster::{Group, GroupCommand};
 
 use super::master_rt::group_name;
 use super::world::{Event, World};
@@ -28,11 +28,18 @@ impl World<'_> {
             | Op::RestCluster { cluster }
             | Op::RestServers { cluster }
             | Op::RestResources { cluster } => self.rest_get(master, caller, cluster, op),
-            Op::RestStartGroup { cluster, .. }
-            | Op::RestStopGroup { cluster, .. }
-            | Op::RestMoveGroup { cluster, .. } => Err(BackendError::Rest {
-                code: 5,
-                message: format!("group operations on {cluster} are not open to the control logic"),
+            Op::RestStartGroup {
+                cluster, target, ..
+            } => self.rest_command(caller, cluster, target.as_deref(), |server| {
+                GroupCommand::Start { server }
+            }),
+            Op::RestStopGroup { cluster, .. } => {
+                self.rest_command(caller, cluster, None, |_| GroupCommand::Stop)
+            }
+            Op::RestMoveGroup {
+                cluster, target, ..
+            } => self.rest_command(caller, cluster, target.as_deref(), |server| {
+                GroupCommand::Move { server }
             }),
             Op::Hv { host, cmd } => self.hyperv(caller, host, cmd),
             Op::DnsUpdate { record, address } => self.dns_update(record, address),
@@ -98,14 +105,16 @@ impl World<'_> {
                 true,
                 true,
             ),
-            Group::Detecting | Group::Waiting | Group::SyncWait | Group::DiskWait => {
-                (GroupStatus::Offline, None, false, false)
-            }
+            Group::Detecting
+            | Group::Waiting
+            | Group::SyncWait
+            | Group::DiskWait
+            | Group::Offline => (GroupStatus::Offline, None, false, false),
         }
     }
 
     /// What the cluster's REST API reports of its one failover group.
-    fn ecx_view(&self, c: usize) -> EcxCluster {
+    pub(super) fn ecx_view(&self, c: usize) -> EcxCluster {
         let spec = &self.scenario.clusters[c];
         let mut ecx = EcxCluster::new(&spec.name, &group_name(&spec.name), spec.servers.clone());
         let (status, server, fip, script) = self.group_state(c);
@@ -134,7 +143,8 @@ impl World<'_> {
         }
         // The FIP answers from a reachable server (checked before building any answer).
         let (_, server, fip, _) = self.group_state(c);
-        if !(fip && server.is_some_and(|s| self.clusters[c].server_reachable(s))) {
+        let answering = self.cal.now() >= self.rest_down_until[c];
+        if !(answering && fip && server.is_some_and(|s| self.clusters[c].server_reachable(s))) {
             return Err(unreachable());
         }
         if let Op::RestGroup { group, .. } = op {
@@ -164,6 +174,47 @@ impl World<'_> {
             Op::RestResources { .. } => OpOutput::Resources(ecx.resource_infos()),
             _ => OpOutput::Group(ecx.group_info()),
         })
+    }
+
+    /// A group command POSTed to a cluster: answered by any of its reachable servers (a
+    /// stopped group has no FIP), carried out as an administrator's `clpgrp` would be.
+    fn rest_command(
+        &mut self,
+        caller: &str,
+        cluster: &str,
+        target: Option<&str>,
+        command: impl FnOnce(Option<usize>) -> GroupCommand,
+    ) -> OpResult {
+        let unreachable = || BackendError::Unreachable {
+            target: format!("fip-{cluster}"),
+        };
+        let c = self.cluster_index(cluster).ok_or_else(unreachable)?;
+        let sim = &self.clusters[c];
+        let answering = (0..sim.server_count()).any(|s| sim.server_reachable(s))
+            && self.cal.now() >= self.rest_down_until[c];
+        if !(self.host_reachable(caller) && answering) {
+            return Err(unreachable());
+        }
+        let servers = &self.scenario.clusters[c].servers;
+        let server = match target {
+            None => None,
+            Some(t) => {
+                Some(
+                    servers
+                        .iter()
+                        .position(|s| s == t)
+                        .ok_or_else(|| BackendError::Rest {
+                            code: 404,
+                            message: format!("no server {t} in {cluster}"),
+                        })?,
+                )
+            }
+        };
+        let mut result = Ok(());
+        self.with_cluster(c, |sim, scope| result = sim.command(command(server), scope));
+        result
+            .map(|_| OpOutput::Unit)
+            .map_err(|message| BackendError::Rest { code: 1, message })
     }
 
     fn hyperv(&mut self, caller: &str, host: &str, cmd: &HvCmd) -> OpResult {

@@ -14,12 +14,15 @@
 mod dispatch;
 mod master_rt;
 mod operations;
+mod probe;
 mod scripts;
 mod vm;
 mod world;
 
 pub use vm::SyncClock;
+pub use world::{Records, World};
 
+use crate::model::cluster::GroupCommand;
 use crate::model::{ClusterFault, ReplicationResult};
 use crate::scenario::Scenario;
 use crate::time::Micros;
@@ -29,8 +32,18 @@ use crate::time::Micros;
 pub enum ScriptedFault {
     /// `cluster` indexes the scenario's clusters.
     Cluster { cluster: usize, fault: ClusterFault },
+    /// An administrator's command to the cluster's failover group.
+    Group {
+        cluster: usize,
+        command: GroupCommand,
+    },
     /// The witness server goes down or comes back.
     Witness { up: bool },
+    /// The cluster's REST API does not answer for `duration`.
+    RestUnreachable { cluster: usize, duration: Micros },
+    /// The documented manual remedy: stop each script resource of the cluster's group and
+    /// start it again.
+    ScriptRestart { cluster: usize },
 }
 
 impl ScriptedFault {

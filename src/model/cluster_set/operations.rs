@@ -53,6 +53,9 @@ impl World<'_> {
 
     /// After a VM's refresh: raise or clear its alert.
     pub(super) fn check_operations(&mut self, v: usize, view: &VmView) {
+        if !self.scenario.operations.staffed {
+            return;
+        }
         let needed = self.needs_operator(v, view);
         let op = &mut self.operators[v];
         if needed && !op.armed {
@@ -152,6 +155,10 @@ impl World<'_> {
             cluster: c,
             vm: v,
             kind: ScriptKind::Repair,
+            side: Side::Primary,
+            event: crate::control::ClpEvent::Start,
+            factor: None,
+            started: self.cal.now(),
         };
         self.spawn(id, future, task);
         self.poll_script(id);

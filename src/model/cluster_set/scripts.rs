@@ -15,15 +15,16 @@ use super::master_rt::group_name;
 use super::world::{Event, World};
 use crate::backend::sim::op::render_result;
 use crate::model::cluster::Group;
-use crate::world::TraceKind;
+use crate::world::{ScriptRecord, TraceKind};
 
 /// Why a script runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScriptKind {
     /// The group's activation: the group is online when every one has ended.
     Activation,
-    /// Before a failback, on the server giving the group up.
-    FailbackStop,
+    /// Before the group stops (a failback, a move, an administrator's stop), on the server
+    /// giving it up.
+    Stop,
     /// An operator restarts the script resource (stop, then start, group online); then the
     /// one on the other cluster, if any.
     Restart { then: Option<usize> },
@@ -34,7 +35,7 @@ pub enum ScriptKind {
 impl ScriptKind {
     /// Whether the group's activation or stop waits for it.
     fn gates_group(self) -> bool {
-        matches!(self, ScriptKind::Activation | ScriptKind::FailbackStop)
+        matches!(self, ScriptKind::Activation | ScriptKind::Stop)
     }
 }
 
@@ -46,6 +47,11 @@ pub struct ScriptTask {
     pub cluster: usize,
     pub vm: usize,
     pub kind: ScriptKind,
+    pub side: Side,
+    pub event: ClpEvent,
+    /// Set for stop scripts.
+    pub factor: Option<ClpFactor>,
+    pub started: crate::time::Micros,
 }
 
 impl World<'_> {
@@ -60,19 +66,13 @@ impl World<'_> {
         }
     }
 
-    /// A failback moves the group: stop scripts with CLP_FACTOR=GROUPMOVE on the old server.
-    pub(super) fn launch_failback_stop(&mut self, c: usize, server: usize) {
+    /// The group stops on `server` (GROUPMOVE for a failback or a move, GROUPSTOP for an
+    /// administrator's stop): each VM's stop script there first.
+    pub(super) fn launch_stop(&mut self, c: usize, server: usize, factor: ClpFactor) {
         for i in 0..self.vms_of_cluster[c].len() {
             let vm = self.vms_of_cluster[c][i] as usize;
-            let factor = Some(ClpFactor::GroupMove);
-            self.launch(
-                c,
-                server,
-                vm,
-                ScriptKind::FailbackStop,
-                ClpEvent::Start,
-                factor,
-            );
+            let factor = Some(factor);
+            self.launch(c, server, vm, ScriptKind::Stop, ClpEvent::Start, factor);
         }
         if self.live_scripts[c] == 0 {
             self.stop_done(c);
@@ -133,6 +133,10 @@ impl World<'_> {
                 cluster: c,
                 vm,
                 kind,
+                side,
+                event,
+                factor,
+                started: self.cal.now(),
             },
         );
         let host_name = self.server_names[host as usize].clone();
@@ -140,7 +144,7 @@ impl World<'_> {
         self.note(TraceKind::Script, &host_name, || {
             let what = match kind {
                 ScriptKind::Activation => "start script",
-                ScriptKind::FailbackStop => "stop script",
+                ScriptKind::Stop => "stop script",
                 ScriptKind::Restart { .. } => "operator restarts the script resource",
                 ScriptKind::Repair => "operator repair",
             };
@@ -195,13 +199,12 @@ impl World<'_> {
                 continue;
             };
             self.script_calls.insert(id, call.id);
-            let caller = &self.server_names[meta.host as usize];
-            let delay =
-                self.scenario
-                    .backend
-                    .calls
-                    .sample(&op, caller, &mut self.rng_calls[meta.vm]);
-            self.cal.schedule_in(delay, Event::OpDone { task: id });
+            if !self.chosen {
+                let caller = &self.server_names[meta.host as usize];
+                let calls = &self.scenario.backend.calls;
+                let delay = calls.sample(&op, caller, &mut self.rng_calls[meta.vm]);
+                self.cal.schedule_in(delay, Event::OpDone { task: id });
+            }
             self.pending.insert(id, op);
         }
     }
@@ -241,9 +244,24 @@ impl World<'_> {
         };
         let host = self.server_names[meta.host as usize].clone();
         self.note(TraceKind::Script, &host, || match outcome {
-            Some(o) => format!("{:?} exited with {}", o.script, o.bitmask),
+            Some(o) => format!("{} exited with {}", o.script, o.bitmask),
             None => "script killed".to_string(),
         });
+        if let (Some(records), Some(o)) = (self.script_records.as_mut(), outcome) {
+            records.push(ScriptRecord {
+                cluster: self.scenario.clusters[meta.cluster].name.clone(),
+                server: host,
+                vm: self.scenario.vms[meta.vm].name.clone(),
+                side: meta.side,
+                event: meta.event,
+                factor: meta.factor,
+                script: o.script,
+                bitmask: o.bitmask,
+                batch_exit: o.batch_exit,
+                started: meta.started,
+                finished: self.cal.now(),
+            });
+        }
         let c = meta.cluster;
         self.vm_tasks[meta.vm] -= 1;
         if meta.kind.gates_group() {
@@ -251,7 +269,7 @@ impl World<'_> {
         }
         match meta.kind {
             ScriptKind::Activation if self.live_scripts[c] == 0 => self.activation_done(c),
-            ScriptKind::FailbackStop if self.live_scripts[c] == 0 => self.stop_done(c),
+            ScriptKind::Stop if self.live_scripts[c] == 0 => self.stop_done(c),
             ScriptKind::Restart { then: Some(next) } if outcome.is_some() => {
                 self.launch_restart(next, meta.vm, None)
             }

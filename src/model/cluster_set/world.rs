@@ -18,7 +18,7 @@ use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, stream_seed, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
 use crate::model::cluster::{
-    build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Group, Scoped,
+    build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Group, GroupCommand, Scoped,
 };
 use crate::model::witness::{WitnessEvent, WitnessSim};
 use crate::model::ClusterFault;
@@ -31,7 +31,7 @@ use super::operations::OperatorRt;
 use super::scripts::ScriptTask;
 use super::vm::{SyncClock, VmRt, VmView};
 use super::ScriptedFault;
-use crate::world::{TraceEntry, TraceKind};
+use crate::world::{ScriptRecord, TraceEntry, TraceKind, VmHistory};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Event {
@@ -127,6 +127,14 @@ pub(super) struct RestNames {
     pub resources: Vec<String>,
 }
 
+/// What a replication recorded beside its results (each only if asked for).
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    pub trace: Vec<TraceEntry>,
+    pub scripts: Vec<ScriptRecord>,
+    pub history: Vec<VmHistory>,
+}
+
 /// What the world last told the Hyper-V mock about one cluster.
 #[derive(Debug, Clone)]
 pub(super) struct ClusterSync {
@@ -189,9 +197,17 @@ pub struct World<'s> {
     /// Per host: the critical pause of VMs that lost their storage there.
     critical_pause: Vec<Timer>,
     faults: &'s [(Micros, ScriptedFault)],
+    /// Per cluster: its REST API does not answer before this time (`rest_unreachable`).
+    pub(super) rest_down_until: Vec<Micros>,
     events: u64,
     /// The timeline, when asked for (`trace_replication`).
     pub(super) trace: Option<Vec<TraceEntry>>,
+    /// Every script's result and every VM's changes, when asked for (`record`).
+    pub(super) script_records: Option<Vec<ScriptRecord>>,
+    pub(super) history: Option<Vec<VmHistory>>,
+    /// Script calls complete only when a driver picks them (`probe::choose`): the exhaustive
+    /// race explorer.
+    pub(super) chosen: bool,
 }
 
 impl<'s> World<'s> {
@@ -345,8 +361,12 @@ impl<'s> World<'s> {
                 })
                 .collect(),
             faults,
+            rest_down_until: vec![0; n_clusters],
             events: 0,
             trace: None,
+            script_records: None,
+            history: None,
+            chosen: false,
         };
         for d in 0..world.domains.len() {
             world.schedule_domain_failure(d);
@@ -380,17 +400,41 @@ impl<'s> World<'s> {
         self.trace.unwrap_or_default()
     }
 
-    fn run_to_horizon(&mut self) {
+    pub fn run_to_horizon(&mut self) {
         let horizon = self.scenario.simulation.horizon;
-        while let Some((_, event)) = self.cal.pop_until(horizon) {
-            self.events += 1;
-            self.handle(event);
-            self.after_event();
+        while self.step_until(horizon) {}
+    }
+
+    /// Handles the next event if it is due by `until`; false if none is.
+    pub(super) fn step_until(&mut self, until: Micros) -> bool {
+        match self.cal.pop_until(until) {
+            Some((_, event)) => {
+                self.events += 1;
+                self.handle(event);
+                self.after_event();
+                true
+            }
+            None => false,
         }
+    }
+
+    /// Brings everything in line after a change made from outside the event loop.
+    pub(super) fn settle(&mut self) {
+        self.after_event();
     }
 
     pub fn run(mut self, index: u64) -> ReplicationResult {
         self.run_to_horizon();
+        self.finish(index).0
+    }
+
+    /// Ends the replication where it stands: its results, and what it recorded.
+    pub fn finish(self, index: u64) -> (ReplicationResult, Records) {
+        let records = Records {
+            trace: self.trace.unwrap_or_default(),
+            scripts: self.script_records.unwrap_or_default(),
+            history: self.history.unwrap_or_default(),
+        };
         let per_cluster: Vec<_> = self.clusters.into_iter().map(ClusterSim::finish).collect();
         // The scenario's services (their clusters' groups), then the VMs, in order: the
         // report's service names (`run::service_names`).
@@ -415,11 +459,12 @@ impl<'s> World<'s> {
                 data_loss,
             }
         }));
-        ReplicationResult {
+        let result = ReplicationResult {
             index,
             services,
             events: self.events,
-        }
+        };
+        (result, records)
     }
 
     /// Acts on one cluster with its view of the calendar, and marks it for syncing.
@@ -513,17 +558,97 @@ impl<'s> World<'s> {
                     self.domain_restored(d);
                 }
             }
-            Event::Inject(i) => match self.faults[i as usize].1 {
-                ScriptedFault::Cluster { cluster, fault } => {
-                    self.with_cluster(cluster, |sim, scope| sim.inject(fault, scope))
+            Event::Inject(i) => self.inject(self.faults[i as usize].1),
+        }
+    }
+
+    fn inject(&mut self, fault: ScriptedFault) {
+        let label = self.describe(fault);
+        self.note(TraceKind::Inject, "", || format!("inject {label}"));
+        let refused = match fault {
+            ScriptedFault::Cluster { cluster, fault } => {
+                self.with_cluster(cluster, |sim, scope| sim.inject(fault, scope));
+                None
+            }
+            ScriptedFault::Group { cluster, command } => {
+                let mut result = Ok(());
+                self.with_cluster(cluster, |sim, scope| result = sim.command(command, scope));
+                result.err()
+            }
+            ScriptedFault::Witness { up } => {
+                if let Some(w) = self.witness.as_mut() {
+                    w.set_up(up);
                 }
-                ScriptedFault::Witness { up } => {
-                    if let Some(w) = self.witness.as_mut() {
-                        w.set_up(up);
+                self.witness_changed(up);
+                None
+            }
+            ScriptedFault::RestUnreachable { cluster, duration } => {
+                self.rest_down_until[cluster] = self.cal.now().saturating_add(duration);
+                None
+            }
+            ScriptedFault::ScriptRestart { cluster } => {
+                if matches!(self.clusters[cluster].group(), Group::Online(_)) {
+                    for i in 0..self.vms_of_cluster[cluster].len() {
+                        let vm = self.vms_of_cluster[cluster][i] as usize;
+                        self.launch_restart(cluster, vm, None);
                     }
-                    self.witness_changed(up);
+                    None
+                } else {
+                    Some("the script resource cannot be restarted now".to_string())
                 }
+            }
+        };
+        if let Some(reason) = refused {
+            self.note(TraceKind::Inject, "", || format!("refused: {reason}"));
+        }
+    }
+
+    /// A scripted fault as a scenario file writes it: `server_crash c1s1`.
+    fn describe(&self, fault: ScriptedFault) -> String {
+        let clusters = &self.scenario.clusters;
+        let server = |c: usize, s: usize| clusters[c].servers[s].as_str();
+        match fault {
+            ScriptedFault::Cluster { cluster: c, fault } => match fault {
+                ClusterFault::ServerCrash { server: s } => format!("server_crash {}", server(c, s)),
+                ClusterFault::ServerPowerOn { server: s } => format!("power_on {}", server(c, s)),
+                ClusterFault::ServerCutOff { server: s } => format!("network_cut {}", server(c, s)),
+                ClusterFault::ServerReconnected { server: s } => {
+                    format!("reconnect {}", server(c, s))
+                }
+                ClusterFault::ServerOutage { server: s } => format!("outage {}", server(c, s)),
+                ClusterFault::ServerRestored { server: s } => format!("restored {}", server(c, s)),
+                ClusterFault::InterconnectDown => format!("interconnect_down {}", clusters[c].name),
+                ClusterFault::InterconnectUp => format!("interconnect_up {}", clusters[c].name),
+                ClusterFault::DiskFailure => format!("disk_failure {}", clusters[c].name),
+                ClusterFault::DiskRepair => format!("disk_repair {}", clusters[c].name),
             },
+            ScriptedFault::Group {
+                cluster: c,
+                command,
+            } => {
+                let name = &clusters[c].name;
+                match command {
+                    GroupCommand::Stop => format!("group_stop {name}"),
+                    GroupCommand::Start { server: None } => format!("group_start {name}"),
+                    GroupCommand::Start { server: Some(s) } => {
+                        format!("group_start {name} on {}", server(c, s))
+                    }
+                    GroupCommand::Move { server: None } => format!("group_move {name}"),
+                    GroupCommand::Move { server: Some(s) } => {
+                        format!("group_move {name} to {}", server(c, s))
+                    }
+                }
+            }
+            ScriptedFault::Witness { up: true } => "witness_up".to_string(),
+            ScriptedFault::Witness { up: false } => "witness_down".to_string(),
+            ScriptedFault::RestUnreachable { cluster, duration } => format!(
+                "rest_unreachable {} for {}",
+                clusters[cluster].name,
+                crate::time::Human(duration)
+            ),
+            ScriptedFault::ScriptRestart { cluster } => {
+                format!("script_restart {}", clusters[cluster].name)
+            }
         }
     }
 
@@ -659,7 +784,8 @@ impl<'s> World<'s> {
         if stop_runs != self.synced[c].stop_runs {
             self.synced[c].stop_runs = stop_runs;
             if let Some(server) = holder {
-                self.launch_failback_stop(c, server);
+                let factor = self.clusters[c].stop_factor();
+                self.launch_stop(c, server, factor);
             }
         }
         for i in 0..self.vms_of_cluster[c].len() {
@@ -692,6 +818,7 @@ impl<'s> World<'s> {
                 Group::SyncWait => "down: server sync wait",
                 Group::DiskWait => "down: shared disk failed",
                 Group::Stopping(_) => "down: stopping",
+                Group::Offline => "offline (stopped)",
             };
             format!("group {} {state}", group_name(name))
         });
@@ -765,6 +892,16 @@ impl<'s> World<'s> {
             view.twice,
         );
         if before != after {
+            if let Some(history) = self.history.as_mut() {
+                let h = &mut history[v];
+                if before.0.is_none() != after.0.is_none() {
+                    h.availability_changes.push((now, after.0.is_none()));
+                }
+                let healthy = |state: (_, bool, bool)| state.1 && !state.2;
+                if healthy(before) != healthy(after) {
+                    h.health_changes.push((now, healthy(after)));
+                }
+            }
             let name = self.scenario.vms[v].name.clone();
             let scenario = self.scenario;
             let copy = view.serving.map_or("none".to_string(), |c| {
