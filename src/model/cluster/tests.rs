@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{ClusterFault, ClusterSim, Group, ServerState};
+use super::{ClusterFault, ClusterSim, Group, GroupCommand, ServerState};
 use crate::engine::Calendar;
 use crate::metrics::{Cause, TrackerTotals};
 use crate::scenario::{parse, Cluster, NpResolution};
@@ -42,6 +42,7 @@ cluster = "c"
 enum Step {
     Fault(ClusterFault),
     Witness(bool),
+    Command(GroupCommand),
 }
 
 struct Outcome {
@@ -65,6 +66,10 @@ fn run(spec: &Cluster, script: &[(u64, Step)], horizon: u64) -> Outcome {
         match step {
             Step::Fault(f) => sim.inject(f, &mut cal),
             Step::Witness(up) => sim.set_witness(up, &mut cal),
+            Step::Command(c) => {
+                // Refused commands change nothing; the tests below check the states.
+                let _ = sim.command(c, &mut cal);
+            }
         }
     }
     drain(&mut sim, &mut cal, horizon);
@@ -83,7 +88,52 @@ fn down(o: &Outcome, cause: Cause) -> u64 {
 }
 
 use ClusterFault::*;
-use Step::{Fault, Witness};
+use Step::{Command, Fault, Witness};
+
+#[test]
+fn a_move_stops_the_group_and_starts_it_on_the_target_as_maintenance() {
+    // Stop 10 s (the default group_stop), start 60 s: down 70 s, then online on s2.
+    let spec = cluster(NpResolution::None);
+    let o = run(
+        &spec,
+        &[(H, Command(GroupCommand::Move { server: None }))],
+        2 * H,
+    );
+    assert_eq!(o.group, Group::Online(1));
+    assert_eq!(down(&o, Cause::Maintenance), spec.group_stop.mean() as u64 + 60 * S);
+    assert_eq!(o.totals.outages, 1);
+}
+
+#[test]
+fn a_stopped_group_stays_offline_until_started_where_asked() {
+    let spec = cluster(NpResolution::None);
+    let o = run(
+        &spec,
+        &[
+            (H, Command(GroupCommand::Stop)),
+            // Refused: the group is not online.
+            (H + 20 * M, Command(GroupCommand::Move { server: Some(1) })),
+            (2 * H, Command(GroupCommand::Start { server: Some(1) })),
+        ],
+        3 * H,
+    );
+    assert_eq!(o.group, Group::Online(1));
+    assert_eq!(down(&o, Cause::Maintenance), H + 60 * S);
+    let o = run(&spec, &[(H, Command(GroupCommand::Stop))], 3 * H);
+    assert_eq!(o.group, Group::Offline);
+}
+
+#[test]
+fn a_scripted_disk_failure_holds_the_group_until_repaired() {
+    let spec = cluster(NpResolution::None);
+    let o = run(
+        &spec,
+        &[(H, Fault(DiskFailure)), (2 * H, Fault(DiskRepair))],
+        3 * H,
+    );
+    assert_eq!(o.group, Group::Online(0));
+    assert_eq!(down(&o, Cause::SharedDisk), H + 60 * S);
+}
 
 #[test]
 fn witness_down_alone_changes_nothing() {
