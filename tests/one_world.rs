@@ -273,3 +273,55 @@ fn writes_lost_on_a_failover_count_only_the_time_the_vm_ran() {
     );
     assert_eq!(vm.data_loss, vec![7 * S + (t2 - back)]);
 }
+
+/// Regression tests run on this world too: a shared-disk failure injected into a test
+/// scenario pauses the VM on the host that lost its storage, and Hyper-V turns it off after
+/// the critical-error timeout (30 min). When the disk returns the group starts again on the
+/// same server: the published ChangePrimary finds replication still pointing from there
+/// ("functioning normally") and exits without starting the VM, which stays off until someone
+/// acts (`script_failure`); the coordinated logic starts it.
+#[test]
+fn after_a_long_disk_failure_only_the_coordinated_logic_starts_the_vm_again() {
+    use ecxsim::backend::PowerState::{Off, Running};
+    use ecxsim::control::{ControlVariant, CoordinationConfig};
+    use ecxsim::world::{Check, Expect, Fault};
+    let text = std::fs::read_to_string("scenarios/test_plan/1_stop_group.toml").unwrap();
+    let mut base = parse(Path::new("disk.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    base.injects.clear();
+    base.expects.clear();
+    let power = |power| Check::VmPower {
+        server: "c1s1".into(),
+        power,
+    };
+    let cluster = || "cluster1".to_string();
+    let base = base
+        .inject(M, Fault::DiskFailure { cluster: cluster() })
+        .inject(40 * M, Fault::DiskRepair { cluster: cluster() })
+        .expect(Expect::at(20 * M, power(Running)))
+        .expect(Expect::at(35 * M, power(Off)));
+    let variants = [
+        (ControlVariant::AsShipped, Off),
+        (
+            ControlVariant::Coordinated(CoordinationConfig::default()),
+            Running,
+        ),
+    ];
+    for (control, after) in variants {
+        let mut sc = base.clone().expect(Expect::at(55 * M, power(after)));
+        sc.control = control;
+        let run = ecxsim::model::scripted::run_test(&sc, 0, true);
+        for e in &run.expectations {
+            assert!(
+                e.passed,
+                "{} observed {}\n{}",
+                e.expect.check,
+                e.observed,
+                run.timeline()
+            );
+        }
+        let vm = &run.result.services[0].totals;
+        assert!(vm.down_by_cause[Cause::SharedDisk.index()] >= 39 * M);
+        let left_off = vm.down_by_cause[Cause::ScriptFailure.index()];
+        assert_eq!(left_off > 0, after == Off, "{left_off}");
+    }
+}

@@ -100,7 +100,10 @@ fn a_move_stops_the_group_and_starts_it_on_the_target_as_maintenance() {
         2 * H,
     );
     assert_eq!(o.group, Group::Online(1));
-    assert_eq!(down(&o, Cause::Maintenance), spec.group_stop.mean() as u64 + 60 * S);
+    assert_eq!(
+        down(&o, Cause::Maintenance),
+        spec.group_stop.mean() as u64 + 60 * S
+    );
     assert_eq!(o.totals.outages, 1);
 }
 
