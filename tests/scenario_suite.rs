@@ -27,7 +27,7 @@ fn every_scenario_with_expectations_passes() {
     let out = ecxsim(&["test", "scenarios"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
-    assert!(t.contains("16 scenarios;"), "{t}");
+    assert!(t.contains("17 scenarios;"), "{t}");
     assert!(!t.contains("FAIL"), "{t}");
 }
 

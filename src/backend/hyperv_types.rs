@@ -87,3 +87,9 @@ pub struct VmInfo {
 pub fn short_name(name: &str) -> &str {
     name.split('.').next().unwrap_or(name)
 }
+
+/// The scripts' `$a.Split('.')[0] -eq $b.Split('.')[0]`: PowerShell's `-eq` ignores case, so
+/// `C1S1` (COMPUTERNAME) names the same host as `c1s1.corp.example` (a partner's FQDN).
+pub fn same_host(a: &str, b: &str) -> bool {
+    short_name(a).eq_ignore_ascii_case(short_name(b))
+}

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::hyperv_types::short_name;
+use crate::backend::hyperv_types::same_host;
 use crate::backend::traits::BackendResult;
 use crate::backend::{
     AlertLog, BackendError, Clock, Ecx, GroupStatus, HyperV, Lease, LogLevel, PowerState,
@@ -390,7 +390,7 @@ fn points_at(
             ReplicationMode::Primary => &r.replica_server,
             ReplicationMode::Replica => &r.primary_server,
         };
-        r.mode == mode && short_name(partner) == short_name(peer) && healthy.contains(&r.state)
+        r.mode == mode && same_host(partner, peer) && healthy.contains(&r.state)
     })
 }
 

@@ -1,7 +1,7 @@
 //! `primary/ChangePrimary.ps1`.
 
 use super::opposite_current;
-use crate::backend::hyperv_types::short_name;
+use crate::backend::hyperv_types::same_host;
 use crate::backend::{
     AlertLog, Clock, Ecx, HyperV, LogLevel, PowerState, ReplicationState,
     VM_STATUS_CREATING_CHECKPOINT,
@@ -28,8 +28,8 @@ where
 
     // 3. No-op test (the VM is not started on this path).
     if let Some(info) = &rep_info {
-        if short_name(&info.primary_server) == short_name(own)
-            && short_name(&info.replica_server) == short_name(&opp)
+        if same_host(&info.primary_server, own)
+            && same_host(&info.replica_server, &opp)
             && info.state == ReplicationState::Replicating
         {
             b.log(LogLevel::Info, "Replication is functioning normally");
@@ -82,8 +82,13 @@ where
     if b.start_vm_initial_replication(own, vm).await.is_err() {
         ret += 16;
     }
-    // 13. Log the local state.
-    let _ = b.get_vm_replication(own, vm).await;
+    // 13. Log the local state: `$(Get-VMReplication).State` and `.PrimaryServer` in two
+    //     messages, `$repstate`, then `$vminfo = Get-VM`. Each is a call of its own, and
+    //     together they set how long the checkpoint poll below starts after the initial
+    //     replication.
+    for _ in 0..3 {
+        let _ = b.list_vm_replication(own).await;
+    }
     let _ = b.get_vm(own, vm).await;
 
     // 14. Wait out the checkpoint, with no bound.
@@ -97,6 +102,7 @@ where
     if let Err(e) = b.start_vm(own, vm).await {
         b.log(LogLevel::Error, &format!("Start-VM failed: {e}"));
     }
-    // 16.
+    // 16. `$repstate` once more, then the exit.
+    let _ = b.list_vm_replication(own).await;
     ret
 }

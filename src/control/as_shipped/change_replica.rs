@@ -1,7 +1,7 @@
 //! `replica/ChangeReplica.ps1`. It never starts or stops the VM.
 
 use super::opposite_current;
-use crate::backend::hyperv_types::short_name;
+use crate::backend::hyperv_types::same_host;
 use crate::backend::{AlertLog, Ecx, HyperV, LogLevel, ReplicationState};
 use crate::control::context::ScriptContext;
 
@@ -25,8 +25,8 @@ where
             ),
         );
         // 3. No-op test.
-        if short_name(&info.primary_server) == short_name(&opp)
-            && short_name(&info.replica_server) == short_name(own)
+        if same_host(&info.primary_server, &opp)
+            && same_host(&info.replica_server, own)
             && info.state == ReplicationState::Replicating
         {
             return 0;
@@ -39,11 +39,11 @@ where
     {
         ret += 1;
     }
-    // 6. Remove locally if a relationship is there.
-    if let Ok(Some(_)) = b.get_vm_replication(own, vm).await {
-        if b.remove_vm_replication(own, vm).await.is_err() {
-            ret += 2;
-        }
+    // 6. `Get-VMReplication -ComputerName <own>` without a VM filter, then `if ($?)`: the
+    //    call succeeds with or without output, so the removal is attempted whenever the host
+    //    answers, and fails (+2) where the node holds no relationship.
+    if b.list_vm_replication(own).await.is_ok() && b.remove_vm_replication(own, vm).await.is_err() {
+        ret += 2;
     }
     // 7. Register the replica copy from the shared disk.
     if b.get_vm(own, vm).await.ok().flatten().is_none()
