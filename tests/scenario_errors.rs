@@ -306,3 +306,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_malformed_duration_in_an_expectation_says_expected_once() {
+    let text = format!(
+        "{VALID}\n[[expect]]\nmetric = \"unprotected\"\nop = \"<=\"\nvalue = \"5 minutes\"\n"
+    );
+    let (code, out) = validate(text.as_bytes());
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("expected a duration with a unit"), "{out}");
+    assert!(!out.contains("expected expected"), "{out}");
+}

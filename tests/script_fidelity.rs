@@ -76,3 +76,27 @@ fn host_names_compare_as_powershell_does() {
     assert!(!same_host("c1s1", "c1s2"));
     assert!(!same_host("", "c1s1"));
 }
+
+/// The Enable-VMReplication a move within cluster1 makes, as the trace shows it.
+fn enable_call(control: &str) -> String {
+    let path =
+        format!("scenarios/test_plan/3_move_within_cluster1.toml@simulation.control={control}");
+    let sc = ecxsim::sweep::load_variant(&path).unwrap();
+    let faults = scripted_faults(&sc);
+    trace_replication(&sc, sc.simulation.seed, 0, &faults)
+        .into_iter()
+        .find(|e| e.kind == TraceKind::Call && e.text.contains("-ReplicaServerName"))
+        .map(|e| e.text)
+        .expect("an Enable-VMReplication")
+}
+
+#[test]
+fn the_published_scripts_re_point_without_a_frequency_and_fall_back_to_five_minutes() {
+    let shipped = enable_call("as-shipped");
+    assert!(!shipped.contains("-ReplicationFrequencySec"), "{shipped}");
+    let coordinated = enable_call("coordinated");
+    assert!(
+        coordinated.contains("-ReplicationFrequencySec 30 "),
+        "{coordinated}"
+    );
+}

@@ -54,9 +54,16 @@ pub trait HyperV {
     /// `Get-VMReplication` without a VM filter: every relationship on the host.
     async fn list_vm_replication(&self, host: &str) -> BackendResult<Vec<VmReplication>>;
     async fn remove_vm_replication(&self, host: &str, vm: &str) -> BackendResult<()>;
-    /// `Enable-VMReplication -ReplicaServerName <replica> -ReplicaServerPort 80 -AuthenticationType Kerberos`.
-    async fn enable_vm_replication(&self, host: &str, vm: &str, replica: &str)
-        -> BackendResult<()>;
+    /// `Enable-VMReplication -ReplicaServerName <replica> -ReplicaServerPort 80
+    /// -AuthenticationType Kerberos`, with `-ReplicationFrequencySec` if `frequency_s` is
+    /// given; without it Hyper-V replicates every 300 s.
+    async fn enable_vm_replication(
+        &self,
+        host: &str,
+        vm: &str,
+        replica: &str,
+        frequency_s: Option<u32>,
+    ) -> BackendResult<()>;
     /// `Enable-VMReplication -AsReplica`.
     async fn enable_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()>;
     async fn start_vm_initial_replication(&self, host: &str, vm: &str) -> BackendResult<()>;

@@ -71,6 +71,9 @@ pub struct ScriptContext {
     pub vmcx_path: String,
     /// The same file on the opposite side's disk (only the coordinated logic uses it).
     pub opposite_vmcx_path: String,
+    /// The VM's replication frequency, as configured (`-ReplicationFrequencySec`: 30, 300
+    /// or 900). The published scripts never pass it; the coordinated logic does.
+    pub replication_frequency_s: u32,
 }
 
 /// Which PowerShell script a batch file ran.

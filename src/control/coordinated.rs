@@ -200,6 +200,7 @@ pub async fn repoint<B: HyperV + Clock + AlertLog>(
     vm: &str,
     (primary, primary_path): (&str, &str),
     (replica, replica_path): (&str, &str),
+    frequency_s: u32,
     cfg: &CoordinationConfig,
 ) -> BackendResult<()> {
     let pair = Pair {
@@ -207,6 +208,7 @@ pub async fn repoint<B: HyperV + Clock + AlertLog>(
         replica,
         primary_path,
         replica_path,
+        frequency_s,
     };
     converge(b, vm, &pair, cfg).await
 }
@@ -321,12 +323,14 @@ where
                         replica: &peer,
                         primary_path: &ctx.vmcx_path,
                         replica_path: &ctx.opposite_vmcx_path,
+                        frequency_s: ctx.replication_frequency_s,
                     },
                     Side::Replica => Pair {
                         primary: &peer,
                         replica: own,
                         primary_path: &ctx.opposite_vmcx_path,
                         replica_path: &ctx.vmcx_path,
+                        frequency_s: ctx.replication_frequency_s,
                     },
                 };
                 let converged = converge(b, &ctx.vm, &pair, cfg).await;
@@ -365,6 +369,8 @@ struct Pair<'a> {
     replica: &'a str,
     primary_path: &'a str,
     replica_path: &'a str,
+    /// `-ReplicationFrequencySec` of the VM.
+    frequency_s: u32,
 }
 
 /// The relationship on `host`; an unregistered VM has none.
@@ -445,7 +451,10 @@ where
     }
     ensure_registered(b, p, vm, pair.primary_path).await?;
     b.enable_vm_replication_as_replica(r, vm).await?;
-    b.enable_vm_replication(p, vm, r).await?;
+    // The VM's own frequency: the published scripts' Enable-VMReplication gives none, and
+    // every re-pointing falls back to Hyper-V's 5 minutes.
+    b.enable_vm_replication(p, vm, r, Some(pair.frequency_s))
+        .await?;
     b.start_vm_initial_replication(p, vm).await
 }
 

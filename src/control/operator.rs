@@ -28,6 +28,7 @@ pub async fn repair<B>(
     vm: &str,
     primary: &Copy,
     replica: Option<&Copy>,
+    frequency_s: u32,
     cfg: &CoordinationConfig,
 ) -> BackendResult<()>
 where
@@ -46,6 +47,7 @@ where
                 vm,
                 (&primary.host, &primary.vmcx_path),
                 (&r.host, &r.vmcx_path),
+                frequency_s,
                 cfg,
             )
             .await?;

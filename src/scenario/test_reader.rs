@@ -240,7 +240,11 @@ impl ExpectReader<'_, '_> {
 
     fn duration(&self) -> Result<Micros> {
         let text = self.string("a duration such as \"30s\"")?;
-        parse_duration(&text).map_err(|e| self.bad(&e.to_string()))
+        // The parse error says what was expected itself.
+        parse_duration(&text).map_err(|e| {
+            self.t
+                .error(self.value_span.clone(), "value", e.to_string())
+        })
     }
 
     fn integer(&self) -> Result<i64> {

@@ -129,11 +129,11 @@ impl std::fmt::Display for Check {
                 mode,
                 state,
             } => match (mode, state) {
-                (Some(m), Some(s)) => write!(f, "replication_on {server} == {m:?}/{s:?}"),
+                (Some(m), Some(s)) => write!(f, "replication_on {server} == {m}/{s}"),
                 _ => write!(f, "replication_on {server} == none"),
             },
             Check::VmRunningOn { server } => write!(f, "vm_running_on == {server}"),
-            Check::VmPower { server, power } => write!(f, "vm_power {server} == {power:?}"),
+            Check::VmPower { server, power } => write!(f, "vm_power {server} == {power}"),
             Check::VmRunningCount(n) => write!(f, "vm_running_count == {n}"),
             Check::GroupStatus {
                 cluster,
@@ -152,7 +152,7 @@ impl std::fmt::Display for Check {
                 server,
                 script,
                 bitmask,
-            } => write!(f, "script_result {script:?} on {server} == {bitmask}"),
+            } => write!(f, "script_result {script} on {server} == {bitmask}"),
             Check::AvailabilityAtLeast(a) => write!(f, "availability >= {a}"),
             Check::UnprotectedAtMost(d) => write!(f, "unprotected <= {}", Human(*d)),
             Check::OutagesAtMost(n) => write!(f, "outages <= {n}"),

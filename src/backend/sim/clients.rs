@@ -202,10 +202,12 @@ impl HyperV for SimBackend {
         host: &str,
         vm: &str,
         replica: &str,
+        frequency_s: Option<u32>,
     ) -> BackendResult<()> {
         let cmd = HvCmd::EnableReplication {
             vm: vm.into(),
             replica: replica.into(),
+            frequency_s,
         };
         self.hv_unit(host, cmd).await
     }

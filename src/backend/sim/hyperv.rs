@@ -28,14 +28,20 @@ pub struct Relationship {
     pub config_lost: bool,
     /// What the state was before the disk went away (restored if it comes back untouched).
     pub before_loss: Option<(ReplicationState, ReplicationHealth)>,
+    /// How often a cycle ships the writes (`-ReplicationFrequencySec`; the replica side
+    /// learns it from the primary).
+    pub frequency_s: u32,
 }
+
+/// Hyper-V's replication frequency when `Enable-VMReplication` is given none.
+pub const DEFAULT_REPLICATION_FREQUENCY_S: u32 = 300;
 
 impl std::fmt::Display for Relationship {
     /// As `Get-VMReplication` would summarise it: `Primary/Replicating c1s1 -> c2s1`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:?}/{:?} {} -> {}",
+            "{}/{} {} -> {}",
             self.mode, self.state, self.primary, self.replica
         )
     }
@@ -104,7 +110,13 @@ pub fn vmcx_path(cluster: &str, vm: &str, side: Side) -> String {
 }
 
 /// A VM running on `primary` and replicating, healthy, to `replica` (the hosts exist).
-pub fn initial_pair(farm: &mut HyperVFarm, vm: &str, primary: &str, replica: &str) {
+pub fn initial_pair(
+    farm: &mut HyperVFarm,
+    vm: &str,
+    primary: &str,
+    replica: &str,
+    frequency_s: u32,
+) {
     let rel = |mode| Relationship {
         mode,
         state: ReplicationState::Replicating,
@@ -113,6 +125,7 @@ pub fn initial_pair(farm: &mut HyperVFarm, vm: &str, primary: &str, replica: &st
         replica: replica.to_string(),
         config_lost: false,
         before_loss: None,
+        frequency_s,
     };
     for (host, power, mode) in [
         (primary, PowerState::Running, ReplicationMode::Primary),
@@ -275,7 +288,14 @@ impl HyperVFarm {
                 }
             }
             HvCmd::EnableAsReplica { vm } => self.enable_as_replica(host, vm),
-            HvCmd::EnableReplication { vm, replica } => self.enable(host, vm, replica),
+            HvCmd::EnableReplication {
+                vm,
+                replica,
+                frequency_s,
+            } => {
+                let every = frequency_s.unwrap_or(DEFAULT_REPLICATION_FREQUENCY_S);
+                self.enable(host, vm, replica, every)
+            }
             HvCmd::StartInitialReplication { vm } => {
                 let r = self.start_initial_replication(host, vm, now, checkpoint);
                 if r.is_ok() {
@@ -397,13 +417,14 @@ impl HyperVFarm {
             health: ReplicationHealth::Warning,
             primary: String::new(),
             replica: host.to_string(),
+            frequency_s: DEFAULT_REPLICATION_FREQUENCY_S,
             config_lost: false,
             before_loss: None,
         });
         Ok(OpOutput::Unit)
     }
 
-    fn enable(&mut self, host: &str, vm: &str, replica: &str) -> OpResult {
+    fn enable(&mut self, host: &str, vm: &str, replica: &str, frequency_s: u32) -> OpResult {
         if replica.is_empty() {
             return Err(BackendError::NoTarget);
         }
@@ -434,13 +455,14 @@ impl HyperVFarm {
             {
                 let rel = self.rel_mut(replica, vm).expect("present");
                 rel.primary = host.to_string();
+                rel.frequency_s = frequency_s;
             }
             Some(Some(rel)) => {
                 return Err(invalid(
                     vm,
                     "Enable-VMReplication",
                     format!(
-                        "'{replica}' already holds a {:?} relationship for it",
+                        "'{replica}' already holds a {} relationship for it",
                         rel.mode
                     ),
                 ))
@@ -470,6 +492,7 @@ impl HyperVFarm {
                             replica: replica.to_string(),
                             config_lost: false,
                             before_loss: None,
+                            frequency_s,
                         }),
                     },
                 );
@@ -483,6 +506,7 @@ impl HyperVFarm {
             replica: replica.to_string(),
             config_lost: false,
             before_loss: None,
+            frequency_s,
         });
         Ok(OpOutput::Unit)
     }
@@ -509,7 +533,7 @@ impl HyperVFarm {
                 vm,
                 "Start-VMInitialReplication",
                 format!(
-                    "initial replication is not pending ({:?} {:?})",
+                    "initial replication is not pending ({} {})",
                     rel.mode, rel.state
                 ),
             ));
@@ -874,6 +898,9 @@ impl HyperVFarm {
                 ReplicationHealth::Warning,
             )
         };
+        let frequency_s = self
+            .rel_mut(host, vm)
+            .map_or(DEFAULT_REPLICATION_FREQUENCY_S, |r| r.frequency_s);
         *self.rel_mut(host, vm).expect("present") = Relationship {
             mode: ReplicationMode::Primary,
             state,
@@ -882,6 +909,7 @@ impl HyperVFarm {
             replica: replica.into(),
             config_lost: false,
             before_loss: None,
+            frequency_s,
         };
         let o = self.rel_mut(replica, vm).expect("present");
         o.mode = ReplicationMode::Replica;
@@ -891,5 +919,45 @@ impl HyperVFarm {
             o.set(ReplicationState::Replicating, ReplicationHealth::Normal);
         }
         Ok(OpOutput::Unit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sim::HvCmd;
+    use rand::SeedableRng;
+
+    #[test]
+    fn enable_without_a_frequency_replicates_every_five_minutes() {
+        let mut farm = HyperVFarm::default();
+        for h in ["p", "r"] {
+            farm.add_host(h, "c");
+            farm.hosts.get_mut(h).unwrap().disk = true;
+        }
+        initial_pair(&mut farm, "vm", "p", "r", 30);
+        assert_eq!(farm.relationship("p", "vm").unwrap().frequency_s, 30);
+        let mut rng = crate::engine::Stream::seed_from_u64(1);
+        let mut run = |farm: &mut HyperVFarm, host: &str, cmd: HvCmd| {
+            let (result, _) = farm.apply(host, host, &cmd, 0, 0.0, 0, &mut rng);
+            result.unwrap_or_else(|e| panic!("{e}"));
+        };
+        let vm = || "vm".to_string();
+        run(&mut farm, "p", HvCmd::RemoveReplication { vm: vm() });
+        run(&mut farm, "r", HvCmd::RemoveReplication { vm: vm() });
+        run(&mut farm, "r", HvCmd::EnableAsReplica { vm: vm() });
+        let enable = |frequency_s| HvCmd::EnableReplication {
+            vm: vm(),
+            replica: "r".into(),
+            frequency_s,
+        };
+        run(&mut farm, "p", enable(None));
+        assert_eq!(farm.relationship("p", "vm").unwrap().frequency_s, 300);
+        assert_eq!(farm.relationship("r", "vm").unwrap().frequency_s, 300);
+        run(&mut farm, "p", HvCmd::RemoveReplication { vm: vm() });
+        run(&mut farm, "r", HvCmd::RemoveReplication { vm: vm() });
+        run(&mut farm, "r", HvCmd::EnableAsReplica { vm: vm() });
+        run(&mut farm, "p", enable(Some(30)));
+        assert_eq!(farm.relationship("r", "vm").unwrap().frequency_s, 30);
     }
 }

@@ -9,21 +9,56 @@ use crate::time::Micros;
 /// One Hyper-V cmdlet, run on the host named by the enclosing `Op::Hv`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HvCmd {
-    GetVm { vm: String },
-    StartVm { vm: String },
-    StopVm { vm: String },
-    ImportVm { vm: String, path: String },
-    GetReplication { vm: String },
+    GetVm {
+        vm: String,
+    },
+    StartVm {
+        vm: String,
+    },
+    StopVm {
+        vm: String,
+    },
+    ImportVm {
+        vm: String,
+        path: String,
+    },
+    GetReplication {
+        vm: String,
+    },
     ListReplication,
-    RemoveReplication { vm: String },
-    EnableReplication { vm: String, replica: String },
-    EnableAsReplica { vm: String },
-    StartInitialReplication { vm: String },
-    StartFailover { vm: String, prepare: bool },
-    CompleteFailover { vm: String },
-    Reverse { vm: String, replica: String },
-    SetAsReplica { vm: String },
-    Resume { vm: String, resynchronize: bool },
+    RemoveReplication {
+        vm: String,
+    },
+    EnableReplication {
+        vm: String,
+        replica: String,
+        /// `-ReplicationFrequencySec`, if given.
+        frequency_s: Option<u32>,
+    },
+    EnableAsReplica {
+        vm: String,
+    },
+    StartInitialReplication {
+        vm: String,
+    },
+    StartFailover {
+        vm: String,
+        prepare: bool,
+    },
+    CompleteFailover {
+        vm: String,
+    },
+    Reverse {
+        vm: String,
+        replica: String,
+    },
+    SetAsReplica {
+        vm: String,
+    },
+    Resume {
+        vm: String,
+        resynchronize: bool,
+    },
 }
 
 impl HvCmd {
@@ -60,9 +95,17 @@ impl HvCmd {
             HvCmd::RemoveReplication { vm } => {
                 format!("Remove-VMReplication {vm} -ComputerName {host}")
             }
-            HvCmd::EnableReplication { vm, replica } => format!(
-                "Enable-VMReplication {vm} -ReplicaServerName {replica} -ComputerName {host}"
-            ),
+            HvCmd::EnableReplication {
+                vm,
+                replica,
+                frequency_s,
+            } => {
+                let every =
+                    frequency_s.map_or(String::new(), |f| format!(" -ReplicationFrequencySec {f}"));
+                format!(
+                    "Enable-VMReplication {vm} -ReplicaServerName {replica}{every} -ComputerName {host}"
+                )
+            }
             HvCmd::EnableAsReplica { vm } => {
                 format!("Enable-VMReplication {vm} -AsReplica -ComputerName {host}")
             }
@@ -233,7 +276,10 @@ impl Op {
                 group,
                 target,
             } => {
-                format!("POST {cluster}:/api/v1/groups/{group}/start {target:?}")
+                let to = target
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" on {t}"));
+                format!("POST {cluster}:/api/v1/groups/{group}/start{to}")
             }
             Op::RestStopGroup { cluster, group } => {
                 format!("POST {cluster}:/api/v1/groups/{group}/stop")
@@ -243,7 +289,10 @@ impl Op {
                 group,
                 target,
             } => {
-                format!("POST {cluster}:/api/v1/groups/{group}/move {target:?}")
+                let to = target
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" to {t}"));
+                format!("POST {cluster}:/api/v1/groups/{group}/move{to}")
             }
             Op::Hv { host, cmd } => {
                 let host = if host.is_empty() { "$null" } else { host };
@@ -285,17 +334,19 @@ pub fn render_result(result: &OpResult) -> String {
         Ok(OpOutput::Unit) => "ok".into(),
         Ok(OpOutput::Group(g)) => format!("status={} current={}", g.status, g.current),
         Ok(OpOutput::Vm(None)) => "no VM".into(),
-        Ok(OpOutput::Vm(Some(v))) => format!("{:?} ({})", v.state, v.status),
+        Ok(OpOutput::Vm(Some(v))) => format!("{} ({})", v.state, v.status),
         Ok(OpOutput::Replication(None)) => "no replication".into(),
         Ok(OpOutput::Replication(Some(r))) => format!(
-            "{:?} {:?} {} -> {}",
+            "{} {} {} -> {}",
             r.mode, r.state, r.primary_server, r.replica_server
         ),
         Ok(OpOutput::Replications(list)) => format!("{} relationship(s)", list.len()),
         Ok(OpOutput::Granted(g)) => if *g { "granted" } else { "not granted" }.into(),
         Ok(OpOutput::Role(None)) => "no record".into(),
         Ok(OpOutput::Role(Some(r))) => format!("primary {} at epoch {}", r.primary, r.epoch),
-        Ok(other) => format!("{other:?}"),
+        Ok(OpOutput::Cluster(c)) => format!("cluster {}", c.name),
+        Ok(OpOutput::Servers(list)) => format!("{} server(s)", list.len()),
+        Ok(OpOutput::Resources(list)) => format!("{} resource(s)", list.len()),
         Err(e) => format!("FAILED: {e}"),
     }
 }

@@ -23,7 +23,7 @@ where
     // 2. Replication as the peer sees it.
     let rep_info = b.get_vm_replication(&opp, vm).await.ok().flatten();
     if let Some(info) = &rep_info {
-        b.log(LogLevel::Info, &format!("peer {opp} mode {:?}", info.mode));
+        b.log(LogLevel::Info, &format!("peer {opp} mode {}", info.mode));
     }
 
     // 3. No-op test (the VM is not started on this path).
@@ -71,12 +71,13 @@ where
         ret += 4;
     }
     // 10. Enable replication from this node to the peer.
-    if b.enable_vm_replication(own, vm, &opp).await.is_err() {
+    // No -ReplicationFrequencySec: Hyper-V's default of 300 s, whatever the VM had.
+    if b.enable_vm_replication(own, vm, &opp, None).await.is_err() {
         ret += 8;
     }
     // 11. Log the peer's state (ReadyForInitialReplication expected; nothing enforced).
     if let Ok(Some(info)) = b.get_vm_replication(&opp, vm).await {
-        b.log(LogLevel::Info, &format!("peer state {:?}", info.state));
+        b.log(LogLevel::Info, &format!("peer state {}", info.state));
     }
     // 12. Initial replication, without -UseBackup.
     if b.start_vm_initial_replication(own, vm).await.is_err() {

@@ -20,7 +20,7 @@ where
         b.log(
             LogLevel::Info,
             &format!(
-                "{:?} {} -> {} {:?}",
+                "{} {} -> {} {}",
                 info.mode, info.primary_server, info.replica_server, info.state
             ),
         );
@@ -57,7 +57,8 @@ where
         ret += 4;
     }
     // 9.
-    if b.enable_vm_replication(&opp, vm, own).await.is_err() {
+    // No -ReplicationFrequencySec: Hyper-V's default of 300 s, whatever the VM had.
+    if b.enable_vm_replication(&opp, vm, own, None).await.is_err() {
         ret += 8;
     }
     // 10.

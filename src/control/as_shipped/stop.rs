@@ -16,10 +16,7 @@ where
     // 2.
     let rep_info = b.get_vm_replication(&opp, vm).await.ok().flatten();
     if let Some(info) = &rep_info {
-        b.log(
-            LogLevel::Info,
-            &format!("peer {opp} state {:?}", info.state),
-        );
+        b.log(LogLevel::Info, &format!("peer {opp} state {}", info.state));
     }
     // 3.
     if let Ok(Some(info)) = b.get_vm(own, vm).await {

@@ -135,12 +135,13 @@ impl World<'_> {
         let id = self.exec.next_id();
         let backend = SimBackend::new(id, self.exec.mailbox());
         let vm = spec.name.clone();
+        let frequency_s = super::scripts::frequency_s(spec.replication_interval);
         let cfg = match &self.scenario.control {
             crate::control::ControlVariant::Coordinated(cfg) => cfg.clone(),
             crate::control::ControlVariant::AsShipped => CoordinationConfig::default(),
         };
         let future = Box::pin(async move {
-            let bitmask = match repair(&backend, &vm, &p, r.as_ref(), &cfg).await {
+            let bitmask = match repair(&backend, &vm, &p, r.as_ref(), frequency_s, &cfg).await {
                 Ok(()) => 0,
                 Err(_) => 1,
             };

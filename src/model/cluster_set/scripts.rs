@@ -54,6 +54,11 @@ pub struct ScriptTask {
     pub started: crate::time::Micros,
 }
 
+/// A VM's configured replication interval as `-ReplicationFrequencySec`.
+pub(super) fn frequency_s(interval: crate::time::Micros) -> u32 {
+    (interval / crate::time::MICROS_PER_SECOND).clamp(1, u64::from(u32::MAX)) as u32
+}
+
 impl World<'_> {
     /// The group's fip and sd are online on `server`: start each VM's script resource.
     pub(super) fn launch_activation(&mut self, c: usize, server: usize, event: ClpEvent) {
@@ -109,6 +114,7 @@ impl World<'_> {
             opposite_group: group_name(opposite_name),
             vmcx_path: vmcx_path(own_name, &spec.name, side),
             opposite_vmcx_path: vmcx_path(opposite_name, &spec.name, other_side),
+            replication_frequency_s: frequency_s(spec.replication_interval),
         };
         let id = self.exec.next_id();
         let backend = SimBackend::new(id, self.exec.mailbox());

@@ -77,11 +77,17 @@ impl SyncClock {
         (done > 0).then(|| run + done * self.interval)
     }
 
-    /// Replication runs (again) from `now`; `run` is the VM's running clock then.
-    pub fn start(&mut self, now: Micros, run: Micros) {
+    /// Replication runs (again) from `now`, a cycle every `interval` (the relationship's
+    /// frequency); `run` is the VM's running clock then.
+    pub fn start(&mut self, now: Micros, run: Micros, interval: Micros) {
         if self.since.is_none() {
             self.since = Some((now, run));
+            self.interval = interval;
         }
+    }
+
+    pub fn interval(&self) -> Micros {
+        self.interval
     }
 
     /// Replication stops at `now`: what the replica holds from the completed cycles.
@@ -109,6 +115,8 @@ pub struct VmView {
     pub split_brain: [bool; 2],
     /// An initial replication or resynchronisation just completed: the replica is current.
     pub resynchronised: bool,
+    /// While healthy: how often the serving host's relationship replicates.
+    pub interval: Micros,
 }
 
 pub struct VmRt {
@@ -140,7 +148,8 @@ impl VmRt {
     pub fn new(clusters: [usize; 2], sync: SyncClock, tracker: ServiceTracker) -> VmRt {
         let mut sync = sync;
         let [home, replica] = clusters;
-        sync.start(0, 0);
+        let interval = sync.interval();
+        sync.start(0, 0, interval);
         VmRt {
             clusters: [home, replica],
             sync,
@@ -206,7 +215,7 @@ impl VmRt {
             if view.resynchronised {
                 self.copy_current[target] = self.run_clock;
             }
-            self.sync.start(now, self.run_clock);
+            self.sync.start(now, self.run_clock, view.interval);
         }
         self.tracker.set_unprotected(now, !healthy);
         let both_up = view.cluster_up[0] && view.cluster_up[1];
@@ -269,7 +278,7 @@ mod tests {
     #[test]
     fn the_replica_holds_the_writes_of_the_completed_cycles_on_the_running_clock() {
         let mut s = SyncClock::new(30, Dist::fixed(0), 1);
-        s.start(0, 0);
+        s.start(0, 0, 30);
         assert_eq!(s.replica_current(29), None);
         assert_eq!(s.replica_current(30), Some(30));
         assert_eq!(s.replica_current(95), Some(90));
@@ -277,7 +286,7 @@ mod tests {
         assert_eq!(s.stop(100), Some(90));
         assert_eq!(s.replica_current(500), None);
         // Starts again at wall 200 with 150 of running time: nothing new until 230.
-        s.start(200, 150);
+        s.start(200, 150, 30);
         assert_eq!(s.replica_current(229), None);
         assert_eq!(s.replica_current(230), Some(180));
     }
@@ -285,7 +294,7 @@ mod tests {
     #[test]
     fn a_cycle_counts_once_its_transfer_has_ended() {
         let mut s = SyncClock::new(30, Dist::fixed(10), 1);
-        s.start(0, 0);
+        s.start(0, 0, 30);
         // Cycle 1 starts at 30 and ends at 40; cycle 2 at 60, ending at 70.
         assert_eq!(s.replica_current(39), None);
         assert_eq!(s.replica_current(40), Some(30));
@@ -293,7 +302,7 @@ mod tests {
         assert_eq!(s.replica_current(70), Some(60));
         // A transfer longer than the interval is cut to less than one.
         let mut s = SyncClock::new(30, Dist::fixed(100), 1);
-        s.start(0, 0);
+        s.start(0, 0, 30);
         assert_eq!(s.replica_current(58), None);
         assert_eq!(s.replica_current(59), Some(30));
         assert_eq!(s.replica_current(88), Some(30));

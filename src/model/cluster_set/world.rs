@@ -949,6 +949,14 @@ impl<'s> World<'s> {
                 }
             }
         }
+        // The relationship's own frequency: a re-pointing without -ReplicationFrequencySec
+        // falls back to Hyper-V's 300 s.
+        let interval = running
+            .first()
+            .and_then(|host| self.farm.relationship(host, name))
+            .map_or(0, |r| {
+                u64::from(r.frequency_s) * crate::time::MICROS_PER_SECOND
+            });
         let healthy = serving.is_some_and(|copy| {
             let (p, r) = (vm.clusters[copy], vm.clusters[1 - copy]);
             crate::world::classify_running(
@@ -967,6 +975,7 @@ impl<'s> World<'s> {
             cluster_cause: vm.clusters.map(|c| self.clusters[c].down_cause()),
             split_brain: vm.clusters.map(|c| self.clusters[c].is_split_brain()),
             resynchronised: false,
+            interval,
         }
     }
 
@@ -1121,7 +1130,14 @@ fn initial_farm(scenario: &Scenario) -> HyperVFarm {
                 (cluster.name.clone(), vm.name.clone()),
             );
         }
-        initial_pair(&mut farm, &vm.name, &home.servers[0], &replica.servers[0]);
+        let every = super::scripts::frequency_s(vm.replication_interval);
+        initial_pair(
+            &mut farm,
+            &vm.name,
+            &home.servers[0],
+            &replica.servers[0],
+            every,
+        );
     }
     farm
 }
