@@ -126,6 +126,12 @@ pub fn plain_error_body(_status: u16, message: &str) -> Value {
     serde_json::json!({ "error": message })
 }
 
+/// `{"result": {"code": <status>, "message": "<message>"}}`: the ECX REST API's envelope, for
+/// a service that answers like ECX.
+pub fn envelope_error_body(status: u16, message: &str) -> Value {
+    serde_json::json!({ "result": { "code": status, "message": message } })
+}
+
 /// A running server; stops (and joins its threads) on `stop` or drop.
 pub struct HttpServer {
     server: Arc<tiny_http::Server>,

@@ -298,15 +298,15 @@ fn error_text(e: &BackendError) -> String {
 }
 
 fn vm_json(v: &ecxsim::backend::VmInfo) -> serde_json::Value {
-    serde_json::json!({"Name": v.name, "State": format!("{:?}", v.state), "Status": v.status})
+    serde_json::json!({"Name": v.name, "State": v.state.to_string(), "Status": v.status})
 }
 
 fn replication_json(r: &ecxsim::backend::VmReplication) -> serde_json::Value {
     serde_json::json!({
         "VMName": r.vm_name,
-        "Mode": format!("{:?}", r.mode),
-        "State": format!("{:?}", r.state),
-        "Health": format!("{:?}", r.health),
+        "Mode": r.mode.to_string(),
+        "State": r.state.to_string(),
+        "Health": r.health.to_string(),
         "PrimaryServer": r.primary_server,
         "ReplicaServer": r.replica_server,
     })

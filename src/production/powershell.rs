@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::credentials::Credential;
 use super::offload::offload;
-use crate::backend::hyperv_types::short_name;
+use crate::backend::hyperv_types::same_host;
 use crate::backend::traits::BackendResult;
 use crate::backend::{
     BackendError, HyperV, PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo,
@@ -102,7 +102,7 @@ impl PowerShell {
     }
 
     fn is_local(&self, host: &str) -> bool {
-        short_name(host).eq_ignore_ascii_case(short_name(&self.inner.config.local_host))
+        same_host(host, &self.inner.config.local_host)
     }
 
     /// Runs `body` on `host`: its stdout, or the typed error its message maps to.
