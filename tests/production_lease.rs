@@ -156,6 +156,17 @@ fn bad_requests_get_clear_error_answers() {
         status(&request(addr, "GET", "/lease/v1/roles/%ff", a, "")),
         400
     );
+    // A chunked body gives no length up front: it is cut off at the limit all the same.
+    let chunk = "y".repeat(8 * 1024);
+    let mut chunked = format!(
+        "POST /lease/v1/acquire HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Authorization: {AUTH}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    for _ in 0..4 {
+        chunked.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    chunked.push_str("0\r\n\r\n");
+    assert_eq!(status(&raw(addr, chunked.as_bytes())), 413);
 }
 
 #[test]
