@@ -156,6 +156,32 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Production: an ECX script resource's start or stop script. start.bat runs
+    /// `ecxsim agent start --config FILE`, stop.bat `ecxsim agent stop --config FILE`; ECX's
+    /// CLP_EVENT, CLP_FACTOR and CLP_SERVER say why. Exits 0 on success, 1 when a VM's
+    /// script failed (ECX then applies the resource's recovery action), 2 on bad input.
+    Agent {
+        #[arg(value_enum)]
+        action: AgentAction,
+        /// The production configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Production: the cluster-set master, run by the master cluster's failover group. Serves
+    /// the lease service and watches the worker clusters until stopped (SIGTERM or Ctrl-C).
+    Master {
+        /// The production configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AgentAction {
+    /// The start script (start.bat).
+    Start,
+    /// The stop script (stop.bat).
+    Stop,
 }
 
 /// A failure with its exit code.
@@ -221,6 +247,8 @@ fn main() -> ExitCode {
             race_command(&scenario, control.as_deref(), config, out, json)
         }
         Command::Validate { scenarios } => validate_command(&scenarios),
+        Command::Agent { action, config } => agent_command(action, &config),
+        Command::Master { config } => master_command(&config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -229,6 +257,33 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
+}
+
+fn agent_command(action: AgentAction, config: &Path) -> Result<(), Failure> {
+    use ecxsim::production::agent;
+    let action = match action {
+        AgentAction::Start => agent::Action::Start,
+        AgentAction::Stop => agent::Action::Stop,
+    };
+    let failure = |e: agent::AgentError| Failure {
+        code: e.code,
+        message: e.message,
+    };
+    let env = agent::read_environment(action, |k| std::env::var(k).ok()).map_err(failure)?;
+    agent::run(action, config, &env)
+        .map(|_| ())
+        .map_err(failure)
+}
+
+fn master_command(config: &Path) -> Result<(), Failure> {
+    use ecxsim::production::master;
+    let failure = |e: ecxsim::production::agent::AgentError| Failure {
+        code: e.code,
+        message: e.message,
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    master::stop_on_signals(&stop).map_err(failure)?;
+    master::run(config, stop).map_err(failure)
 }
 
 fn load(path: &Path) -> Result<Scenario, Failure> {

@@ -35,4 +35,19 @@ pub enum BackendError {
     /// A REST answer with a non-zero `result.code`.
     #[error("REST error {code}: {message}")]
     Rest { code: i64, message: String },
+    /// Production backends: the peer took longer than the configured timeout.
+    #[error("no answer from {target} in time")]
+    Timeout { target: String },
+    /// Production backends: the peer refused the configured credentials.
+    #[error("{target} refused the credentials")]
+    Authentication { target: String },
+    /// Production backends: an answer that is not what the API documents.
+    #[error("undecodable answer from {target}: {detail}")]
+    Undecodable { target: String, detail: String },
+    /// Production backends: an HTTP status without a readable envelope.
+    #[error("{target} answered HTTP {status}")]
+    HttpStatus { target: String, status: u16 },
+    /// Production backends: a command failed with a message no typed error matches.
+    #[error("{target}: {message}")]
+    Failed { target: String, message: String },
 }

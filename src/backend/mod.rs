@@ -1,8 +1,8 @@
 //! The backends the control logic talks to, as traits, and their simulated implementations.
 //!
 //! `control/` sees only this module's traits and types (`traits`, `ecx_types`, `hyperv_types`,
-//! `error`). `sim/` holds the mocked ECX and Hyper-V and the virtual-time executor; production
-//! implementations (ECX REST client, PowerShell runner) would sit beside it.
+//! `error`). `sim/` holds the mocked ECX and Hyper-V and the virtual-time executor; the
+//! production implementations (ECX REST client, PowerShell runner...) are in `crate::production`.
 
 pub mod ecx_types;
 pub mod error;

@@ -5,7 +5,7 @@ mod cluster_set;
 mod cluster_set_reader;
 mod dist_spec;
 mod error;
-mod reader;
+pub(crate) mod reader;
 mod test_reader;
 
 use std::collections::HashSet;
