@@ -403,7 +403,17 @@ fn configuration_errors_are_located() {
     let ok = parse(base).unwrap();
     assert_eq!(ok.clusters[1].addresses.len(), 2);
     assert_eq!(ok.clusters[1].dns_address, "10.0.1.1");
+    assert_eq!(ok.vms[0].replication_frequency_s, 300);
+    let every = |f: &str| format!("{base}replication_frequency = \"{f}\"\n");
+    assert_eq!(
+        parse(&every("30s")).unwrap().vms[0].replication_frequency_s,
+        30
+    );
     let cases = [
+        (
+            every("1m"),
+            "`vm.vm1.replication_frequency`: Hyper-V replicates every",
+        ),
         (
             format!("{base}[ecx]\nscheme = \"ftp\"\n"),
             "`ecx.scheme`: expected \"http\" or \"https\"",

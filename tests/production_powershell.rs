@@ -193,6 +193,7 @@ fn the_coordinated_repointing_runs_through_powershell() {
         "vm1",
         ("c1s1", "T:\\VMs\\vm1.vmcx"),
         ("c2s2", "T:\\Replica\\vm1.vmcx"),
+        30,
         &cfg,
     ))
     .unwrap();
@@ -271,7 +272,7 @@ delegate! {
     get_vm_replication(host: &str, vm: &str) -> R<Option<ecxsim::backend::VmReplication>>;
     list_vm_replication(host: &str) -> R<Vec<ecxsim::backend::VmReplication>>;
     remove_vm_replication(host: &str, vm: &str) -> R<()>;
-    enable_vm_replication(host: &str, vm: &str, replica: &str) -> R<()>;
+    enable_vm_replication(host: &str, vm: &str, replica: &str, frequency_s: Option<u32>) -> R<()>;
     enable_vm_replication_as_replica(host: &str, vm: &str) -> R<()>;
     start_vm_initial_replication(host: &str, vm: &str) -> R<()>;
     start_vm_failover(host: &str, vm: &str, prepare: bool) -> R<()>;

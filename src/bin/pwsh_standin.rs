@@ -31,6 +31,12 @@ struct Rel {
     replica: String,
     #[serde(default)]
     config_lost: bool,
+    #[serde(default = "default_frequency")]
+    frequency_s: u32,
+}
+
+fn default_frequency() -> u32 {
+    ecxsim::backend::sim::hyperv::DEFAULT_REPLICATION_FREQUENCY_S
 }
 
 #[derive(Serialize, Deserialize, Clone)]
@@ -87,6 +93,7 @@ impl State {
                         replica: r.replica.clone(),
                         config_lost: r.config_lost,
                         before_loss: None,
+                        frequency_s: r.frequency_s,
                     });
                     let on = VmOnHost {
                         power: v.power,
@@ -124,6 +131,7 @@ impl State {
                         primary: r.primary.clone(),
                         replica: r.replica.clone(),
                         config_lost: r.config_lost,
+                        frequency_s: r.frequency_s,
                     });
                     (
                         vm.clone(),
@@ -254,9 +262,14 @@ fn command(words: &[String], paths: &BTreeMap<String, (String, String)>) -> Resu
             {
                 return Err("Enable-VMReplication without port 80 and Kerberos".into());
             }
+            let frequency_s = match bare(p, "-ReplicationFrequencySec") {
+                None => None,
+                Some(f) => Some(f.parse().map_err(|_| "a bad -ReplicationFrequencySec")?),
+            };
             HvCmd::EnableReplication {
                 vm: vm()?,
                 replica: param(p, "-ReplicaServerName").ok_or("no -ReplicaServerName")?,
+                frequency_s,
             }
         }
         "Start-VMInitialReplication" => HvCmd::StartInitialReplication { vm: vm()? },

@@ -127,6 +127,7 @@ pub fn contexts(config: &Config, cluster: usize, own_server: &str) -> Vec<(Side,
                 opposite_group: config.clusters[other].group.clone(),
                 vmcx_path: own_path.clone(),
                 opposite_vmcx_path: other_path.clone(),
+                replication_frequency_s: vm.replication_frequency_s,
             };
             (side, ctx)
         })

@@ -88,8 +88,11 @@ impl<D> HyperV for ProductionBackend<D> {
         host: &str,
         vm: &str,
         replica: &str,
+        frequency_s: Option<u32>,
     ) -> BackendResult<()> {
-        self.hyperv.enable_vm_replication(host, vm, replica).await
+        self.hyperv
+            .enable_vm_replication(host, vm, replica, frequency_s)
+            .await
     }
     async fn enable_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()> {
         self.hyperv.enable_vm_replication_as_replica(host, vm).await

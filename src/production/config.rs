@@ -40,6 +40,9 @@ pub struct VmEntry {
     /// The VM's `.vmcx` on the home cluster's shared disk, and on the replica's.
     pub home_vmcx: String,
     pub replica_vmcx: String,
+    /// `-ReplicationFrequencySec` the coordinated logic re-enables replication with (30, 300
+    /// or 900; Hyper-V's 300 by default).
+    pub replication_frequency_s: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -315,6 +318,19 @@ pub fn parse(path: &Path, text: String) -> Result<Config> {
             "the .vmcx path on the replica cluster's disk",
             TableReader::name,
         )?;
+        let replication_frequency_s = match t.duration("replication_frequency")? {
+            None => 300,
+            Some((d, span)) => match d / crate::time::MICROS_PER_SECOND {
+                f @ (30 | 300 | 900) if d % crate::time::MICROS_PER_SECOND == 0 => f as u32,
+                _ => {
+                    return Err(t.error(
+                        span,
+                        "replication_frequency",
+                        "Hyper-V replicates every \"30s\", \"5m\" or \"15m\"",
+                    ))
+                }
+            },
+        };
         t.finish()?;
         vms.push(VmEntry {
             name,
@@ -322,6 +338,7 @@ pub fn parse(path: &Path, text: String) -> Result<Config> {
             replica,
             home_vmcx,
             replica_vmcx,
+            replication_frequency_s,
         });
     }
     if vms.is_empty() {

@@ -524,13 +524,15 @@ impl HyperV for PowerShell {
         host: &str,
         vm: &str,
         replica: &str,
+        frequency_s: Option<u32>,
     ) -> BackendResult<()> {
         if replica.is_empty() {
             return Err(BackendError::NoTarget);
         }
+        let every = frequency_s.map_or(String::new(), |f| format!(" -ReplicationFrequencySec {f}"));
         let body = format!(
             "Enable-VMReplication -VMName {} -ReplicaServerName {} -ReplicaServerPort 80 \
-             -AuthenticationType Kerberos -Confirm:$false",
+             -AuthenticationType Kerberos{every} -Confirm:$false",
             quote(vm),
             quote(replica)
         );
