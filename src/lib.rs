@@ -14,6 +14,7 @@ pub mod race;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod serve;
 pub mod sweep;
 pub mod time;
 pub mod world;

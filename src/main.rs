@@ -167,6 +167,26 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Run the scenario's world in real time (or --speed times faster) and serve the ECX REST
+    /// API of each cluster, the i-th at port --port-base + i, with HTTP Basic authentication
+    /// (FILE holds `user:password`). Faults are injected with POST /ecxsim/v1/inject
+    /// (`{"fault": "server_crash", "target": "c1s1"}`, the keys of [[inject]]). Stops on
+    /// SIGTERM or Ctrl-C.
+    Serve {
+        scenario: PathBuf,
+        /// Address to listen on (loopback unless told otherwise).
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Port of the first cluster's API (0: any free ports).
+        #[arg(long, default_value_t = ecxsim::serve::DEFAULT_PORT_BASE)]
+        port_base: u16,
+        /// File holding `user:password` (readable by its owner only).
+        #[arg(long)]
+        auth_file: PathBuf,
+        /// Simulated seconds per second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
     /// Production: the cluster-set master, run by the master cluster's failover group. Serves
     /// the lease service and watches the worker clusters until stopped (SIGTERM or Ctrl-C).
     Master {
@@ -249,6 +269,13 @@ fn main() -> ExitCode {
         Command::Validate { scenarios } => validate_command(&scenarios),
         Command::Agent { action, config } => agent_command(action, &config),
         Command::Master { config } => master_command(&config),
+        Command::Serve {
+            scenario,
+            bind,
+            port_base,
+            auth_file,
+            speed,
+        } => serve_command(&scenario, bind, port_base, &auth_file, speed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -256,6 +283,69 @@ fn main() -> ExitCode {
             eprintln!("error: {}", failure.message);
             ExitCode::from(failure.code)
         }
+    }
+}
+
+fn serve_command(
+    path: &Path,
+    bind: std::net::IpAddr,
+    port_base: u16,
+    auth_file: &Path,
+    speed: f64,
+) -> Result<(), Failure> {
+    use std::io::Write;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    if !(speed.is_finite() && speed > 0.0 && speed <= 1e6) {
+        return Err(Failure::input(format!(
+            "--speed {speed}: expected a number of simulated seconds per second above 0 and at most 1000000"
+        )));
+    }
+    let scenario = load(path)?;
+    let credential = read_auth_file(auth_file)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .map_err(|e| Failure::input(format!("cannot handle signals: {e}")))?;
+    }
+    let options = ecxsim::serve::ServeOptions {
+        bind,
+        port_base,
+        credential,
+        speed,
+    };
+    let ready = |addresses: &[(String, std::net::SocketAddr)]| {
+        let mut out = std::io::stdout().lock();
+        for (cluster, addr) in addresses {
+            let _ = writeln!(out, "serving {cluster} at http://{addr}");
+        }
+        let _ = out.flush();
+    };
+    ecxsim::serve::serve(&scenario, &options, ready, &stop)
+        .map_err(|e| Failure::input(format!("cannot serve: {e}")))
+}
+
+/// `user:password` on the first line of a file only its owner may read.
+fn read_auth_file(path: &Path) -> Result<ecxsim::production::credentials::Credential, Failure> {
+    let name = path.display();
+    ecxsim::production::credentials::check_private(path)
+        .map_err(|e| Failure::input(format!("{name}: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| Failure::input(format!("{name}: {e}")))?;
+    if !meta.is_file() || meta.len() > 4096 {
+        return Err(Failure::input(format!(
+            "{name}: expected a small regular file holding user:password"
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::input(format!("{name}: {e}")))?;
+    let line = text.lines().next().unwrap_or_default();
+    match line.split_once(':') {
+        Some((user, password)) if !user.is_empty() && !password.is_empty() => Ok(
+            ecxsim::production::credentials::Credential::new(user, password),
+        ),
+        // Never quote the file: it holds a password.
+        _ => Err(Failure::input(format!(
+            "{name}: expected one line user:password, both non-empty"
+        ))),
     }
 }
 

@@ -111,7 +111,7 @@ pub fn parse(path: &Path, text: String) -> Result<Credentials, ScenarioError> {
 
 /// Refuses a credentials file other users may read or change.
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), String> {
+pub fn check_private(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read the credentials file: {e}"))?;
@@ -128,7 +128,7 @@ fn check_private(path: &Path) -> Result<(), String> {
 /// On Windows the file's ACL decides; the README says to restrict it to Administrators and
 /// the account ECX runs scripts under.
 #[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<(), String> {
+pub fn check_private(_path: &Path) -> Result<(), String> {
     Ok(())
 }
 

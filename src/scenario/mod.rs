@@ -142,6 +142,21 @@ pub fn load(path: &Path) -> std::result::Result<Scenario, ScenarioError> {
 }
 
 /// Validates scenario text; `path` names it in errors and anchors relative file references.
+/// One `[[inject]]` section given as text (`ecxsim serve`'s inject endpoint), checked against
+/// the scenario's clusters as the reader checks a file's; the message says what is wrong.
+pub fn parse_inject(text: &str, clusters: &[Cluster]) -> std::result::Result<Inject, String> {
+    let src = Source::new(Path::new("inject"), text.to_string());
+    let doc = ImDocument::parse(src.text.as_str()).map_err(|e| e.message().trim().to_string())?;
+    let mut top = TableReader::new(&src, "", doc.as_table() as &dyn TableLike, Some(0..0));
+    let say = |e: ScenarioError| match e.key.strip_prefix("inject[0].") {
+        Some(key) => format!("`{key}`: {}", e.message),
+        None => e.message,
+    };
+    let mut injects = test_reader::read_injects(&mut top, clusters).map_err(say)?;
+    top.finish().map_err(say)?;
+    injects.pop().ok_or_else(|| "no fault given".to_string())
+}
+
 pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, ScenarioError> {
     let src = Source::new(path, text);
     let doc = ImDocument::parse(src.text.as_str()).map_err(|e| {

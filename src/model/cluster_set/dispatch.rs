@@ -12,6 +12,10 @@ use super::master_rt::group_name;
 use super::world::{Event, World};
 use crate::world::TraceKind;
 
+/// The caller of a REST call from outside the world (`ecxsim serve`'s clients): on the
+/// network, whatever the world's servers do. No server name contains spaces.
+pub(super) const EXTERNAL_CLIENT: &str = "client outside the world";
+
 impl World<'_> {
     /// Completes `op` of `task` (the master's if `master`) issued from host `caller`; `None`
     /// if the task now waits (for a lease).
@@ -87,9 +91,11 @@ impl World<'_> {
     }
 
     fn host_reachable(&self, host: &str) -> bool {
-        self.servers
-            .get(host)
-            .is_some_and(|&(c, s)| self.clusters[c].server_reachable(s))
+        host == EXTERNAL_CLIENT
+            || self
+                .servers
+                .get(host)
+                .is_some_and(|&(c, s)| self.clusters[c].server_reachable(s))
     }
 
     /// The group's status, the server it is on, and whether fip and script are online.

@@ -15,10 +15,12 @@ mod dispatch;
 mod master_rt;
 mod operations;
 mod probe;
+mod rest_api;
 mod scripts;
 mod vm;
 mod world;
 
+pub use master_rt::group_name;
 pub use vm::SyncClock;
 pub use world::{Records, World};
 

@@ -562,7 +562,7 @@ impl<'s> World<'s> {
         }
     }
 
-    fn inject(&mut self, fault: ScriptedFault) {
+    pub(super) fn inject(&mut self, fault: ScriptedFault) {
         let label = self.describe(fault);
         self.note(TraceKind::Inject, "", || format!("inject {label}"));
         let refused = match fault {
