@@ -465,7 +465,7 @@ fn sweep_command(
 fn analytic_command(path: &Path, json: bool) -> Result<(), Failure> {
     let scenario = load(path)?;
     let report = ecxsim::analysis::exact::exact_report(&scenario)
-        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Failure::input(e.located(path)))?;
     if json {
         println!(
             "{}",

@@ -5,6 +5,8 @@ mod cluster_set;
 mod cluster_set_reader;
 mod dist_spec;
 mod error;
+mod file;
+mod locate;
 pub(crate) mod reader;
 mod test_reader;
 
@@ -17,6 +19,8 @@ pub use cluster_set::{
 pub use dist_spec::DIST_NAMES;
 use dist_spec::{read_dist, Zero};
 pub use error::{ScenarioError, Source};
+pub use file::MAX_FILE_BYTES;
+pub use locate::error_at;
 use reader::{Result, TableReader};
 pub use test_reader::{control_variant, Backend, CONTROL_NAMES};
 use toml_edit::{ImDocument, TableLike};
@@ -127,7 +131,7 @@ pub const DEFAULT_SERVER_SYNC_WAIT: &str = "5m";
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> std::result::Result<Scenario, ScenarioError> {
-    let bytes = std::fs::read(path)
+    let bytes = file::read_bounded(path)
         .map_err(|e| error::file_error(path, format!("cannot read the scenario file: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
@@ -306,10 +310,14 @@ fn read_cluster(
         |t, k| t.name_list(k),
     )?;
     if servers.len() > MAX_SERVERS {
+        // Located at the first server too many.
         return Err(t.error(
-            t.span(),
+            servers[MAX_SERVERS].1.clone(),
             "servers",
-            format!("at most {MAX_SERVERS} servers per cluster"),
+            format!(
+                "at most {MAX_SERVERS} servers per cluster, found {}",
+                servers.len()
+            ),
         ));
     }
     for (server, span) in &servers {

@@ -1,0 +1,204 @@
+//! Numbers that must not mislead, end to end: what `analytic` refuses, intervals inside the
+//! feasible range, nines that never round up across a boundary, and the inputs that feed them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ecxsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ecxsim"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs ecxsim, which must succeed; its standard output.
+fn succeeds(args: &[&str]) -> String {
+    let out = ecxsim(args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+fn repo(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Writes `text` as `name` in `dir`; its path.
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// One exponential two-server cluster with instantaneous steps; `extra` is appended.
+fn exponential(extra: &str) -> String {
+    format!(
+        r#"[simulation]
+horizon = "1y"
+replications = 20
+seed = 7
+
+[[cluster]]
+name = "c1"
+servers = ["a", "b"]
+server_ttf = {{ dist = "exponential", mean = "1000h" }}
+server_ttr = {{ dist = "exponential", mean = "24h" }}
+heartbeat_timeout = "0s"
+group_start = "0s"
+server_sync_wait = "0s"
+{extra}
+[[service]]
+name = "app"
+cluster = "c1"
+"#
+    )
+}
+
+#[test]
+fn analytic_refuses_a_witness_and_an_interconnect_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let interconnect = "interconnect = { ttf = { dist = \"exponential\", mean = \"500h\" }, ttr = { dist = \"exponential\", mean = \"2h\" } }\n";
+    let path = write(dir.path(), "np.toml", &exponential(interconnect));
+    let out = ecxsim(&["analytic", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    // Located at the key: line 14 of the file.
+    assert!(
+        err.contains("np.toml:14:1: `cluster.c1.interconnect`"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+
+    let witness = "[witness]\nttf = { dist = \"exponential\", mean = \"5000h\" }\nttr = { dist = \"exponential\", mean = \"4h\" }\n";
+    let text = exponential("").replace("[[cluster]]", &format!("{witness}\n[[cluster]]"));
+    let path = write(dir.path(), "witness.toml", &text);
+    let out = ecxsim(&["analytic", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`witness`"), "{}", stderr(&out));
+}
+
+#[test]
+fn analytic_refuses_a_cluster_set_instead_of_printing_nothing() {
+    let out = ecxsim(&["analytic", &repo("scenarios/cluster_set.toml")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("`vm.vm1`"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}
+
+#[test]
+fn analytic_limits_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = exponential("").replace(
+        "servers = [\"a\", \"b\"]",
+        "servers = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\"]",
+    );
+    let path = write(dir.path(), "seven.toml", &text);
+    let out = ecxsim(&["analytic", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("seven.toml:8:1: `cluster.c1.servers`"),
+        "{err}"
+    );
+    assert!(err.contains("at most 6 servers"), "{err}");
+
+    let text = exponential("repair_crews = 1\n").replace(
+        "servers = [\"a\", \"b\"]",
+        "servers = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\"]",
+    );
+    let text = text.replace("heartbeat_timeout = \"0s\"", "heartbeat_timeout = { dist = \"exponential\", mean = \"30s\" }")
+        .replace("group_start = \"0s\"", "group_start = { dist = \"exponential\", mean = \"1m\" }\nfailback = true\ngroup_stop = { dist = \"exponential\", mean = \"20s\" }\nshared_disk = { ttf = { dist = \"exponential\", mean = \"8760h\" }, ttr = { dist = \"exponential\", mean = \"72h\" } }");
+    let path = write(dir.path(), "states.toml", &text);
+    let out = ecxsim(&["analytic", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("states.toml:8:1: `cluster.c1.servers`"),
+        "{err}"
+    );
+    assert!(err.contains("10000"), "{err}");
+}
+
+#[test]
+fn analytic_still_solves_what_it_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "ok.toml", &exponential(""));
+    let out = succeeds(&["analytic", path.to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let a = json["services"]["app"]["availability"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(a > 0.99 && a <= 1.0, "{a}");
+}
+
+/// Runs ecxsim with a deadline, so that a hang fails the test instead of blocking it.
+fn within(seconds: u64, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecxsim"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() >= seconds {
+            child.kill().unwrap();
+            panic!("ecxsim {args:?} still running after {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn empirical_files_must_be_regular_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.csv");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let big = dir.path().join("big.csv");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(ecxsim::scenario::MAX_FILE_BYTES + 1)
+        .unwrap();
+    for (file, why) in [
+        ("/dev/zero", "not a regular file"),
+        (fifo.to_str().unwrap(), "not a regular file"),
+        (big.to_str().unwrap(), "larger than 16 MiB"),
+    ] {
+        let ttr = format!("{{ dist = \"empirical\", file = \"{file}\" }}");
+        let text = exponential("").replace(
+            "server_ttr = { dist = \"exponential\", mean = \"24h\" }",
+            &format!("server_ttr = {ttr}"),
+        );
+        let path = write(dir.path(), "e.toml", &text);
+        let out = within(20, &["validate", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let text = stdout(&out) + &stderr(&out);
+        assert!(text.contains("e.toml:10:"), "{text}");
+        assert!(text.contains("`cluster.c1.server_ttr.file`"), "{text}");
+        assert!(text.contains(why), "{text}");
+    }
+    // The scenario file itself: a pipe is refused, not waited on.
+    let out = within(20, &["validate", fifo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("not a regular file"),
+        "{}",
+        stdout(&out)
+    );
+}
