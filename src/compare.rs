@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::analysis::stats::Welford;
-use crate::analysis::summary::{Estimate, Report};
+use crate::analysis::summary::{Estimate, Report, MINUTES_PER_YEAR};
 use crate::run::{run_together, service_names, RunError, RunOptions, ScenarioAccumulator};
 use crate::scenario::Scenario;
 
@@ -91,8 +91,14 @@ pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareRe
                     (
                         name.clone(),
                         ServiceDifference {
-                            availability: Estimate::from_replications(a),
-                            downtime_minutes_per_year: Estimate::from_replications(d),
+                            // A difference of two availabilities lies in [-1, 1], of two
+                            // downtimes within a year of minutes either way.
+                            availability: Estimate::from_replications_within(a, -1.0, 1.0),
+                            downtime_minutes_per_year: Estimate::from_replications_within(
+                                d,
+                                -MINUTES_PER_YEAR,
+                                MINUTES_PER_YEAR,
+                            ),
                         },
                     )
                 })

@@ -202,3 +202,58 @@ fn empirical_files_must_be_regular_and_bounded() {
         stdout(&out)
     );
 }
+
+/// A single server over 30 days, three replications: one often has no outage, so the
+/// Student-t interval reaches past 100% and below zero minutes.
+fn few_replications(dir: &Path) -> PathBuf {
+    let text = exponential("")
+        .replace("horizon = \"1y\"", "horizon = \"30d\"")
+        .replace("replications = 20", "replications = 3")
+        .replace("servers = [\"a\", \"b\"]", "servers = [\"a\"]");
+    write(dir, "few.toml", &text)
+}
+
+#[test]
+fn intervals_are_clamped_to_the_feasible_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = few_replications(dir.path());
+    let out_dir = dir.path().join("out");
+    let args = [
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    let json: serde_json::Value =
+        serde_json::from_str(&succeeds(&[&args[..], &["--json"]].concat())).unwrap();
+    let app = &json["services"]["app"];
+    let [lo, hi] = [0, 1].map(|i| app["availability"]["ci95"][i].as_f64().unwrap());
+    let mean = app["availability"]["mean"].as_f64().unwrap();
+    // The raw interval is symmetric around a mean below 1: cut at 1, not beyond.
+    assert!(lo < mean && mean < 1.0 && hi == 1.0, "{lo} {mean} {hi}");
+    let down_lo = app["downtime_minutes_per_year"]["ci95"][0]
+        .as_f64()
+        .unwrap();
+    assert_eq!(down_lo, 0.0);
+    let table = succeeds(&args);
+    assert!(table.contains("100.00000%]"), "{table}");
+    assert!(table.contains("[0.00 min .."), "{table}");
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains(" .. 100.00000%]"), "interval past the bounds");
+}
+
+#[test]
+fn nines_and_percentages_never_round_up_across_a_boundary() {
+    // One server, MTTF 9995 h, MTTR 1 h: unavailability 1/9996, just worse than four nines
+    // (99.989996%, 3.9998 nines).
+    let dir = tempfile::tempdir().unwrap();
+    let text = exponential("")
+        .replace("servers = [\"a\", \"b\"]", "servers = [\"a\"]")
+        .replace("mean = \"1000h\"", "mean = \"9995h\"")
+        .replace("mean = \"24h\"", "mean = \"1h\"");
+    let path = write(dir.path(), "edge.toml", &text);
+    let table = succeeds(&["analytic", path.to_str().unwrap()]);
+    assert!(table.contains("99.98999%"), "{table}");
+    assert!(table.contains("3.99\n"), "{table}");
+    assert!(!table.contains("4.00") && !table.contains("99.99000%"), "{table}");
+}

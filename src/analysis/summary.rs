@@ -10,7 +10,7 @@ use crate::metrics::{DataLossHistogram, DataLossSummary, CAUSES};
 use crate::model::ServiceResult;
 use crate::time::{MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_YEAR};
 
-const MINUTES_PER_YEAR: f64 = (MICROS_PER_YEAR / MICROS_PER_MINUTE) as f64;
+pub const MINUTES_PER_YEAR: f64 = (MICROS_PER_YEAR / MICROS_PER_MINUTE) as f64;
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Estimate {
@@ -25,6 +25,19 @@ impl Estimate {
         Estimate {
             mean: w.mean(),
             ci95: w.confidence_interval(0.95).map(|(lo, hi)| [lo, hi]),
+        }
+    }
+
+    /// The same for a quantity that cannot leave `[min, max]` (an availability, a downtime):
+    /// the symmetric t interval can reach past the bounds (100.54%, a negative downtime) with
+    /// few replications or skewed values, so it is cut at them.
+    pub fn from_replications_within(w: &Welford, min: f64, max: f64) -> Estimate {
+        let e = Estimate::from_replications(w);
+        Estimate {
+            mean: e.mean.clamp(min, max),
+            ci95: e
+                .ci95
+                .map(|[lo, hi]| [lo.clamp(min, max), hi.clamp(min, max)]),
         }
     }
 }
@@ -137,8 +150,12 @@ impl ServiceAccumulator {
         let per_outage =
             |total: u128| (self.outages > 0).then(|| hours(total) / self.outages as f64);
         ServiceReport {
-            availability: Estimate::from_replications(&self.availability),
-            downtime_minutes_per_year: Estimate::from_replications(&self.downtime_per_year),
+            availability: Estimate::from_replications_within(&self.availability, 0.0, 1.0),
+            downtime_minutes_per_year: Estimate::from_replications_within(
+                &self.downtime_per_year,
+                0.0,
+                MINUTES_PER_YEAR,
+            ),
             outages: self.outages,
             outages_per_year: self.outages as f64 / (observed / MICROS_PER_YEAR as f64),
             mtbf_hours: per_outage(self.up),
@@ -159,5 +176,24 @@ impl ServiceAccumulator {
             vm_running_twice: self.vm_running_twice,
             data_loss: self.data_loss.summary(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_stay_inside_the_feasible_range() {
+        // Two perfect replications and one at 96.5%: the t interval (2 dof) reaches past 100%.
+        let mut w = Welford::default();
+        [1.0, 1.0, 0.965].iter().for_each(|&x| w.push(x));
+        let raw = Estimate::from_replications(&w).ci95.unwrap();
+        assert!(raw[1] > 1.0 && raw[0] < 1.0);
+        let e = Estimate::from_replications_within(&w, 0.0, 1.0);
+        let [lo, hi] = e.ci95.unwrap();
+        assert_eq!(hi, 1.0);
+        assert_eq!(lo, raw[0]);
+        assert_eq!(e.mean, w.mean());
     }
 }

@@ -8,12 +8,25 @@ use crate::analysis::summary::{Estimate, ServiceReport};
 use crate::compare::CompareReport;
 
 fn availability(e: &Estimate) -> String {
-    format!("{:.5}%", e.mean * 100.0)
+    super::numbers::percent(e.mean, 5)
 }
 
 fn interval(e: &Estimate, scale: f64, digits: usize) -> String {
     match e.ci95 {
         Some([lo, hi]) => format!("[{:.*} .. {:.*}]", digits, lo * scale, digits, hi * scale),
+        None => "-".to_string(),
+    }
+}
+
+/// The availability interval in percent, cut like the mean (never rounded up a nine).
+fn availability_interval(e: &Estimate) -> String {
+    let p = |a: f64| {
+        super::numbers::percent(a, 5)
+            .trim_end_matches('%')
+            .to_string()
+    };
+    match e.ci95 {
+        Some([lo, hi]) => format!("[{} .. {}]", p(lo), p(hi)),
         None => "-".to_string(),
     }
 }
@@ -32,11 +45,11 @@ fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
         ),
         (
             "  95% CI (%)".into(),
-            Box::new(|s| interval(&s.availability, 100.0, 5)),
+            Box::new(|s| availability_interval(&s.availability)),
         ),
         (
             "nines".into(),
-            Box::new(|s| s.nines.map_or("perfect".into(), |n| format!("{n:.2}"))),
+            Box::new(|s| s.nines.map_or("perfect".into(), super::numbers::nines)),
         ),
         (
             "downtime/yr (min)".into(),

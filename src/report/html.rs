@@ -258,7 +258,7 @@ fn inline_svg(markup: &str) -> io::Result<String> {
 
 fn percent(x: f64) -> String {
     // As in the terminal report: enough digits to tell 99.999% from 99.9999%.
-    format!("{:.5}%", x * 100.0)
+    super::numbers::percent(x, 5)
 }
 
 fn interval(e: &Estimate, f: impl Fn(f64) -> String) -> String {
@@ -311,7 +311,7 @@ pub fn standard_tables(doc: &mut Document, reports: &[(&str, &Report)]) {
                 Some(s) => vec![
                     label.to_string(),
                     interval(&s.availability, percent),
-                    s.nines.map_or("perfect".to_string(), |n| format!("{n:.2}")),
+                    s.nines.map_or("perfect".to_string(), super::numbers::nines),
                     interval(&s.downtime_minutes_per_year, |m| format!("{m:.2} min")),
                     optional_hours(s.mtbf_hours),
                     optional_hours(s.mttr_hours),

@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod compare_table;
 pub mod csv_out;
 pub mod html;
+pub mod numbers;
 pub mod outputs;
 pub mod plots;
 pub mod race_report;

@@ -372,7 +372,7 @@ pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Resul
                 p.scenario.clone(),
                 p.service.clone(),
                 p.value.clone(),
-                format!("{:.5}%", p.availability.mean * 100.0),
+                super::numbers::percent(p.availability.mean, 5),
                 format!("{:.2}", p.downtime_minutes_per_year.mean),
             ]
         })
