@@ -255,5 +255,8 @@ fn nines_and_percentages_never_round_up_across_a_boundary() {
     let table = succeeds(&["analytic", path.to_str().unwrap()]);
     assert!(table.contains("99.98999%"), "{table}");
     assert!(table.contains("3.99\n"), "{table}");
-    assert!(!table.contains("4.00") && !table.contains("99.99000%"), "{table}");
+    assert!(
+        !table.contains("4.00") && !table.contains("99.99000%"),
+        "{table}"
+    );
 }

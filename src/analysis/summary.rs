@@ -91,8 +91,11 @@ pub struct Report {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataLossCurve {
     pub failovers: u64,
-    /// Evenly spaced quantiles, in seconds.
+    /// Evenly spaced quantiles, in seconds, the last one the maximum.
     pub seconds: Vec<f64>,
+    /// The numbers the JSON report carries (`data_loss`), for the chart's legend: one
+    /// computation, so that the two never disagree.
+    pub summary: Option<DataLossSummary>,
 }
 
 /// Accumulates one service's replications, in replication order.
@@ -141,6 +144,7 @@ impl ServiceAccumulator {
         DataLossCurve {
             failovers: self.data_loss.count(),
             seconds: self.data_loss.quantiles_seconds(2000),
+            summary: self.data_loss.summary(),
         }
     }
 

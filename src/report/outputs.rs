@@ -105,15 +105,15 @@ pub fn availability_outputs(
         if !has_vm {
             continue;
         }
-        let series: Vec<(&str, &[f64], u64)> = reports
+        let series: Vec<plots::LossSeries> = reports
             .iter()
             .map(|r| match r.data_loss_seconds.get(service) {
                 Some(curve) => (
                     r.scenario.as_str(),
                     curve.seconds.as_slice(),
-                    curve.failovers,
+                    curve.summary.as_ref(),
                 ),
-                None => (r.scenario.as_str(), &[][..], 0),
+                None => (r.scenario.as_str(), &[][..], None),
             })
             .collect();
         let stem = dir.join(format!("data-loss-{}", file_safe(service)));

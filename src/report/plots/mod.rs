@@ -20,7 +20,7 @@ mod sweep;
 
 pub use availability::availability_nines;
 pub use canvas::with_extension;
-pub use data_loss::{data_loss, data_loss_counted};
+pub use data_loss::{data_loss, data_loss_counted, LossSeries};
 pub use downtime::downtime_by_cause;
 pub use mtbf_mttr::mtbf_mttr;
 pub use race::race_curve;
