@@ -436,27 +436,7 @@ fn sweep_command(
     if json {
         print!("{text}");
     } else {
-        let w = (report.points.iter().map(|p| p.scenario.len()))
-            .max()
-            .unwrap_or(0)
-            .max(20);
-        println!(
-            "{:<w$} {:<10} {:>12} {:>24} {:>14}",
-            "scenario", "service", param, "availability (95% CI)", "downtime/yr"
-        );
-        for p in &report.points {
-            let ci = p.availability.ci95.map_or(String::new(), |[lo, hi]| {
-                format!(" [{:.4}..{:.4}]", lo * 100.0, hi * 100.0)
-            });
-            println!(
-                "{:<w$} {:<10} {:>12} {:>9.5}%{ci} {:>10.2} min",
-                p.scenario,
-                p.service,
-                p.value,
-                p.availability.mean * 100.0,
-                p.downtime_minutes_per_year.mean
-            );
-        }
+        print!("{}", ecxsim::report::sweep_table::render(&report));
         println!("\nwrote {}", dir.display());
     }
     Ok(())

@@ -260,3 +260,51 @@ fn nines_and_percentages_never_round_up_across_a_boundary() {
         "{table}"
     );
 }
+
+#[test]
+fn a_replication_interval_sweep_shows_its_trade_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let table = succeeds(&[
+        "sweep",
+        &repo("scenarios/cluster_set.toml"),
+        "--param",
+        "vm.vm1.replication_interval",
+        "--values",
+        "30s,15m",
+        "--replications",
+        "20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        table.contains("loss p95") && table.contains("unprotected/yr"),
+        "{table}"
+    );
+    let mut reader = csv::Reader::from_path(out.join("sweep.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    let p95: Vec<f64> = rows
+        .iter()
+        .map(|r| r[column("data_loss_p95_seconds")].parse().unwrap())
+        .collect();
+    // Half a 30 s interval against half a 15 min one: the loss moves by far.
+    assert!(p95[1] > 5.0 * p95[0], "{p95:?}");
+    for name in [
+        "unprotected_minutes_per_year",
+        "cross_cluster_failovers_per_year",
+        "downtime_dns_minutes_per_year",
+    ] {
+        let _ = column(name);
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("sweep.json")).unwrap()).unwrap();
+    assert!(json["points"][1]["data_loss"]["p95_seconds"].is_f64());
+    // The metric that moves has its chart; the availability's axis is on the nines scale.
+    assert!(out.join("sweep-data-loss-vm1.svg").exists());
+    let svg = std::fs::read_to_string(out.join("sweep-availability-vm1.svg")).unwrap();
+    assert!(svg.contains("nines scale"), "no nines scale");
+    assert!(!svg.contains("100.2"), "an availability axis past 100%");
+}

@@ -191,7 +191,7 @@ fn sweep_lines_are_written() {
     let stem = dir.join("sweep_server_ttr");
     plots::sweep_lines(
         "server MTTR (h)",
-        "downtime per year (min)",
+        &plots::SWEEP_METRICS[0],
         &[("standalone-ecx", &a), ("cluster-set", &b)],
         &stem,
     )
@@ -230,7 +230,7 @@ fn all_charts(dir: &Path) -> Vec<(PathBuf, &'static str)> {
     plots::race_curve(&[("no fencing", &race)], &stem("race")).unwrap();
     plots::sweep_lines(
         "server MTTR (h)",
-        "downtime per year (min)",
+        &plots::SWEEP_METRICS[0],
         &[("standalone-ecx", &sweep)],
         &stem("sweep"),
     )

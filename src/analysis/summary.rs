@@ -69,6 +69,9 @@ pub struct ServiceReport {
     /// Cluster set: seconds of writes lost per unplanned cross-cluster failover; `null` when
     /// there was none.
     pub data_loss: Option<DataLossSummary>,
+    /// Cluster set: unplanned cross-cluster failovers per year of observed time (the count
+    /// over all replications is `data_loss.failovers`).
+    pub cross_cluster_failovers_per_year: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -179,6 +182,8 @@ impl ServiceAccumulator {
                 * MINUTES_PER_YEAR,
             vm_running_twice: self.vm_running_twice,
             data_loss: self.data_loss.summary(),
+            cross_cluster_failovers_per_year: self.data_loss.count() as f64
+                / (observed / MICROS_PER_YEAR as f64),
         }
     }
 }

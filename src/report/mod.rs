@@ -8,5 +8,6 @@ pub mod numbers;
 pub mod outputs;
 pub mod plots;
 pub mod race_report;
+pub mod sweep_table;
 pub mod table;
 pub mod test_report;

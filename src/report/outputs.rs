@@ -250,42 +250,11 @@ pub fn race_outputs(dir: &Path, title: &str, reports: &[RaceReport]) -> io::Resu
 pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Result<()> {
     let mut w =
         csv::Writer::from_writer(super::atomic::AtomicFile::create(&dir.join("sweep.csv"))?);
-    w.write_record([
-        "scenario",
-        "service",
-        "param",
-        "value",
-        "x",
-        "availability_mean",
-        "availability_ci_low",
-        "availability_ci_high",
-        "downtime_minutes_per_year_mean",
-        "downtime_ci_low",
-        "downtime_ci_high",
-        "mtbf_hours",
-        "mttr_hours",
-    ])
-    .map_err(io::Error::other)?;
-    let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-    for p in &report.points {
-        let [alo, ahi] = p.availability.ci95.unwrap_or([f64::NAN; 2]);
-        let [dlo, dhi] = p.downtime_minutes_per_year.ci95.unwrap_or([f64::NAN; 2]);
-        w.write_record([
-            p.scenario.clone(),
-            p.service.clone(),
-            report.param.clone(),
-            p.value.clone(),
-            p.x.to_string(),
-            p.availability.mean.to_string(),
-            alo.to_string(),
-            ahi.to_string(),
-            p.downtime_minutes_per_year.mean.to_string(),
-            dlo.to_string(),
-            dhi.to_string(),
-            opt(p.mtbf_hours),
-            opt(p.mttr_hours),
-        ])
+    w.write_record(crate::sweep::SweepPoint::csv_header())
         .map_err(io::Error::other)?;
+    for p in &report.points {
+        w.write_record(p.csv_record(&report.param))
+            .map_err(io::Error::other)?;
     }
     w.into_inner()
         .map_err(|e| io::Error::other(e.to_string()))?
@@ -319,22 +288,16 @@ pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Resul
                 scenarios.push(&p.scenario);
             }
         }
-        type Pick = fn(&crate::sweep::SweepPoint) -> &crate::analysis::summary::Estimate;
-        let metrics: [(&str, &str, Pick, f64); 2] = [
-            (
-                "downtime",
-                "downtime per year (min)",
-                |p| &p.downtime_minutes_per_year,
-                1.0,
-            ),
-            (
-                "availability",
-                "availability (%)",
-                |p| &p.availability,
-                100.0,
-            ),
-        ];
-        for (key, label, pick, scale) in metrics {
+        let of_service: Vec<&crate::sweep::SweepPoint> = report
+            .points
+            .iter()
+            .filter(|p| &p.service == service)
+            .collect();
+        for metric in plots::SWEEP_METRICS
+            .iter()
+            .filter(|m| m.charted(&of_service))
+        {
+            let (key, label) = (metric.key, metric.label);
             let lines: Vec<(String, Vec<plots::SweepPoint>)> = scenarios
                 .iter()
                 .map(|s| {
@@ -343,9 +306,8 @@ pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Resul
                         .iter()
                         .filter(|p| &p.service == service && &p.scenario == *s)
                         .map(|p| {
-                            let e = pick(p);
-                            let [lo, hi] = e.ci95.unwrap_or([f64::NAN; 2]);
-                            (p.x, e.mean * scale, lo * scale, hi * scale)
+                            let (mean, lo, hi) = (metric.value)(p);
+                            (p.x, mean, lo, hi)
                         })
                         .collect();
                     ((*s).clone(), pts)
@@ -356,7 +318,7 @@ pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Resul
                 .map(|(s, p)| (s.as_str(), p.as_slice()))
                 .collect();
             let stem = dir.join(format!("sweep-{key}-{}", file_safe(service)));
-            plots::sweep_lines(&param_label, label, &series, &stem)?;
+            plots::sweep_lines(&param_label, metric, &series, &stem)?;
             add_figure(
                 &mut doc,
                 &stem,

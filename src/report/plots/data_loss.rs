@@ -229,6 +229,7 @@ fn plot(series: &[(&str, &[f64], Option<Legend>)]) -> LinePlot {
         )
         .unwrap_or_else(Scale::unit),
         y_percent: true,
+        y_nines: false,
         series,
         empty_message: nothing
             .then(|| "no cross-cluster failover in any scenario: no data lost to show".to_string()),

@@ -25,4 +25,4 @@ pub use downtime::downtime_by_cause;
 pub use mtbf_mttr::mtbf_mttr;
 pub use race::race_curve;
 pub use standard::{standard_charts, Figure};
-pub use sweep::{sweep_lines, SweepPoint};
+pub use sweep::{sweep_lines, SweepMetric, SweepPoint, SWEEP_METRICS};
