@@ -105,12 +105,46 @@ pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareRe
                 .collect(),
         })
         .collect();
-    Ok(CompareReport {
+    let mut report = CompareReport {
         scenarios: scenarios
             .iter()
             .zip(&accumulators)
             .map(|(s, acc)| acc.report(s, options))
             .collect(),
         differences,
-    })
+    };
+    disambiguate(&mut report);
+    Ok(report)
+}
+
+/// Two scenarios of the same name (two files with one `name`) would give two columns, two
+/// charts' bars and two JSON entries that cannot be told apart: the second and later get
+/// ` #2`, ` #3`... in the order given.
+fn disambiguate(report: &mut CompareReport) {
+    let original: Vec<String> = report
+        .scenarios
+        .iter()
+        .map(|r| r.scenario.clone())
+        .collect();
+    let mut renamed = original.clone();
+    for (i, name) in original.iter().enumerate() {
+        let earlier = original[..i].iter().filter(|n| *n == name).count();
+        if earlier > 0 {
+            let mut k = earlier + 1;
+            while original.contains(&format!("{name} #{k}"))
+                || renamed.contains(&format!("{name} #{k}"))
+            {
+                k += 1;
+            }
+            renamed[i] = format!("{name} #{k}");
+        }
+    }
+    for (r, name) in report.scenarios.iter_mut().zip(&renamed) {
+        r.scenario = name.clone();
+    }
+    let baseline = renamed.first().cloned().unwrap_or_default();
+    for (d, name) in report.differences.iter_mut().zip(renamed.iter().skip(1)) {
+        d.scenario = name.clone();
+        d.baseline = baseline.clone();
+    }
 }

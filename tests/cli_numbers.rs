@@ -308,3 +308,59 @@ fn a_replication_interval_sweep_shows_its_trade_off() {
     assert!(svg.contains("nines scale"), "no nines scale");
     assert!(!svg.contains("100.2"), "an availability axis past 100%");
 }
+
+#[test]
+fn compare_names_every_column_and_horizon_and_labels_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.toml", &exponential(""));
+    let b_text = exponential("")
+        .replace("horizon = \"1y\"", "horizon = \"2y\"")
+        .replace("[simulation]", "[simulation]\nname = \"a\"");
+    let b = write(dir.path(), "b.toml", &b_text);
+    let out = dir.path().join("cmp");
+    let args = [
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let table = succeeds(&args);
+    // Both horizons are named, each with its scenario.
+    assert!(table.contains("a: 20 replications x 8760 h"), "{table}");
+    assert!(table.contains("a #2: 20 replications x 17520 h"), "{table}");
+    assert!(table.contains("a #2 minus a"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&succeeds(&[&args[..], &["--json"]].concat())).unwrap();
+    assert_eq!(json["scenarios"][1]["scenario"], "a #2");
+
+    // A cluster set: data loss one figure per row, p50 included, rates per year, totals said.
+    let set = repo("scenarios/cluster_set.toml");
+    let coordinated = format!("{set}@simulation.control=coordinated");
+    let table = succeeds(&[
+        "compare",
+        &set,
+        &coordinated,
+        "--replications",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    for label in [
+        "data loss/failover, mean (s)",
+        "  p50 (s)",
+        "  p95 (s)",
+        "  max (s)",
+        "cross-cluster failovers/yr",
+        "VM running twice (total)",
+        "NP shutdowns (total)",
+    ] {
+        assert!(table.contains(&format!("  {label}")), "{label}:\n{table}");
+    }
+    assert!(
+        !table
+            .lines()
+            .any(|l| l.contains(" p95 ") && l.contains(" max ")),
+        "a data-loss cell runs together:\n{table}"
+    );
+}
