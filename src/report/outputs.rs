@@ -39,10 +39,20 @@ pub fn availability_outputs(
         reports.iter().map(|r| (r.scenario.as_str(), *r)).collect();
     let figures = plots::standard_charts(&labelled, dir)?;
     let mut doc = Document::new(title);
+    // Files may set different horizons: one figure for all only when they agree.
+    let same_runs = reports.iter().all(|r| {
+        (r.replications, r.horizon_hours) == (reports[0].replications, reports[0].horizon_hours)
+    });
+    let runs = if same_runs {
+        format!(
+            "{} replications of {:.0} hours each",
+            reports[0].replications, reports[0].horizon_hours
+        )
+    } else {
+        "Replications and horizons as in the Runs table".to_string()
+    };
     doc.paragraph(&format!(
-        "{} replications of {:.0} hours each, seed {}{}. Intervals are Student-t 95% intervals over replications.",
-        reports[0].replications,
-        reports[0].horizon_hours,
+        "{runs}, seed {}{}. Intervals are Student-t 95% intervals over replications.",
         reports[0].seed,
         if reports.len() > 1 { ", all scenarios on common random numbers" } else { "" },
     ));
