@@ -334,7 +334,10 @@ fn compare_names_every_column_and_horizon_and_labels_totals() {
         serde_json::from_str(&succeeds(&[&args[..], &["--json"]].concat())).unwrap();
     assert_eq!(json["scenarios"][1]["scenario"], "a #2");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.contains("as in the Runs table"), "one horizon named for both");
+    assert!(
+        html.contains("as in the Runs table"),
+        "one horizon named for both"
+    );
 
     // A cluster set: data loss one figure per row, p50 included, rates per year, totals said.
     let set = repo("scenarios/cluster_set.toml");

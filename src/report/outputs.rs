@@ -54,7 +54,11 @@ pub fn availability_outputs(
     doc.paragraph(&format!(
         "{runs}, seed {}{}. Intervals are Student-t 95% intervals over replications.",
         reports[0].seed,
-        if reports.len() > 1 { ", all scenarios on common random numbers" } else { "" },
+        if reports.len() > 1 {
+            ", all scenarios on common random numbers"
+        } else {
+            ""
+        },
     ));
     html::standard_tables(&mut doc, &labelled);
     cluster_set_table(&mut doc, reports);
