@@ -151,7 +151,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check scenario files and report every problem found (one per file).
+    /// Check scenario files (folders: every *.toml in them) and report the first problem of
+    /// each invalid file, located at file:line:column; warnings go to stderr.
     Validate {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
@@ -290,6 +291,19 @@ fn load(path: &Path) -> Result<Scenario, Failure> {
     scenario::load(path).map_err(Failure::input)
 }
 
+/// `load`, printing the scenario's warnings (for the commands that measure availability).
+fn load_warned(path: &Path) -> Result<Scenario, Failure> {
+    load(path).map(warned)
+}
+
+/// Prints the scenario's warnings on stderr (they do not stop it).
+fn warned(scenario: Scenario) -> Scenario {
+    for w in scenario.warnings() {
+        eprintln!("warning: {w}");
+    }
+    scenario
+}
+
 /// `--out`, or `results/<default>`, created if needed.
 fn output_dir(out: Option<PathBuf>, default: &str) -> Result<PathBuf, Failure> {
     let dir = out.unwrap_or_else(|| Path::new("results").join(default));
@@ -327,7 +341,7 @@ fn progress_bar(replications: u64) -> Option<indicatif::ProgressBar> {
 }
 
 fn run_command(path: &Path, sim: SimArgs, outages: bool) -> Result<(), Failure> {
-    let scenario = load(path)?;
+    let scenario = load_warned(path)?;
     let mut options = sim.options(&scenario);
     options.keep_outages = outages;
     let json = sim.json;
@@ -384,7 +398,11 @@ fn timeline_command(path: &Path, replication: u64, seed: Option<u64>) -> Result<
 fn compare_command(paths: &[PathBuf], sim: SimArgs) -> Result<(), Failure> {
     let scenarios: Vec<Scenario> = paths
         .iter()
-        .map(|p| ecxsim::sweep::load_variant(&p.to_string_lossy()).map_err(Failure::input))
+        .map(|p| {
+            ecxsim::sweep::load_variant(&p.to_string_lossy())
+                .map(warned)
+                .map_err(Failure::input)
+        })
         .collect::<Result<_, _>>()?;
     let options = sim.options(&scenarios[0]);
     let json = sim.json;
@@ -443,7 +461,7 @@ fn sweep_command(
 }
 
 fn analytic_command(path: &Path, json: bool) -> Result<(), Failure> {
-    let scenario = load(path)?;
+    let scenario = load_warned(path)?;
     let report = ecxsim::analysis::exact::exact_report(&scenario)
         .map_err(|e| Failure::input(e.located(path)))?;
     if json {
@@ -641,8 +659,10 @@ fn race_command(
 
 fn validate_command(paths: &[PathBuf]) -> Result<(), Failure> {
     let mut failed = 0;
-    for path in paths {
-        match scenario::load(path) {
+    // Folders are searched for *.toml, as `test` does.
+    let paths = scenario_files(paths)?;
+    for path in &paths {
+        match scenario::load(path).map(warned) {
             Ok(s) => println!(
                 "{}: ok ({} clusters, {} services, {} VMs)",
                 path.display(),

@@ -369,3 +369,47 @@ fn compare_names_every_column_and_horizon_and_labels_totals() {
         "a data-loss cell runs together:\n{table}"
     );
 }
+
+#[test]
+fn a_vm_without_a_master_is_said_on_stderr() {
+    let file = repo("scenarios/two_cluster_replica.toml");
+    let out = ecxsim(&["validate", &file]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(err.starts_with("warning: "), "{err}");
+    assert!(err.contains("two_cluster_replica.toml:"), "{err}");
+    assert!(
+        err.contains("`vm.TestVM1.replica_cluster`: the scenario has no [master]"),
+        "{err}"
+    );
+    // A cluster set with its master says nothing.
+    let out = ecxsim(&["validate", &repo("scenarios/cluster_set.toml")]);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn validate_takes_folders_and_points_at_a_misspelt_key() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.toml", &exponential(""));
+    let text = exponential("").replace("server_ttf =", "server_tff =");
+    write(dir.path(), "typo.toml", &text);
+    let out = ecxsim(&["validate", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(text.contains("good.toml: ok"), "{text}");
+    // At the misspelt key, naming both.
+    assert!(
+        text.contains("typo.toml:9:1: `cluster.c1.server_ttf`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("found `server_tff`: did you mean `server_ttf`?"),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("1 of 2 scenario files are invalid"));
+
+    let text = exponential("").replace("group_start =", "group_strat =");
+    let path = write(dir.path(), "typo.toml", &text);
+    let out = stdout(&ecxsim(&["validate", path.to_str().unwrap()]));
+    assert!(out.contains("did you mean `group_start`?"), "{out}");
+}

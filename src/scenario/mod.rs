@@ -72,6 +72,28 @@ impl Scenario {
         self
     }
 
+    /// What the file means that a reader might not expect, each located at its element: not
+    /// errors (the scenario runs), but said on stderr so that nothing changes silently.
+    pub fn warnings(&self) -> Vec<ScenarioError> {
+        let mut warnings = Vec::new();
+        // A control-logic test drives its VMs without a master on purpose.
+        if self.master.is_none() && !self.is_test() {
+            for vm in &self.vms {
+                warnings.push(error_at(
+                    &self.path,
+                    &format!("vm.{}.replica_cluster", vm.name),
+                    format!(
+                        "the scenario has no [master]: `run`, `compare` and `sweep` never fail \
+                         the VM over to its replica cluster ({}), so it counts as a standalone \
+                         cluster's group (add a [master] for cross-cluster failover)",
+                        self.clusters[vm.replica_cluster].name
+                    ),
+                ));
+            }
+        }
+        warnings
+    }
+
     /// The scenario with one more expectation.
     pub fn expect(mut self, expect: Expect) -> Self {
         self.expects.push(expect);
