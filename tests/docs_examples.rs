@@ -78,6 +78,9 @@ fn the_readme_analytic_example_is_reproducible() {
     let report = ecxsim::analysis::exact::exact_report(&scenario).unwrap();
     let actual = ecxsim::report::table::render(&report);
     for line in example.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        assert!(actual.contains(line), "README line {line:?} not in:\n{actual}");
+        assert!(
+            actual.contains(line),
+            "README line {line:?} not in:\n{actual}"
+        );
     }
 }
