@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::analysis::stats::Welford;
-use crate::analysis::summary::{Estimate, Report};
+use crate::analysis::summary::{Estimate, Report, MINUTES_PER_YEAR};
 use crate::run::{run_together, service_names, RunError, RunOptions, ScenarioAccumulator};
 use crate::scenario::Scenario;
 
@@ -91,20 +91,60 @@ pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareRe
                     (
                         name.clone(),
                         ServiceDifference {
-                            availability: Estimate::from_replications(a),
-                            downtime_minutes_per_year: Estimate::from_replications(d),
+                            // A difference of two availabilities lies in [-1, 1], of two
+                            // downtimes within a year of minutes either way.
+                            availability: Estimate::from_replications_within(a, -1.0, 1.0),
+                            downtime_minutes_per_year: Estimate::from_replications_within(
+                                d,
+                                -MINUTES_PER_YEAR,
+                                MINUTES_PER_YEAR,
+                            ),
                         },
                     )
                 })
                 .collect(),
         })
         .collect();
-    Ok(CompareReport {
+    let mut report = CompareReport {
         scenarios: scenarios
             .iter()
             .zip(&accumulators)
             .map(|(s, acc)| acc.report(s, options))
             .collect(),
         differences,
-    })
+    };
+    disambiguate(&mut report);
+    Ok(report)
+}
+
+/// Two scenarios of the same name (two files with one `name`) would give two columns, two
+/// charts' bars and two JSON entries that cannot be told apart: the second and later get
+/// ` #2`, ` #3`... in the order given.
+fn disambiguate(report: &mut CompareReport) {
+    let original: Vec<String> = report
+        .scenarios
+        .iter()
+        .map(|r| r.scenario.clone())
+        .collect();
+    let mut renamed = original.clone();
+    for (i, name) in original.iter().enumerate() {
+        let earlier = original[..i].iter().filter(|n| *n == name).count();
+        if earlier > 0 {
+            let mut k = earlier + 1;
+            while original.contains(&format!("{name} #{k}"))
+                || renamed.contains(&format!("{name} #{k}"))
+            {
+                k += 1;
+            }
+            renamed[i] = format!("{name} #{k}");
+        }
+    }
+    for (r, name) in report.scenarios.iter_mut().zip(&renamed) {
+        r.scenario = name.clone();
+    }
+    let baseline = renamed.first().cloned().unwrap_or_default();
+    for (d, name) in report.differences.iter_mut().zip(renamed.iter().skip(1)) {
+        d.scenario = name.clone();
+        d.baseline = baseline.clone();
+    }
 }

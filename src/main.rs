@@ -151,7 +151,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check scenario files and report every problem found (one per file).
+    /// Check scenario files (folders: every *.toml in them) and report the first problem of
+    /// each invalid file, located at file:line:column; warnings go to stderr.
     Validate {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
@@ -380,6 +381,19 @@ fn load(path: &Path) -> Result<Scenario, Failure> {
     scenario::load(path).map_err(Failure::input)
 }
 
+/// `load`, printing the scenario's warnings (for the commands that measure availability).
+fn load_warned(path: &Path) -> Result<Scenario, Failure> {
+    load(path).map(warned)
+}
+
+/// Prints the scenario's warnings on stderr (they do not stop it).
+fn warned(scenario: Scenario) -> Scenario {
+    for w in scenario.warnings() {
+        eprintln!("warning: {w}");
+    }
+    scenario
+}
+
 /// `--out`, or `results/<default>`, created if needed.
 fn output_dir(out: Option<PathBuf>, default: &str) -> Result<PathBuf, Failure> {
     let dir = out.unwrap_or_else(|| Path::new("results").join(default));
@@ -417,7 +431,7 @@ fn progress_bar(replications: u64) -> Option<indicatif::ProgressBar> {
 }
 
 fn run_command(path: &Path, sim: SimArgs, outages: bool) -> Result<(), Failure> {
-    let scenario = load(path)?;
+    let scenario = load_warned(path)?;
     let mut options = sim.options(&scenario);
     options.keep_outages = outages;
     let json = sim.json;
@@ -474,7 +488,11 @@ fn timeline_command(path: &Path, replication: u64, seed: Option<u64>) -> Result<
 fn compare_command(paths: &[PathBuf], sim: SimArgs) -> Result<(), Failure> {
     let scenarios: Vec<Scenario> = paths
         .iter()
-        .map(|p| ecxsim::sweep::load_variant(&p.to_string_lossy()).map_err(Failure::input))
+        .map(|p| {
+            ecxsim::sweep::load_variant(&p.to_string_lossy())
+                .map(warned)
+                .map_err(Failure::input)
+        })
         .collect::<Result<_, _>>()?;
     let options = sim.options(&scenarios[0]);
     let json = sim.json;
@@ -526,36 +544,16 @@ fn sweep_command(
     if json {
         print!("{text}");
     } else {
-        let w = (report.points.iter().map(|p| p.scenario.len()))
-            .max()
-            .unwrap_or(0)
-            .max(20);
-        println!(
-            "{:<w$} {:<10} {:>12} {:>24} {:>14}",
-            "scenario", "service", param, "availability (95% CI)", "downtime/yr"
-        );
-        for p in &report.points {
-            let ci = p.availability.ci95.map_or(String::new(), |[lo, hi]| {
-                format!(" [{:.4}..{:.4}]", lo * 100.0, hi * 100.0)
-            });
-            println!(
-                "{:<w$} {:<10} {:>12} {:>9.5}%{ci} {:>10.2} min",
-                p.scenario,
-                p.service,
-                p.value,
-                p.availability.mean * 100.0,
-                p.downtime_minutes_per_year.mean
-            );
-        }
+        print!("{}", ecxsim::report::sweep_table::render(&report));
         println!("\nwrote {}", dir.display());
     }
     Ok(())
 }
 
 fn analytic_command(path: &Path, json: bool) -> Result<(), Failure> {
-    let scenario = load(path)?;
+    let scenario = load_warned(path)?;
     let report = ecxsim::analysis::exact::exact_report(&scenario)
-        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Failure::input(e.located(path)))?;
     if json {
         println!(
             "{}",
@@ -751,8 +749,10 @@ fn race_command(
 
 fn validate_command(paths: &[PathBuf]) -> Result<(), Failure> {
     let mut failed = 0;
-    for path in paths {
-        match scenario::load(path) {
+    // Folders are searched for *.toml, as `test` does.
+    let paths = scenario_files(paths)?;
+    for path in &paths {
+        match scenario::load(path).map(warned) {
             Ok(s) => println!(
                 "{}: ok ({} clusters, {} services, {} VMs)",
                 path.display(),

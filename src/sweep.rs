@@ -6,6 +6,7 @@
 //! the TOML document and the result parsed like any scenario file, so every value is
 //! validated exactly as if the user had typed it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -13,6 +14,7 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use crate::analysis::summary::Estimate;
 use crate::compare::compare;
+use crate::metrics::{DataLossSummary, CAUSES};
 use crate::run::{RunError, RunOptions};
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::time::parse_duration;
@@ -307,6 +309,89 @@ pub struct SweepPoint {
     pub downtime_minutes_per_year: Estimate,
     pub mtbf_hours: Option<f64>,
     pub mttr_hours: Option<f64>,
+    pub outages_per_year: f64,
+    /// Cluster set: time the VM had no up-to-date replica.
+    pub unprotected_minutes_per_year: f64,
+    pub cross_cluster_failovers_per_year: f64,
+    /// Cluster set: writes lost per cross-cluster failover; `null` when there was none.
+    pub data_loss: Option<DataLossSummary>,
+    pub downtime_by_cause_minutes_per_year: BTreeMap<String, f64>,
+}
+
+impl SweepPoint {
+    /// The columns of `sweep.csv`, in order (see [`SweepPoint::csv_record`]).
+    pub fn csv_header() -> Vec<String> {
+        let mut h: Vec<String> = [
+            "scenario",
+            "service",
+            "param",
+            "value",
+            "x",
+            "availability_mean",
+            "availability_ci_low",
+            "availability_ci_high",
+            "downtime_minutes_per_year_mean",
+            "downtime_ci_low",
+            "downtime_ci_high",
+            "mtbf_hours",
+            "mttr_hours",
+            "outages_per_year",
+            "unprotected_minutes_per_year",
+            "cross_cluster_failovers_per_year",
+            "data_loss_mean_seconds",
+            "data_loss_p50_seconds",
+            "data_loss_p95_seconds",
+            "data_loss_max_seconds",
+        ]
+        .map(String::from)
+        .to_vec();
+        h.extend(
+            CAUSES
+                .iter()
+                .map(|c| format!("downtime_{}_minutes_per_year", c.name())),
+        );
+        h
+    }
+
+    /// One row of `sweep.csv`; empty cells where there is no value (no interval with one
+    /// replication, no outage, no cross-cluster failover).
+    pub fn csv_record(&self, param: &str) -> Vec<String> {
+        let num = |x: f64| x.to_string();
+        let opt = |v: Option<f64>| v.map_or(String::new(), num);
+        let lo_hi = |e: &Estimate| e.ci95.map_or([None, None], |[lo, hi]| [Some(lo), Some(hi)]);
+        let [alo, ahi] = lo_hi(&self.availability);
+        let [dlo, dhi] = lo_hi(&self.downtime_minutes_per_year);
+        let loss = |f: fn(&DataLossSummary) -> f64| opt(self.data_loss.as_ref().map(f));
+        let mut r = vec![
+            self.scenario.clone(),
+            self.service.clone(),
+            param.to_string(),
+            self.value.clone(),
+            num(self.x),
+            num(self.availability.mean),
+            opt(alo),
+            opt(ahi),
+            num(self.downtime_minutes_per_year.mean),
+            opt(dlo),
+            opt(dhi),
+            opt(self.mtbf_hours),
+            opt(self.mttr_hours),
+            num(self.outages_per_year),
+            num(self.unprotected_minutes_per_year),
+            num(self.cross_cluster_failovers_per_year),
+            loss(|d| d.mean_seconds),
+            loss(|d| d.p50_seconds),
+            loss(|d| d.p95_seconds),
+            loss(|d| d.max_seconds),
+        ];
+        r.extend(CAUSES.iter().map(|c| {
+            opt(self
+                .downtime_by_cause_minutes_per_year
+                .get(c.name())
+                .copied())
+        }));
+        r
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -357,6 +442,13 @@ pub fn sweep(
                     downtime_minutes_per_year: s.downtime_minutes_per_year.clone(),
                     mtbf_hours: s.mtbf_hours,
                     mttr_hours: s.mttr_hours,
+                    outages_per_year: s.outages_per_year,
+                    unprotected_minutes_per_year: s.unprotected_minutes_per_year,
+                    cross_cluster_failovers_per_year: s.cross_cluster_failovers_per_year,
+                    data_loss: s.data_loss.clone(),
+                    downtime_by_cause_minutes_per_year: s
+                        .downtime_by_cause_minutes_per_year
+                        .clone(),
                 });
             }
         }

@@ -187,7 +187,11 @@ fn compare_with_itself_gives_identical_reports_and_zero_differences() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let scenarios = report["scenarios"].as_array().unwrap();
     assert_eq!(scenarios.len(), 2);
-    assert_eq!(scenarios[0], scenarios[1]);
+    // Identical but for the name: the second of two same-named scenarios is told apart.
+    let mut second = scenarios[1].clone();
+    assert_eq!(second["scenario"], "standalone-ecx #2");
+    second["scenario"] = scenarios[0]["scenario"].clone();
+    assert_eq!(scenarios[0], second);
     let diff = &report["differences"][0]["services"]["vm1"];
     assert_eq!(diff["availability"]["mean"], 0.0);
     assert_eq!(diff["downtime_minutes_per_year"]["ci95"][1], 0.0);

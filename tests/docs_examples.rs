@@ -62,3 +62,25 @@ fn every_example_scenario_validates() {
     }
     assert!(count >= 1);
 }
+
+/// The README's `ecxsim analytic` example is the output for a scenario that ships, so anyone
+/// can reproduce it.
+#[test]
+fn the_readme_analytic_example_is_reproducible() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme
+        .find("$ ecxsim analytic scenarios/exponential.toml")
+        .expect("the example names its scenario");
+    let example = &readme[start..];
+    let example = &example[..example.find("$ ecxsim run").unwrap()];
+    let scenario = ecxsim::scenario::load(&root.join("scenarios/exponential.toml")).unwrap();
+    let report = ecxsim::analysis::exact::exact_report(&scenario).unwrap();
+    let actual = ecxsim::report::table::render(&report);
+    for line in example.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        assert!(
+            actual.contains(line),
+            "README line {line:?} not in:\n{actual}"
+        );
+    }
+}

@@ -191,7 +191,7 @@ fn sweep_lines_are_written() {
     let stem = dir.join("sweep_server_ttr");
     plots::sweep_lines(
         "server MTTR (h)",
-        "downtime per year (min)",
+        &plots::SWEEP_METRICS[0],
         &[("standalone-ecx", &a), ("cluster-set", &b)],
         &stem,
     )
@@ -230,7 +230,7 @@ fn all_charts(dir: &Path) -> Vec<(PathBuf, &'static str)> {
     plots::race_curve(&[("no fencing", &race)], &stem("race")).unwrap();
     plots::sweep_lines(
         "server MTTR (h)",
-        "downtime per year (min)",
+        &plots::SWEEP_METRICS[0],
         &[("standalone-ecx", &sweep)],
         &stem("sweep"),
     )
@@ -503,4 +503,70 @@ fn edge_cases_render() {
         draw(&[], "vm1", &empty).unwrap();
         assert_written(&empty);
     }
+}
+
+/// The tables of `page` wider than their box at a window `width` pixels wide, as headless
+/// Chromium lays them out: a copy of the page with a script that lists them.
+fn overflowing_tables(page: &Path, width: u32, profile: &Path) -> Vec<String> {
+    let html = std::fs::read_to_string(page).unwrap();
+    let probe = "<script>document.addEventListener('DOMContentLoaded', () => {
+  const wide = [...document.querySelectorAll('div.table')]
+    .filter(d => d.scrollWidth > d.clientWidth + 1)
+    .map(d => (d.previousElementSibling || {}).textContent || '?');
+  const out = document.createElement('pre');
+  out.id = 'overflow';
+  out.textContent = JSON.stringify(wide);
+  document.body.appendChild(out);
+});</script>";
+    let probed = page.with_file_name("probed.html");
+    std::fs::write(&probed, html.replace("</body>", &format!("{probe}</body>"))).unwrap();
+    let out = std::process::Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size={width},1600"))
+        .arg(format!(
+            "file://{}",
+            probed.canonicalize().unwrap().display()
+        ))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("chromium starts");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.find("<pre id=\"overflow\">").expect("the probe ran") + 19;
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let list = dom[start..end].replace("&quot;", "\"");
+    serde_json::from_str(&list).unwrap()
+}
+
+#[test]
+fn compare_tables_fit_a_1280_pixel_window() {
+    ensure_chromium();
+    let (_keep, dir) = out_dir();
+    let out = dir.join("wide-compare");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let set = root.join("scenarios/cluster_set.toml");
+    let set = set.to_str().unwrap();
+    let coordinated = format!("{set}@simulation.control=coordinated");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_ecxsim"))
+        .arg("compare")
+        .arg(root.join("scenarios/standalone_ecx.toml"))
+        .args([set, &coordinated, "--replications", "20", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let profile = tempfile::tempdir().unwrap();
+    let wide = overflowing_tables(&out.join("report.html"), 1280, profile.path());
+    assert!(wide.is_empty(), "tables wider than the page: {wide:?}");
 }

@@ -1,7 +1,8 @@
 //! `ecxsim analytic`: the exact steady-state report of a scenario whose times are all
 //! exponential (or instantaneous), in the same shape as a simulation report.
 
-use super::standalone_ctmc::{self, ExponentialCluster};
+use super::ctmc::CtmcError;
+use super::standalone_ctmc::{self, ExponentialCluster, MAX_SERVERS};
 use super::summary::{Estimate, Report, ServiceReport};
 use crate::dist::Dist;
 use crate::metrics::CAUSES;
@@ -16,11 +17,109 @@ pub enum ExactError {
         kind: String,
         needs: &'static str,
     },
-    #[error("cluster {cluster:?}: {source}")]
-    Ctmc {
-        cluster: String,
-        source: super::ctmc::CtmcError,
-    },
+    /// An element the exact model leaves out: solving without it would answer for another
+    /// scenario (a witness and an interconnect can take a cluster down; the model never would).
+    #[error("`{element}`: {what} is not in the exact model; simulate it with `ecxsim run`")]
+    Unsupported { element: String, what: &'static str },
+    #[error("`cluster.{cluster}`: {source}")]
+    Ctmc { cluster: String, source: CtmcError },
+}
+
+impl ExactError {
+    /// The key path of the element at fault, as the scenario file spells it.
+    pub fn element(&self) -> String {
+        match self {
+            ExactError::NotExponential { element, .. }
+            | ExactError::Unsupported { element, .. } => element.clone(),
+            ExactError::Ctmc { cluster, source } => {
+                let key = match source {
+                    CtmcError::InvalidParameter { parameter, .. } => match *parameter {
+                        "repair_crews" => "repair_crews",
+                        "failure_rate" => "server_ttf",
+                        "repair_rate" => "server_ttr",
+                        "detection_rate" => "heartbeat_timeout",
+                        "start_rate" => "group_start",
+                        "stop_rate" => "group_stop",
+                        p if p.starts_with("shared_disk") => "shared_disk",
+                        _ => "servers",
+                    },
+                    // The state count grows with the servers (and falls with more crews).
+                    _ => "servers",
+                };
+                format!("cluster.{cluster}.{key}")
+            }
+        }
+    }
+
+    /// The error located in the scenario file (file:line:column of the element).
+    pub fn located(&self, path: &std::path::Path) -> crate::scenario::ScenarioError {
+        let message = match self {
+            ExactError::Ctmc { source, .. } => match source {
+                CtmcError::InvalidParameter { parameter, .. } if *parameter == "servers" => {
+                    format!(
+                        "the exact model solves clusters of at most {MAX_SERVERS} servers; \
+                         simulate larger ones with `ecxsim run`"
+                    )
+                }
+                CtmcError::TooManyStates { states, limit } => format!(
+                    "the exact model of this cluster has {states} states, more than the {limit} \
+                     its solver handles (more repair_crews or fewer servers give fewer); \
+                     simulate it with `ecxsim run`"
+                ),
+                other => format!("{other}; simulate it with `ecxsim run`"),
+            },
+            ExactError::Unsupported { what, .. } => {
+                format!("{what} is not in the exact model; simulate it with `ecxsim run`")
+            }
+            ExactError::NotExponential { kind, needs, .. } => {
+                format!("{kind}, but the exact solution needs {needs}")
+            }
+        };
+        crate::scenario::error_at(path, &self.element(), message)
+    }
+}
+
+/// Refuses every element of the scenario the exact model does not contain, naming the first.
+fn check_supported(scenario: &Scenario) -> Result<(), ExactError> {
+    let unsupported =
+        |element: String, what: &'static str| Err(ExactError::Unsupported { element, what });
+    if let Some(vm) = scenario.vms.first() {
+        return unsupported(
+            format!("vm.{}", vm.name),
+            "a replicated VM (cluster set: replication, cross-cluster failover)",
+        );
+    }
+    if scenario.master.is_some() {
+        return unsupported(
+            "master".into(),
+            "the master controller (cross-cluster failover)",
+        );
+    }
+    if scenario.witness.is_some() {
+        return unsupported(
+            "witness".into(),
+            "a witness server (network-partition resolution)",
+        );
+    }
+    if let Some(domain) = scenario.fault_domains.first() {
+        return unsupported(
+            format!("fault_domain.{}", domain.name),
+            "a fault domain (servers failing together)",
+        );
+    }
+    if !scenario.injects.is_empty() {
+        return unsupported("inject".into(), "a scripted fault ([[inject]])");
+    }
+    for service in &scenario.services {
+        let cluster = &scenario.clusters[service.cluster];
+        if cluster.interconnect.is_some() {
+            return unsupported(
+                format!("cluster.{}.interconnect", cluster.name),
+                "an interconnect that fails (network partitions)",
+            );
+        }
+    }
+    Ok(())
 }
 
 fn not_exponential(element: String, dist: &Dist, needs: &'static str) -> ExactError {
@@ -117,22 +216,28 @@ pub fn exponential_cluster(cluster: &Cluster) -> Result<ExponentialCluster, Exac
     })
 }
 
-/// The exact report: every service gets its cluster's steady-state solution.
+/// The exact report: every service gets its cluster's steady-state solution. A scenario with
+/// an element the model leaves out is refused rather than answered for a different system.
 pub fn exact_report(scenario: &Scenario) -> Result<Report, ExactError> {
-    let mut solutions = Vec::new();
-    for cluster in &scenario.clusters {
+    check_supported(scenario)?;
+    let mut solutions = std::collections::BTreeMap::new();
+    for service in &scenario.services {
+        if solutions.contains_key(&service.cluster) {
+            continue;
+        }
+        let cluster = &scenario.clusters[service.cluster];
         let model = exponential_cluster(cluster)?;
         let solution = standalone_ctmc::solve(&model).map_err(|source| ExactError::Ctmc {
             cluster: cluster.name.clone(),
             source,
         })?;
-        solutions.push(solution);
+        solutions.insert(service.cluster, solution);
     }
     let services = scenario
         .services
         .iter()
         .map(|service| {
-            let s = &solutions[service.cluster];
+            let s = &solutions[&service.cluster];
             let exact = |x: f64| Estimate {
                 mean: x,
                 ci95: Some([x, x]),

@@ -464,8 +464,10 @@ fn summarize(states: &[State], transitions: &[(usize, usize, f64)], pi: &[f64]) 
         .map(|&(from, _, rate)| pi[from] * rate)
         .sum();
     ExactSolution {
-        availability,
-        unavailability,
+        // The sums of the up and the down states each carry rounding: the availability could
+        // come out a few ulps above 1 (1.0000000000000016 was seen) without the clamp.
+        availability: availability.clamp(0.0, 1.0),
+        unavailability: unavailability.clamp(0.0, 1.0),
         outage_rate_per_hour,
         mtbf_hours: availability / outage_rate_per_hour,
         mttr_hours: unavailability / outage_rate_per_hour,
@@ -519,6 +521,19 @@ mod tests {
             shared_disk: Some((1.0 / 8760.0, 1.0 / 72.0)),
             ..instantaneous(servers, repair_crews)
         }
+    }
+
+    #[test]
+    fn availability_is_never_above_one() {
+        // Three servers with MTTF 10^6 h and instantaneous steps: the sum over the up states
+        // alone rounds to 1.0000000000000002.
+        let cluster = ExponentialCluster {
+            failure_rate: 1e-6,
+            ..instantaneous(3, None)
+        };
+        let s = solve(&cluster).unwrap();
+        assert!(s.availability <= 1.0, "availability {}", s.availability);
+        assert!(s.unavailability > 0.0 && s.unavailability < 1e-12);
     }
 
     fn cause(solution: &ExactSolution, name: &str) -> f64 {

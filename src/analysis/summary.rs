@@ -10,7 +10,7 @@ use crate::metrics::{DataLossHistogram, DataLossSummary, CAUSES};
 use crate::model::ServiceResult;
 use crate::time::{MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_YEAR};
 
-const MINUTES_PER_YEAR: f64 = (MICROS_PER_YEAR / MICROS_PER_MINUTE) as f64;
+pub const MINUTES_PER_YEAR: f64 = (MICROS_PER_YEAR / MICROS_PER_MINUTE) as f64;
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Estimate {
@@ -25,6 +25,19 @@ impl Estimate {
         Estimate {
             mean: w.mean(),
             ci95: w.confidence_interval(0.95).map(|(lo, hi)| [lo, hi]),
+        }
+    }
+
+    /// The same for a quantity that cannot leave `[min, max]` (an availability, a downtime):
+    /// the symmetric t interval can reach past the bounds (100.54%, a negative downtime) with
+    /// few replications or skewed values, so it is cut at them.
+    pub fn from_replications_within(w: &Welford, min: f64, max: f64) -> Estimate {
+        let e = Estimate::from_replications(w);
+        Estimate {
+            mean: e.mean.clamp(min, max),
+            ci95: e
+                .ci95
+                .map(|[lo, hi]| [lo.clamp(min, max), hi.clamp(min, max)]),
         }
     }
 }
@@ -56,6 +69,9 @@ pub struct ServiceReport {
     /// Cluster set: seconds of writes lost per unplanned cross-cluster failover; `null` when
     /// there was none.
     pub data_loss: Option<DataLossSummary>,
+    /// Cluster set: unplanned cross-cluster failovers per year of observed time (the count
+    /// over all replications is `data_loss.failovers`).
+    pub cross_cluster_failovers_per_year: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -78,8 +94,11 @@ pub struct Report {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataLossCurve {
     pub failovers: u64,
-    /// Evenly spaced quantiles, in seconds.
+    /// Evenly spaced quantiles, in seconds, the last one the maximum.
     pub seconds: Vec<f64>,
+    /// The numbers the JSON report carries (`data_loss`), for the chart's legend: one
+    /// computation, so that the two never disagree.
+    pub summary: Option<DataLossSummary>,
 }
 
 /// Accumulates one service's replications, in replication order.
@@ -128,6 +147,7 @@ impl ServiceAccumulator {
         DataLossCurve {
             failovers: self.data_loss.count(),
             seconds: self.data_loss.quantiles_seconds(2000),
+            summary: self.data_loss.summary(),
         }
     }
 
@@ -137,8 +157,12 @@ impl ServiceAccumulator {
         let per_outage =
             |total: u128| (self.outages > 0).then(|| hours(total) / self.outages as f64);
         ServiceReport {
-            availability: Estimate::from_replications(&self.availability),
-            downtime_minutes_per_year: Estimate::from_replications(&self.downtime_per_year),
+            availability: Estimate::from_replications_within(&self.availability, 0.0, 1.0),
+            downtime_minutes_per_year: Estimate::from_replications_within(
+                &self.downtime_per_year,
+                0.0,
+                MINUTES_PER_YEAR,
+            ),
             outages: self.outages,
             outages_per_year: self.outages as f64 / (observed / MICROS_PER_YEAR as f64),
             mtbf_hours: per_outage(self.up),
@@ -158,6 +182,27 @@ impl ServiceAccumulator {
                 * MINUTES_PER_YEAR,
             vm_running_twice: self.vm_running_twice,
             data_loss: self.data_loss.summary(),
+            cross_cluster_failovers_per_year: self.data_loss.count() as f64
+                / (observed / MICROS_PER_YEAR as f64),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_stay_inside_the_feasible_range() {
+        // Two perfect replications and one at 96.5%: the t interval (2 dof) reaches past 100%.
+        let mut w = Welford::default();
+        [1.0, 1.0, 0.965].iter().for_each(|&x| w.push(x));
+        let raw = Estimate::from_replications(&w).ci95.unwrap();
+        assert!(raw[1] > 1.0 && raw[0] < 1.0);
+        let e = Estimate::from_replications_within(&w, 0.0, 1.0);
+        let [lo, hi] = e.ci95.unwrap();
+        assert_eq!(hi, 1.0);
+        assert_eq!(lo, raw[0]);
+        assert_eq!(e.mean, w.mean());
     }
 }

@@ -118,16 +118,18 @@ impl DataLossHistogram {
     }
 
     /// `n` evenly spaced quantiles in seconds, the last one the maximum: a bounded stand-in for
-    /// the samples in a chart.
+    /// the samples in a chart (whose curve then ends where the summary's maximum says).
     pub fn quantiles_seconds(&self, n: usize) -> Vec<f64> {
-        if self.n == 0 {
+        if self.n == 0 || n == 0 {
             return Vec::new();
         }
-        (0..n)
+        let mut q: Vec<f64> = (0..n - 1)
             .map(|i| {
                 self.quantile((i as f64 + 0.5) / n as f64) / crate::time::MICROS_PER_SECOND as f64
             })
-            .collect()
+            .collect();
+        q.push(seconds(self.max));
+        q
     }
 }
 
@@ -174,7 +176,9 @@ mod tests {
         ] {
             assert!((a / e - 1.0).abs() < 0.007, "{a} vs {e}");
         }
-        assert_eq!(h.quantiles_seconds(100).len(), 100);
+        let curve = h.quantiles_seconds(100);
+        assert_eq!(curve.len(), 100);
+        assert_eq!(curve[99], exact.max_seconds);
         assert!(DataLossHistogram::default().summary().is_none());
     }
 }

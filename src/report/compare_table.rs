@@ -8,12 +8,25 @@ use crate::analysis::summary::{Estimate, ServiceReport};
 use crate::compare::CompareReport;
 
 fn availability(e: &Estimate) -> String {
-    format!("{:.5}%", e.mean * 100.0)
+    super::numbers::percent(e.mean, 5)
 }
 
 fn interval(e: &Estimate, scale: f64, digits: usize) -> String {
     match e.ci95 {
         Some([lo, hi]) => format!("[{:.*} .. {:.*}]", digits, lo * scale, digits, hi * scale),
+        None => "-".to_string(),
+    }
+}
+
+/// The availability interval in percent, cut like the mean (never rounded up a nine).
+fn availability_interval(e: &Estimate) -> String {
+    let p = |a: f64| {
+        super::numbers::percent(a, 5)
+            .trim_end_matches('%')
+            .to_string()
+    };
+    match e.ci95 {
+        Some([lo, hi]) => format!("[{} .. {}]", p(lo), p(hi)),
         None => "-".to_string(),
     }
 }
@@ -32,11 +45,11 @@ fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
         ),
         (
             "  95% CI (%)".into(),
-            Box::new(|s| interval(&s.availability, 100.0, 5)),
+            Box::new(|s| availability_interval(&s.availability)),
         ),
         (
             "nines".into(),
-            Box::new(|s| s.nines.map_or("perfect".into(), |n| format!("{n:.2}"))),
+            Box::new(|s| s.nines.map_or("perfect".into(), super::numbers::nines)),
         ),
         (
             "downtime/yr (min)".into(),
@@ -62,22 +75,33 @@ fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
         Box::new(|s| format!("{:.2}", s.replication_broken_minutes_per_year)),
     ));
     rows.push((
-        "VM running twice".into(),
+        "VM running twice (total)".into(),
         Box::new(|s| s.vm_running_twice.to_string()),
     ));
+    // One row per figure: side by side, "mean 12 p95 40 max 90" cells ran together.
+    type Pick = fn(&crate::metrics::DataLossSummary) -> f64;
+    let losses: [(&str, Pick); 4] = [
+        ("data loss/failover, mean (s)", |d| d.mean_seconds),
+        ("  p50 (s)", |d| d.p50_seconds),
+        ("  p95 (s)", |d| d.p95_seconds),
+        ("  max (s)", |d| d.max_seconds),
+    ];
+    for (label, pick) in losses {
+        rows.push((
+            label.into(),
+            Box::new(move |s| {
+                s.data_loss
+                    .as_ref()
+                    .map_or("no failover".into(), |d| format!("{:.1}", pick(d)))
+            }),
+        ));
+    }
     rows.push((
-        "data loss/failover (s)".into(),
-        Box::new(|s| {
-            s.data_loss.as_ref().map_or("no failover".into(), |d| {
-                format!(
-                    "mean {:.0} p95 {:.0} max {:.0}",
-                    d.mean_seconds, d.p95_seconds, d.max_seconds
-                )
-            })
-        }),
+        "cross-cluster failovers/yr".into(),
+        Box::new(|s| format!("{:.3}", s.cross_cluster_failovers_per_year)),
     ));
     rows.push((
-        "cross-cluster failovers".into(),
+        "  in all (total)".into(),
         Box::new(|s| s.data_loss.as_ref().map_or(0, |d| d.failovers).to_string()),
     ));
     rows.push((
@@ -85,7 +109,7 @@ fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
         Box::new(|s| format!("{:.3}", s.split_brain_minutes_per_year)),
     ));
     rows.push((
-        "NP shutdowns".into(),
+        "NP shutdowns (total)".into(),
         Box::new(|s| s.np_shutdowns.to_string()),
     ));
     rows.push(("downtime by cause:".into(), Box::new(|_| String::new())));
@@ -110,12 +134,33 @@ pub fn render(report: &CompareReport) -> String {
         .iter()
         .map(|r| r.scenario.as_str())
         .collect();
+    let runs = |r: &crate::analysis::summary::Report| {
+        let warmup = if r.warmup_hours > 0.0 {
+            format!(" (warmup {:.0} h)", r.warmup_hours)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} replications x {:.0} h{warmup}",
+            r.replications, r.horizon_hours
+        )
+    };
     if let Some(first) = report.scenarios.first() {
-        let _ = writeln!(
-            out,
-            "{} replications x {:.0} h each, seed {}, common random numbers",
-            first.replications, first.horizon_hours, first.seed
-        );
+        let same = report.scenarios.iter().all(|r| runs(r) == runs(first));
+        if same {
+            let _ = writeln!(
+                out,
+                "{} each, seed {}, common random numbers",
+                runs(first),
+                first.seed
+            );
+        } else {
+            // Each file keeps its own horizon: say so per scenario rather than name one.
+            let _ = writeln!(out, "seed {}, common random numbers", first.seed);
+            for r in &report.scenarios {
+                let _ = writeln!(out, "  {}: {}", r.scenario, runs(r));
+            }
+        }
     }
     let mut services: Vec<&String> = Vec::new();
     for r in &report.scenarios {

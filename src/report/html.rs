@@ -136,9 +136,11 @@ h1 { font-size: 28px; margin: 0 0 8px; }
 h2 { font-size: 22px; margin: 36px 0 8px; border-bottom: 2px solid #ddd; padding-bottom: 4px; }
 h3 { font-size: 18px; margin: 24px 0 6px; }
 div.table { overflow-x: auto; margin: 8px 0 16px; }
+/* Cells wrap at spaces so that a wide comparison fits a laptop screen
+   instead of hiding columns behind a sideways scroll. */
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 12px; border-bottom: 1px solid #e4e4e4; text-align: left;
-  white-space: nowrap; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #e4e4e4; text-align: left;
+  vertical-align: top; overflow-wrap: break-word; }
 th { background: #f0f0ee; font-weight: 600; }
 .num { text-align: right; }
 tbody tr:nth-child(even) { background: #fafaf8; }
@@ -258,7 +260,7 @@ fn inline_svg(markup: &str) -> io::Result<String> {
 
 fn percent(x: f64) -> String {
     // As in the terminal report: enough digits to tell 99.999% from 99.9999%.
-    format!("{:.5}%", x * 100.0)
+    super::numbers::percent(x, 5)
 }
 
 fn interval(e: &Estimate, f: impl Fn(f64) -> String) -> String {
@@ -311,7 +313,7 @@ pub fn standard_tables(doc: &mut Document, reports: &[(&str, &Report)]) {
                 Some(s) => vec![
                     label.to_string(),
                     interval(&s.availability, percent),
-                    s.nines.map_or("perfect".to_string(), |n| format!("{n:.2}")),
+                    s.nines.map_or("perfect".to_string(), super::numbers::nines),
                     interval(&s.downtime_minutes_per_year, |m| format!("{m:.2} min")),
                     optional_hours(s.mtbf_hours),
                     optional_hours(s.mttr_hours),

@@ -39,12 +39,26 @@ pub fn availability_outputs(
         reports.iter().map(|r| (r.scenario.as_str(), *r)).collect();
     let figures = plots::standard_charts(&labelled, dir)?;
     let mut doc = Document::new(title);
+    // Files may set different horizons: one figure for all only when they agree.
+    let same_runs = reports.iter().all(|r| {
+        (r.replications, r.horizon_hours) == (reports[0].replications, reports[0].horizon_hours)
+    });
+    let runs = if same_runs {
+        format!(
+            "{} replications of {:.0} hours each",
+            reports[0].replications, reports[0].horizon_hours
+        )
+    } else {
+        "Replications and horizons as in the Runs table".to_string()
+    };
     doc.paragraph(&format!(
-        "{} replications of {:.0} hours each, seed {}{}. Intervals are Student-t 95% intervals over replications.",
-        reports[0].replications,
-        reports[0].horizon_hours,
+        "{runs}, seed {}{}. Intervals are Student-t 95% intervals over replications.",
         reports[0].seed,
-        if reports.len() > 1 { ", all scenarios on common random numbers" } else { "" },
+        if reports.len() > 1 {
+            ", all scenarios on common random numbers"
+        } else {
+            ""
+        },
     ));
     html::standard_tables(&mut doc, &labelled);
     cluster_set_table(&mut doc, reports);
@@ -105,15 +119,15 @@ pub fn availability_outputs(
         if !has_vm {
             continue;
         }
-        let series: Vec<(&str, &[f64], u64)> = reports
+        let series: Vec<plots::LossSeries> = reports
             .iter()
             .map(|r| match r.data_loss_seconds.get(service) {
                 Some(curve) => (
                     r.scenario.as_str(),
                     curve.seconds.as_slice(),
-                    curve.failovers,
+                    curve.summary.as_ref(),
                 ),
-                None => (r.scenario.as_str(), &[][..], 0),
+                None => (r.scenario.as_str(), &[][..], None),
             })
             .collect();
         let stem = dir.join(format!("data-loss-{}", file_safe(service)));
@@ -250,42 +264,11 @@ pub fn race_outputs(dir: &Path, title: &str, reports: &[RaceReport]) -> io::Resu
 pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Result<()> {
     let mut w =
         csv::Writer::from_writer(super::atomic::AtomicFile::create(&dir.join("sweep.csv"))?);
-    w.write_record([
-        "scenario",
-        "service",
-        "param",
-        "value",
-        "x",
-        "availability_mean",
-        "availability_ci_low",
-        "availability_ci_high",
-        "downtime_minutes_per_year_mean",
-        "downtime_ci_low",
-        "downtime_ci_high",
-        "mtbf_hours",
-        "mttr_hours",
-    ])
-    .map_err(io::Error::other)?;
-    let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-    for p in &report.points {
-        let [alo, ahi] = p.availability.ci95.unwrap_or([f64::NAN; 2]);
-        let [dlo, dhi] = p.downtime_minutes_per_year.ci95.unwrap_or([f64::NAN; 2]);
-        w.write_record([
-            p.scenario.clone(),
-            p.service.clone(),
-            report.param.clone(),
-            p.value.clone(),
-            p.x.to_string(),
-            p.availability.mean.to_string(),
-            alo.to_string(),
-            ahi.to_string(),
-            p.downtime_minutes_per_year.mean.to_string(),
-            dlo.to_string(),
-            dhi.to_string(),
-            opt(p.mtbf_hours),
-            opt(p.mttr_hours),
-        ])
+    w.write_record(crate::sweep::SweepPoint::csv_header())
         .map_err(io::Error::other)?;
+    for p in &report.points {
+        w.write_record(p.csv_record(&report.param))
+            .map_err(io::Error::other)?;
     }
     w.into_inner()
         .map_err(|e| io::Error::other(e.to_string()))?
@@ -319,22 +302,16 @@ pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Resul
                 scenarios.push(&p.scenario);
             }
         }
-        type Pick = fn(&crate::sweep::SweepPoint) -> &crate::analysis::summary::Estimate;
-        let metrics: [(&str, &str, Pick, f64); 2] = [
-            (
-                "downtime",
-                "downtime per year (min)",
-                |p| &p.downtime_minutes_per_year,
-                1.0,
-            ),
-            (
-                "availability",
-                "availability (%)",
-                |p| &p.availability,
-                100.0,
-            ),
-        ];
-        for (key, label, pick, scale) in metrics {
+        let of_service: Vec<&crate::sweep::SweepPoint> = report
+            .points
+            .iter()
+            .filter(|p| &p.service == service)
+            .collect();
+        for metric in plots::SWEEP_METRICS
+            .iter()
+            .filter(|m| m.charted(&of_service))
+        {
+            let (key, label) = (metric.key, metric.label);
             let lines: Vec<(String, Vec<plots::SweepPoint>)> = scenarios
                 .iter()
                 .map(|s| {
@@ -343,9 +320,8 @@ pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Resul
                         .iter()
                         .filter(|p| &p.service == service && &p.scenario == *s)
                         .map(|p| {
-                            let e = pick(p);
-                            let [lo, hi] = e.ci95.unwrap_or([f64::NAN; 2]);
-                            (p.x, e.mean * scale, lo * scale, hi * scale)
+                            let (mean, lo, hi) = (metric.value)(p);
+                            (p.x, mean, lo, hi)
                         })
                         .collect();
                     ((*s).clone(), pts)
@@ -356,7 +332,7 @@ pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Resul
                 .map(|(s, p)| (s.as_str(), p.as_slice()))
                 .collect();
             let stem = dir.join(format!("sweep-{key}-{}", file_safe(service)));
-            plots::sweep_lines(&param_label, label, &series, &stem)?;
+            plots::sweep_lines(&param_label, metric, &series, &stem)?;
             add_figure(
                 &mut doc,
                 &stem,
@@ -372,7 +348,7 @@ pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Resul
                 p.scenario.clone(),
                 p.service.clone(),
                 p.value.clone(),
-                format!("{:.5}%", p.availability.mean * 100.0),
+                super::numbers::percent(p.availability.mean, 5),
                 format!("{:.2}", p.downtime_minutes_per_year.mean),
             ]
         })

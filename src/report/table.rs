@@ -6,7 +6,7 @@ use crate::analysis::summary::{Estimate, Report};
 
 fn percent(x: f64) -> String {
     // Enough digits to tell 99.999% from 99.9999%.
-    format!("{:.5}%", x * 100.0)
+    super::numbers::percent(x, 5)
 }
 
 fn interval(e: &Estimate, f: impl Fn(f64) -> String) -> String {
@@ -54,7 +54,7 @@ pub fn render(report: &Report) -> String {
             (
                 "nines",
                 s.nines
-                    .map_or("perfect (no downtime)".to_string(), |n| format!("{n:.2}")),
+                    .map_or("perfect (no downtime)".to_string(), super::numbers::nines),
             ),
             (
                 if exact {

@@ -119,11 +119,12 @@ fn required_duration(
 
 /// One duration per CSV row (first column). A first row that is not a duration is a header.
 fn read_empirical(path: &Path) -> std::result::Result<Vec<Micros>, String> {
+    let bytes = super::file::read_bounded(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_path(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .from_reader(bytes.as_slice());
     let mut values = Vec::new();
     for (index, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("{}: {e}", path.display()))?;

@@ -5,6 +5,8 @@ mod cluster_set;
 mod cluster_set_reader;
 mod dist_spec;
 mod error;
+mod file;
+mod locate;
 pub(crate) mod reader;
 mod test_reader;
 
@@ -17,6 +19,8 @@ pub use cluster_set::{
 pub use dist_spec::DIST_NAMES;
 use dist_spec::{read_dist, Zero};
 pub use error::{ScenarioError, Source};
+pub use file::MAX_FILE_BYTES;
+pub use locate::error_at;
 use reader::{Result, TableReader};
 pub use test_reader::{control_variant, Backend, CONTROL_NAMES};
 use toml_edit::{ImDocument, TableLike};
@@ -66,6 +70,28 @@ impl Scenario {
     pub fn inject(mut self, at: Micros, fault: crate::world::Fault) -> Self {
         self.injects.push(Inject { at, fault });
         self
+    }
+
+    /// What the file means that a reader might not expect, each located at its element: not
+    /// errors (the scenario runs), but said on stderr so that nothing changes silently.
+    pub fn warnings(&self) -> Vec<ScenarioError> {
+        let mut warnings = Vec::new();
+        // A control-logic test drives its VMs without a master on purpose.
+        if self.master.is_none() && !self.is_test() {
+            for vm in &self.vms {
+                warnings.push(error_at(
+                    &self.path,
+                    &format!("vm.{}.replica_cluster", vm.name),
+                    format!(
+                        "the scenario has no [master]: `run`, `compare` and `sweep` never fail \
+                         the VM over to its replica cluster ({}), so it counts as a standalone \
+                         cluster's group (add a [master] for cross-cluster failover)",
+                        self.clusters[vm.replica_cluster].name
+                    ),
+                ));
+            }
+        }
+        warnings
     }
 
     /// The scenario with one more expectation.
@@ -127,7 +153,7 @@ pub const DEFAULT_SERVER_SYNC_WAIT: &str = "5m";
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> std::result::Result<Scenario, ScenarioError> {
-    let bytes = std::fs::read(path)
+    let bytes = file::read_bounded(path)
         .map_err(|e| error::file_error(path, format!("cannot read the scenario file: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
@@ -321,10 +347,14 @@ fn read_cluster(
         |t, k| t.name_list(k),
     )?;
     if servers.len() > MAX_SERVERS {
+        // Located at the first server too many.
         return Err(t.error(
-            t.span(),
+            servers[MAX_SERVERS].1.clone(),
             "servers",
-            format!("at most {MAX_SERVERS} servers per cluster"),
+            format!(
+                "at most {MAX_SERVERS} servers per cluster, found {}",
+                servers.len()
+            ),
         ));
     }
     for (server, span) in &servers {

@@ -42,6 +42,38 @@ fn describe(item: &Item) -> String {
     }
 }
 
+/// Close enough to be a misspelling: at most two edits, and fewer than a third of the name.
+fn close(a: &str, b: &str) -> bool {
+    let d = edit_distance(a, b);
+    d > 0 && d <= 2 && d * 3 <= b.chars().count()
+}
+
+/// Levenshtein distance, with a swap of two neighbours counting as one edit (`tff`/`ttf`
+/// is one slip of the fingers).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 impl<'a> TableReader<'a> {
     pub fn new(
         src: &'a Source,
@@ -96,6 +128,26 @@ impl<'a> TableReader<'a> {
     }
 
     fn missing(&self, key: &str, expected: &str) -> ScenarioError {
+        // A required key is most often "missing" because it is misspelt: point at the key
+        // that looks like it, where it is.
+        let misspelt = self
+            .table
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| !self.known.contains(k))
+            .filter(|k| close(k, key))
+            .min_by_key(|k| edit_distance(k, key));
+        if let Some(found) = misspelt {
+            let span = self.table.get_key_value(found).and_then(|(k, _)| k.span());
+            return self.error(
+                span.or_else(|| self.span.clone()),
+                key,
+                format!(
+                    "missing required key `{key}` (expected {expected}); found `{found}`: \
+                     did you mean `{key}`?"
+                ),
+            );
+        }
         self.error(
             self.span.clone(),
             key,
@@ -293,16 +345,35 @@ impl<'a> TableReader<'a> {
                     .or_else(|| item.span());
                 let mut allowed = self.known.clone();
                 allowed.sort_unstable();
+                let hint = allowed
+                    .iter()
+                    .filter(|k| close(k, key))
+                    .min_by_key(|k| edit_distance(k, key))
+                    .map_or(String::new(), |k| format!(" (did you mean `{k}`?)"));
                 return Err(self.error(
                     span,
                     key,
                     format!(
-                        "unknown key `{key}`; expected one of: {}",
+                        "unknown key `{key}`{hint}; expected one of: {}",
                         allowed.join(", ")
                     ),
                 ));
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misspellings_are_close_and_other_keys_are_not() {
+        assert_eq!(edit_distance("server_tff", "server_ttf"), 1);
+        assert_eq!(edit_distance("hartbeat_timeout", "heartbeat_timeout"), 1);
+        assert!(close("server_tff", "server_ttf"));
+        assert!(!close("seed", "name"));
+        assert!(!close("server_ttf", "server_ttf"));
     }
 }

@@ -13,6 +13,7 @@ use super::canvas::{self, Chart, DrawResult};
 use super::scale::Ticked;
 use super::style::{self, anchored, font};
 use crate::analysis::summary::Report;
+use crate::report::numbers;
 
 const MINUTES_PER_YEAR: f64 = 365.0 * 24.0 * 60.0;
 
@@ -50,11 +51,13 @@ struct Entry {
 pub struct AvailabilityChart {
     service: String,
     entries: Vec<Entry>,
+    /// Decimals of every percentage on the chart.
+    decimals: usize,
 }
 
 impl AvailabilityChart {
     pub fn new(reports: &[(&str, &Report)], service: &str) -> AvailabilityChart {
-        let entries = reports
+        let entries: Vec<Entry> = reports
             .iter()
             .map(|(label, report)| Entry {
                 label: label.to_string(),
@@ -65,9 +68,11 @@ impl AvailabilityChart {
                 }),
             })
             .collect();
+        let decimals = chart_decimals(entries.iter().filter_map(|e| e.measured).map(|m| m.1));
         AvailabilityChart {
             service: service.to_string(),
             entries,
+            decimals,
         }
     }
 
@@ -125,12 +130,16 @@ fn downtime_label(n: f64) -> String {
     format!("{value:.decimals$} {unit}/yr")
 }
 
-/// The mean availability as a percentage with enough digits to tell it from its neighbours.
-fn percent(a: f64, n: f64) -> String {
-    let decimals = (n.floor() as usize + 1).clamp(1, 8);
-    let digits = format!("{:.*}", decimals, a * 100.0);
-    // Zeros at the end add no information: 99.995%, not 99.99500%.
-    format!("{}%", digits.trim_end_matches('0').trim_end_matches('.'))
+/// Decimals of the percentages on one chart: one past the most nines any bar reaches (99.995%
+/// needs three), the same for every bar so that they read against each other.
+fn chart_decimals(levels: impl Iterator<Item = Level>) -> usize {
+    let most = levels
+        .filter_map(|l| match l {
+            Level::Nines(n) if n.is_finite() => Some(n),
+            _ => None,
+        })
+        .fold(0.0, f64::max);
+    (most.floor() as usize + 1).clamp(1, 8)
 }
 
 impl Chart for AvailabilityChart {
@@ -236,12 +245,12 @@ impl Chart for AvailabilityChart {
                     chart.draw_series(std::iter::once(
                         EmptyElement::at((x, whisker_top))
                             + Text::new(
-                                percent(mean, v),
+                                numbers::percent(mean, self.decimals),
                                 (0, -30),
                                 anchored(style::LABEL_SIZE + 2.0, HPos::Center, VPos::Bottom),
                             )
                             + Text::new(
-                                format!("{v:.2} nines"),
+                                format!("{} nines", numbers::nines(v)),
                                 (0, -10),
                                 anchored(style::NOTE_SIZE, HPos::Center, VPos::Bottom)
                                     .color(&style::MUTED),
@@ -279,9 +288,16 @@ mod tests {
         assert_eq!(downtime_label(3.0), "8.76 h/yr");
         assert_eq!(downtime_label(4.0), "52.6 min/yr");
         assert_eq!(downtime_label(6.0), "31.5 s/yr");
-        assert_eq!(percent(0.991_88, 2.09), "99.188%");
-        assert_eq!(percent(0.999_95, 4.3), "99.995%");
-        assert_eq!(percent(0.9, 1.0), "90%");
+    }
+
+    #[test]
+    fn one_precision_per_chart_and_no_rounding_up_a_nine() {
+        let levels = [0.991_88, 0.999_899_6].map(level);
+        let decimals = chart_decimals(levels.into_iter());
+        assert_eq!(decimals, 4);
+        assert_eq!(numbers::percent(0.999_899_6, decimals), "99.9899%");
+        assert_eq!(numbers::percent(0.991_88, decimals), "99.1880%");
+        assert_eq!(chart_decimals([Level::Perfect].into_iter()), 1);
     }
 
     #[test]

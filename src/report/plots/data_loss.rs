@@ -9,6 +9,7 @@ use std::path::Path;
 use super::canvas;
 use super::lines::{LinePlot, Series};
 use super::scale::{Fit, Scale};
+use crate::metrics::DataLossSummary;
 
 /// Past this many failovers the curve keeps about this many steps: the picture is the same
 /// and the SVG stays small.
@@ -20,10 +21,35 @@ pub fn data_loss(series: &[(&str, &[f64])], out_stem: &Path) -> io::Result<()> {
     canvas::write(&data_loss_plot(series), out_stem)
 }
 
-/// The same from a summary of each distribution: `seconds` evenly spaced quantiles of it (a
-/// bounded stand-in for every sample), `failovers` how many failovers it stands for.
-pub fn data_loss_counted(series: &[(&str, &[f64], u64)], out_stem: &Path) -> io::Result<()> {
+/// One scenario's distribution as a run keeps it: a label, evenly spaced quantiles in seconds
+/// (a bounded stand-in for every sample, the last one the maximum), and the summary the JSON
+/// report carries (`None`: no failover).
+pub type LossSeries<'a> = (&'a str, &'a [f64], Option<&'a DataLossSummary>);
+
+/// The same from a summary of each distribution: the curve from the quantiles, the legend's
+/// numbers from the summary, exactly as the JSON report gives them.
+pub fn data_loss_counted(series: &[LossSeries], out_stem: &Path) -> io::Result<()> {
     canvas::write(&counted_plot(series), out_stem)
+}
+
+/// The legend's numbers of one scenario, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Legend {
+    failovers: u64,
+    p50: f64,
+    p95: f64,
+    max: f64,
+}
+
+impl From<&DataLossSummary> for Legend {
+    fn from(d: &DataLossSummary) -> Legend {
+        Legend {
+            failovers: d.failovers,
+            p50: d.p50_seconds,
+            p95: d.p95_seconds,
+            max: d.max_seconds,
+        }
+    }
 }
 
 /// A unit that keeps the axis numbers small: seconds, minutes or hours.
@@ -37,10 +63,11 @@ fn unit_for(max_seconds: f64) -> (f64, &'static str) {
     }
 }
 
-/// The value at quantile `q` of sorted data (nearest rank).
+/// The value at quantile `q` of sorted data: the nearest rank, as the JSON report's summary
+/// takes it.
 fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// Staircase vertices of the empirical CDF of `sorted`, ending at `x_end`.
@@ -66,22 +93,39 @@ fn staircase(sorted: &[f64], x_end: f64) -> Vec<(f64, f64)> {
     points
 }
 
+/// The plot of raw samples: the legend's numbers from the samples themselves.
 pub fn data_loss_plot(series: &[(&str, &[f64])]) -> LinePlot {
-    let counted: Vec<(&str, &[f64], u64)> = series
+    let legends: Vec<Option<Legend>> = series
         .iter()
-        .map(|(label, values)| {
-            (
-                *label,
-                *values,
-                values.iter().filter(|v| v.is_finite()).count() as u64,
-            )
+        .map(|(_, values)| {
+            let mut v: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+            v.sort_by(f64::total_cmp);
+            (!v.is_empty()).then(|| Legend {
+                failovers: v.len() as u64,
+                p50: quantile(&v, 0.5),
+                p95: quantile(&v, 0.95),
+                max: v[v.len() - 1],
+            })
         })
         .collect();
-    counted_plot(&counted)
+    let counted: Vec<(&str, &[f64], Option<Legend>)> = series
+        .iter()
+        .zip(legends)
+        .map(|((label, values), legend)| (*label, *values, legend))
+        .collect();
+    plot(&counted)
 }
 
-fn counted_plot(series: &[(&str, &[f64], u64)]) -> LinePlot {
-    let counts: Vec<u64> = series.iter().map(|(_, _, n)| *n).collect();
+fn counted_plot(series: &[LossSeries]) -> LinePlot {
+    let with_legend: Vec<(&str, &[f64], Option<Legend>)> = series
+        .iter()
+        .map(|(label, values, summary)| (*label, *values, summary.map(Legend::from)))
+        .collect();
+    plot(&with_legend)
+}
+
+fn plot(series: &[(&str, &[f64], Option<Legend>)]) -> LinePlot {
+    let legends: Vec<Option<Legend>> = series.iter().map(|(_, _, l)| *l).collect();
     let cleaned: Vec<(String, Vec<f64>)> = series
         .iter()
         .map(|(label, values, _)| {
@@ -144,23 +188,24 @@ fn counted_plot(series: &[(&str, &[f64], u64)]) -> LinePlot {
     let fmt = |seconds: f64| crate::time::Human(crate::time::from_seconds(seconds)).to_string();
     let series: Vec<Series> = cleaned
         .iter()
-        .zip(&counts)
-        .map(|((label, v), count)| {
-            if v.is_empty() {
+        .zip(&legends)
+        .map(|((label, v), legend)| {
+            let Some(legend) = legend.filter(|_| !v.is_empty()) else {
                 return Series {
                     legend: format!("{label}: no cross-cluster failover"),
                     points: Vec::new(),
                     band: Vec::new(),
                     markers: false,
                 };
-            }
+            };
             let scaled: Vec<f64> = v.iter().map(|s| (s / axis_divisor).max(floor)).collect();
             Series {
                 legend: format!(
-                    "{label}: {count} failovers, median {}, 95% {}, max {}",
-                    fmt(quantile(v, 0.5)),
-                    fmt(quantile(v, 0.95)),
-                    fmt(v[v.len() - 1]),
+                    "{label}: {} failovers, median {}, 95% {}, max {}",
+                    legend.failovers,
+                    fmt(legend.p50),
+                    fmt(legend.p95),
+                    fmt(legend.max),
                 ),
                 points: staircase(&scaled, x_end),
                 band: Vec::new(),
@@ -184,6 +229,7 @@ fn counted_plot(series: &[(&str, &[f64], u64)]) -> LinePlot {
         )
         .unwrap_or_else(Scale::unit),
         y_percent: true,
+        y_nines: false,
         series,
         empty_message: nothing
             .then(|| "no cross-cluster failover in any scenario: no data lost to show".to_string()),
@@ -219,6 +265,40 @@ mod tests {
         let s = staircase(&data, 100.0);
         assert!(s.len() <= 2 * MAX_STEPS + 4, "{}", s.len());
         assert_eq!(s[s.len() - 2], (99.999, 1.0));
+    }
+
+    #[test]
+    fn the_legend_of_a_run_says_what_its_json_says() {
+        // A heavy tail: the 2000 quantiles alone would end below the maximum, and their own
+        // median would sit a bucket away from the summary's.
+        let mut h = crate::metrics::DataLossHistogram::default();
+        for i in 0..50_000u64 {
+            h.push((i % 300 + 1) * 1_000_000);
+        }
+        h.push(258_811 * 1_000_000);
+        let summary = h.summary().unwrap();
+        let curve = h.quantiles_seconds(2000);
+        let plot = counted_plot(&[("set", &curve, Some(&summary))]);
+        let fmt = |s: f64| crate::time::Human(crate::time::from_seconds(s)).to_string();
+        let legend = &plot.series[0].legend;
+        for (what, value) in [
+            ("median", summary.p50_seconds),
+            ("95%", summary.p95_seconds),
+            ("max", summary.max_seconds),
+        ] {
+            assert!(
+                legend.contains(&format!("{what} {}", fmt(value))),
+                "{legend}"
+            );
+        }
+        assert!(legend.contains("50001 failovers"), "{legend}");
+        // The curve reaches the maximum (on the log axis, in seconds).
+        let last = plot.series[0]
+            .points
+            .iter()
+            .map(|p| p.0)
+            .fold(0.0, f64::max);
+        assert!(last >= 258_811.0, "{last}");
     }
 
     #[test]

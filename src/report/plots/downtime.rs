@@ -91,6 +91,25 @@ impl DowntimeChart {
             .collect()
     }
 
+    /// The axis of the minutes panel. Totals orders of magnitude apart (52 min/yr beside
+    /// 4268) go on decades, or the smaller bar vanishes; the share panel beside it still shows
+    /// the causes.
+    fn minutes_scale(&self) -> Scale {
+        let totals: Vec<f64> = (0..self.labels.len())
+            .filter_map(|i| self.total(i))
+            .filter(|t| *t > 0.0)
+            .collect();
+        Scale::fit(
+            &totals,
+            Fit {
+                allow_log: true,
+                from_zero: true,
+                headroom: 0.12,
+            },
+        )
+        .unwrap_or_else(Scale::unit)
+    }
+
     /// One stacked panel; `share` turns each bar into percentages of its own total.
     fn panel<DB: DrawingBackend>(
         &self,
@@ -107,31 +126,25 @@ impl DowntimeChart {
                     headroom: 0.0,
                 },
             )
+            .unwrap_or_else(Scale::unit)
         } else {
-            let totals: Vec<f64> = (0..n).filter_map(|i| self.total(i)).collect();
-            Scale::fit(
-                &totals,
-                Fit {
-                    allow_log: false,
-                    from_zero: true,
-                    headroom: 0.12,
-                },
-            )
-        }
-        .unwrap_or_else(Scale::unit);
+            self.minutes_scale()
+        };
         let (title, y_desc) = if share {
             ("Share of each scenario's downtime", "% of downtime")
+        } else if scale.log {
+            ("Downtime per year", "minutes per year (log scale)")
         } else {
             ("Downtime per year", "minutes per year")
         };
         let mut chart =
-            super::panel::category_panel(area, title, &self.labels, &scale, y_desc, false)?;
+            super::panel::category_panel(area, title, &self.labels, &scale, y_desc, scale.log)?;
 
         for i in 0..n {
             let x = i as f64;
             let Some(minutes) = &self.minutes[i] else {
                 chart.draw_series(std::iter::once(
-                    EmptyElement::at((x, 0.0))
+                    EmptyElement::at((x, scale.lo))
                         + Text::new(
                             format!("no service \"{}\"", self.service),
                             (0, -8),
@@ -144,7 +157,7 @@ impl DowntimeChart {
             let total: f64 = minutes.iter().sum();
             if total <= 0.0 {
                 chart.draw_series(std::iter::once(
-                    EmptyElement::at((x, 0.0))
+                    EmptyElement::at((x, scale.lo))
                         + Text::new(
                             "no downtime",
                             (0, -8),
@@ -158,14 +171,19 @@ impl DowntimeChart {
             let mut bottom = 0.0;
             for (c, m) in minutes.iter().enumerate().filter(|(_, m)| **m > 0.0) {
                 let top = bottom + m * unit;
+                // On a log axis a segment spans the decades between its ends; the first one
+                // stands on the bottom of the axis.
                 chart.draw_series(std::iter::once(Rectangle::new(
-                    [(x - 0.3, bottom), (x + 0.3, top)],
+                    [
+                        (x - 0.3, scale.to_axis(bottom)),
+                        (x + 0.3, scale.to_axis(top)),
+                    ],
                     style::cause_color(c).filled(),
                 )))?;
                 // Segments tall enough to hold it carry their share.
                 if share && m * unit >= 6.0 {
                     chart.draw_series(std::iter::once(
-                        EmptyElement::at((x, (bottom + top) / 2.0))
+                        EmptyElement::at((x, scale.to_axis((bottom + top) / 2.0)))
                             + Text::new(
                                 format!("{:.1}%", m * unit),
                                 (0, 0),
@@ -177,7 +195,7 @@ impl DowntimeChart {
             }
             if !share {
                 chart.draw_series(std::iter::once(
-                    EmptyElement::at((x, total))
+                    EmptyElement::at((x, scale.to_axis(total)))
                         + Text::new(
                             style::human_minutes_per_year(total),
                             (0, -8),
@@ -264,6 +282,25 @@ mod tests {
         let legend: Vec<_> = chart.legend().into_iter().map(|e| e.text).collect();
         assert_eq!(legend, ["dns", "shared_disk"]);
         assert_eq!(chart.total(1), Some(3.0));
+    }
+
+    #[test]
+    fn totals_orders_of_magnitude_apart_go_on_a_log_axis() {
+        let a = report(&[("shared_disk", 4268.0)]);
+        let b = report(&[("dns", 40.0), ("server_failover", 12.0)]);
+        let chart = DowntimeChart::new(&[("a", &a), ("b", &b)], "app");
+        let scale = chart.minutes_scale();
+        assert!(scale.log);
+        // The 52 min/yr bar is at least a fifth of the panel high.
+        let height = (scale.to_axis(52.0) - scale.lo) / (scale.hi - scale.lo);
+        assert!(height > 0.2, "{height}");
+        canvas::render_svg(&chart, (900, 500)).unwrap();
+        let close = report(&[("dns", 30.0)]);
+        assert!(
+            !DowntimeChart::new(&[("a", &b), ("c", &close)], "app")
+                .minutes_scale()
+                .log
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct LinePlot {
     pub y: Scale,
     /// Y values are fractions, labelled as percentages.
     pub y_percent: bool,
+    /// Y values are nines (-log10(1 - A)), labelled as the availability they stand for.
+    pub y_nines: bool,
     pub series: Vec<Series>,
     /// Drawn instead of the axes when there is nothing to plot.
     pub empty_message: Option<String>,
@@ -69,7 +71,11 @@ impl Chart for LinePlot {
             .y_label_area_size(90)
             .build_cartesian_2d(self.x.range(), self.y.range())?;
         let y_label = |y: &f64| {
-            if self.y_percent {
+            if self.y_nines {
+                // One precision on the axis: enough decimals for its top.
+                let decimals = (self.y.hi.max(0.0).floor() as usize + 1).clamp(1, 8);
+                crate::report::numbers::percent(1.0 - 10f64.powf(-y), decimals)
+            } else if self.y_percent {
                 format!("{:.0}%", y * 100.0)
             } else {
                 self.y.label(*y)

@@ -20,9 +20,9 @@ mod sweep;
 
 pub use availability::availability_nines;
 pub use canvas::with_extension;
-pub use data_loss::{data_loss, data_loss_counted};
+pub use data_loss::{data_loss, data_loss_counted, LossSeries};
 pub use downtime::downtime_by_cause;
 pub use mtbf_mttr::mtbf_mttr;
 pub use race::race_curve;
 pub use standard::{standard_charts, Figure};
-pub use sweep::{sweep_lines, SweepPoint};
+pub use sweep::{sweep_lines, SweepMetric, SweepPoint, SWEEP_METRICS};

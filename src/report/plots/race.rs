@@ -65,6 +65,7 @@ pub fn race_plot(variants: &[(&str, &[(f64, f64)])]) -> LinePlot {
         // a variant that never breaks lies on the zero line.
         y: Scale::fit(&[0.0, top.clamp(0.1, 1.0)], fraction).unwrap_or_else(Scale::unit),
         y_percent: true,
+        y_nines: false,
         empty_message: offsets
             .is_empty()
             .then(|| "no race results to show".to_string()),
