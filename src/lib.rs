@@ -7,6 +7,7 @@ pub mod control;
 pub mod dist;
 pub mod engine;
 pub mod http_server;
+pub mod interrupt;
 pub mod metrics;
 pub mod model;
 pub mod production;

@@ -3,9 +3,11 @@
 pub mod atomic;
 pub mod compare_table;
 pub mod csv_out;
+pub mod folder_lock;
 pub mod html;
 pub mod outputs;
 pub mod plots;
+pub mod publish;
 pub mod race_report;
 pub mod table;
 pub mod test_report;
