@@ -17,4 +17,5 @@ pub mod run;
 pub mod scenario;
 pub mod sweep;
 pub mod time;
+pub mod workload;
 pub mod world;

@@ -1,0 +1,171 @@
+//! The work a command is asked for, estimated before it starts: simulated years (replications
+//! x observed horizon, summed over scenarios and sweep values) and the CSV `run` would write.
+//! Past a limit the command is refused, naming `--allow-large`: a mistyped replication count
+//! should not start hours of simulation or fill a disk.
+
+use crate::model::simulate_replication;
+use crate::scenario::Scenario;
+use crate::time::{Micros, MICROS_PER_YEAR};
+
+/// Simulated years beyond which a command needs `--allow-large` (about an hour on two cores
+/// for a cluster set, minutes for standalone clusters).
+pub const MAX_SIMULATED_YEARS: f64 = 1e8;
+
+/// CSV bytes beyond which `run` needs `--allow-large`.
+pub const MAX_CSV_BYTES: f64 = 2e9;
+
+/// Bytes of a `replications.csv` row: the replication, the service, six figures and one per
+/// cause, as written.
+const REPLICATION_ROW_BYTES: f64 = 140.0;
+
+/// Bytes of an `outages.csv` row.
+const OUTAGE_ROW_BYTES: f64 = 75.0;
+
+/// Observed years of the pilot replication that measures the outage rate.
+const PILOT_YEARS: u64 = 20;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    pub simulated_years: f64,
+    pub csv_bytes: f64,
+}
+
+fn observed_years(scenario: &Scenario) -> f64 {
+    let s = &scenario.simulation;
+    s.horizon.saturating_sub(s.warmup) as f64 / MICROS_PER_YEAR as f64
+}
+
+/// Outages per observed year, over all of a scenario's services, measured on one short
+/// replication (a pure function of the scenario and seed, like the run itself).
+fn outages_per_year(scenario: &Scenario, seed: u64) -> f64 {
+    let mut pilot = scenario.clone();
+    let observed: Micros = PILOT_YEARS * MICROS_PER_YEAR;
+    let sim = &mut pilot.simulation;
+    sim.horizon = sim.horizon.min(sim.warmup.saturating_add(observed));
+    let years = observed_years(&pilot);
+    let result = simulate_replication(&pilot, seed, 0, true);
+    let outages: usize = result.services.iter().map(|s| s.outages.len()).sum();
+    outages as f64 / years.max(f64::MIN_POSITIVE)
+}
+
+impl Workload {
+    /// `scenarios` each run `replications` times, `times` over (a sweep's values).
+    pub fn simulation(scenarios: &[&Scenario], replications: u64, times: usize) -> Workload {
+        let years: f64 = scenarios.iter().map(|s| observed_years(s)).sum();
+        Workload {
+            simulated_years: years * replications as f64 * times as f64,
+            csv_bytes: 0.0,
+        }
+    }
+
+    /// `sweep`: each value's scenarios, run as many times as the value's first scenario says.
+    pub fn sweep(values: &[Vec<Scenario>], replications: impl Fn(&Scenario) -> u64) -> Workload {
+        let simulated_years = values
+            .iter()
+            .filter(|group| !group.is_empty())
+            .map(|group| {
+                let refs: Vec<&Scenario> = group.iter().collect();
+                Workload::simulation(&refs, replications(&group[0]), 1).simulated_years
+            })
+            .sum();
+        Workload {
+            simulated_years,
+            csv_bytes: 0.0,
+        }
+    }
+
+    /// `run`: its simulation, and its `replications.csv` (and `outages.csv`) rows.
+    pub fn run(scenario: &Scenario, replications: u64, seed: u64, outages: bool) -> Workload {
+        let mut work = Workload::simulation(&[scenario], replications, 1);
+        let services = (scenario.services.len() + scenario.vms.len()) as f64;
+        work.csv_bytes = replications as f64 * services * REPLICATION_ROW_BYTES;
+        if outages && work.simulated_years <= MAX_SIMULATED_YEARS {
+            work.csv_bytes +=
+                outages_per_year(scenario, seed) * work.simulated_years * OUTAGE_ROW_BYTES;
+        }
+        work
+    }
+
+    /// Refuses work past the limits unless `allow_large`.
+    pub fn check(&self, allow_large: bool) -> Result<(), String> {
+        if allow_large {
+            return Ok(());
+        }
+        if self.simulated_years > MAX_SIMULATED_YEARS {
+            return Err(format!(
+                "this would simulate {} years in all (replications x horizon), more than the \
+                 limit of {}: it could run for hours; lower --replications or the horizon, \
+                 or pass --allow-large to run it anyway",
+                short(self.simulated_years),
+                short(MAX_SIMULATED_YEARS)
+            ));
+        }
+        if self.csv_bytes > MAX_CSV_BYTES {
+            return Err(format!(
+                "this would write about {} of CSV, more than the limit of {}; lower \
+                 --replications, leave out --outages, or pass --allow-large to write it anyway",
+                bytes(self.csv_bytes),
+                bytes(MAX_CSV_BYTES)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A large count in a few digits: 2.0e10.
+fn short(x: f64) -> String {
+    if x < 1e6 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1e}")
+    }
+}
+
+fn bytes(b: f64) -> String {
+    match b {
+        b if b >= 1e9 => format!("{:.0} GB", b / 1e9),
+        b if b >= 1e6 => format!("{:.0} MB", b / 1e6),
+        b => format!("{:.0} kB", b / 1e3),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Scenario {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/standalone_ecx.toml");
+        crate::scenario::load(&path).unwrap()
+    }
+
+    #[test]
+    fn a_billion_replications_are_refused_and_the_defaults_are_not() {
+        let s = example();
+        let default = Workload::run(&s, s.simulation.replications, 42, true);
+        assert!(default.check(false).is_ok(), "{default:?}");
+        let huge = Workload::run(&s, 1_000_000_000, 42, false);
+        let err = huge.check(false).unwrap_err();
+        assert!(
+            err.contains("1.0e10 years") && err.contains("--allow-large"),
+            "{err}"
+        );
+        assert!(huge.check(true).is_ok());
+        // 20 million replications of a year: within the simulation limit, past the CSV one.
+        let mut short = s.clone();
+        short.simulation.horizon = MICROS_PER_YEAR;
+        let csv = Workload::run(&short, 20_000_000, 42, false)
+            .check(false)
+            .unwrap_err();
+        assert!(csv.contains("GB of CSV"), "{csv}");
+    }
+
+    #[test]
+    fn outage_rows_are_counted_when_asked_for() {
+        let s = example();
+        let plain = Workload::run(&s, 1000, 42, false);
+        let with = Workload::run(&s, 1000, 42, true);
+        assert!(with.csv_bytes > plain.csv_bytes, "{plain:?} {with:?}");
+        assert_eq!(plain.simulated_years, 1000.0 * 10.0);
+    }
+}
