@@ -565,6 +565,9 @@ fn test_command(paths: &[PathBuf], control: Option<&str>, trace: bool) -> Result
             continue;
         }
         tests += 1;
+        if let Some(warning) = ecxsim::workload::control_test_warning(&scenario) {
+            eprintln!("warning: {}: {warning}", path.display());
+        }
         let mut scenario = scenario;
         if let Some(variant) = &control {
             scenario.control = variant.clone();

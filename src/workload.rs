@@ -1,5 +1,5 @@
 //! The work a command is asked for, estimated before it starts: simulated years (replications
-//! x observed horizon, summed over scenarios and sweep values) and the CSV `run` would write.
+//! x horizon, summed over scenarios and sweep values) and the CSV `run` would write.
 //! Past a limit the command is refused, naming `--allow-large`: a mistyped replication count
 //! should not start hours of simulation or fill a disk.
 
@@ -30,6 +30,11 @@ pub struct Workload {
     pub csv_bytes: f64,
 }
 
+/// Years one replication simulates, the warmup included.
+fn simulated_years(scenario: &Scenario) -> f64 {
+    scenario.simulation.horizon as f64 / MICROS_PER_YEAR as f64
+}
+
 fn observed_years(scenario: &Scenario) -> f64 {
     let s = &scenario.simulation;
     s.horizon.saturating_sub(s.warmup) as f64 / MICROS_PER_YEAR as f64
@@ -51,7 +56,7 @@ fn outages_per_year(scenario: &Scenario, seed: u64) -> f64 {
 impl Workload {
     /// `scenarios` each run `replications` times, `times` over (a sweep's values).
     pub fn simulation(scenarios: &[&Scenario], replications: u64, times: usize) -> Workload {
-        let years: f64 = scenarios.iter().map(|s| observed_years(s)).sum();
+        let years: f64 = scenarios.iter().map(|s| simulated_years(s)).sum();
         Workload {
             simulated_years: years * replications as f64 * times as f64,
             csv_bytes: 0.0,
@@ -112,6 +117,28 @@ impl Workload {
     }
 }
 
+/// Simulated years of a control-logic test (`ecxsim test`) past which it warns: that world
+/// steps every heartbeat and takes about a second of CPU per simulated year.
+pub const CONTROL_TEST_WARNING_YEARS: f64 = 10.0;
+
+/// A warning for a control-logic test that will run for long (replications x horizon).
+pub fn control_test_warning(scenario: &Scenario) -> Option<String> {
+    let years = simulated_years(scenario) * scenario.simulation.replications as f64;
+    (years > CONTROL_TEST_WARNING_YEARS).then(|| {
+        let hours = years / 3600.0;
+        let time = if hours >= 1.0 {
+            format!("about {hours:.0} hours")
+        } else {
+            format!("about {:.0} minutes", (years / 60.0).max(1.0))
+        };
+        format!(
+            "{} simulated years of the control logic (replications x horizon) take {time} \
+             of CPU; a regression test usually needs hours of simulated time, not years",
+            short(years)
+        )
+    })
+}
+
 /// A large count in a few digits: 2.0e10.
 fn short(x: f64) -> String {
     if x < 1e6 {
@@ -158,6 +185,20 @@ mod tests {
             .check(false)
             .unwrap_err();
         assert!(csv.contains("GB of CSV"), "{csv}");
+    }
+
+    #[test]
+    fn long_control_logic_tests_are_announced() {
+        let mut s = example();
+        s.simulation.replications = 1;
+        s.simulation.horizon = 2 * MICROS_PER_YEAR;
+        assert_eq!(control_test_warning(&s), None);
+        s.simulation.horizon = 10_000 * MICROS_PER_YEAR;
+        let w = control_test_warning(&s).unwrap();
+        assert!(
+            w.contains("10000 simulated years") && w.contains("about 3 hours"),
+            "{w}"
+        );
     }
 
     #[test]

@@ -360,3 +360,39 @@ fn a_scenario_name_cannot_leave_the_results_folder() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only a/");
     assert!(!Path::new("/tmp/ecxsim-absolute-name").exists());
 }
+
+/// A control-logic test over thousands of years says so before it starts (it would run for
+/// hours without a word).
+#[test]
+fn a_long_control_logic_test_is_announced() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let source = root().join("scenarios/regression/failover_cluster1.toml");
+    let text = std::fs::read_to_string(&source).unwrap().replacen(
+        "horizon = \"1h\"",
+        "horizon = \"10000y\"",
+        1,
+    );
+    let file = dir.path().join("long.toml");
+    std::fs::write(&file, text).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecxsim"))
+        .args(["test", file.to_str().unwrap()])
+        .current_dir(source.parent().unwrap())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stderr).read_line(&mut line);
+        let _ = send.send(line);
+    });
+    let line = receive.recv_timeout(std::time::Duration::from_secs(20));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("no warning within 20 s");
+    assert!(line.starts_with("warning: "), "{line}");
+    assert!(line.contains("10000 simulated years"), "{line}");
+}
