@@ -1,5 +1,6 @@
 //! The work a command is asked for, estimated before it starts: simulated years (replications
-//! x horizon, summed over scenarios and sweep values) and the CSV `run` would write.
+//! x horizon, summed over scenarios and sweep values), the CPU time they take at the measured
+//! speed of each model, and the CSV `run` would write.
 //! Past a limit the command is refused, naming `--allow-large`: a mistyped replication count
 //! should not start hours of simulation or fill a disk.
 
@@ -7,9 +8,13 @@ use crate::model::simulate_replication;
 use crate::scenario::Scenario;
 use crate::time::{Micros, MICROS_PER_YEAR};
 
-/// Simulated years beyond which a command needs `--allow-large` (about an hour on two cores
-/// for a cluster set, minutes for standalone clusters).
-pub const MAX_SIMULATED_YEARS: f64 = 1e8;
+/// Estimated CPU seconds beyond which a command needs `--allow-large` (two hours).
+pub const MAX_CPU_SECONDS: f64 = 7200.0;
+
+/// Replication-years per CPU second (README, Performance): standalone clusters, and a
+/// cluster set's world, whose scripts, master and operator run as they would on the servers.
+const STANDALONE_YEARS_PER_SECOND: f64 = 1.5e6;
+const CLUSTER_SET_YEARS_PER_SECOND: f64 = 2.0e3;
 
 /// CSV bytes beyond which `run` needs `--allow-large`.
 pub const MAX_CSV_BYTES: f64 = 2e9;
@@ -27,7 +32,19 @@ const PILOT_YEARS: u64 = 20;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Workload {
     pub simulated_years: f64,
+    pub cpu_seconds: f64,
     pub csv_bytes: f64,
+}
+
+/// CPU seconds per simulated year (the dispatch of `model::simulate_replication`).
+fn seconds_per_year(scenario: &Scenario) -> f64 {
+    let cluster_set =
+        scenario.master.is_some() || !scenario.vms.is_empty() || !scenario.fault_domains.is_empty();
+    if cluster_set {
+        1.0 / CLUSTER_SET_YEARS_PER_SECOND
+    } else {
+        1.0 / STANDALONE_YEARS_PER_SECOND
+    }
 }
 
 /// Years one replication simulates, the warmup included.
@@ -56,27 +73,32 @@ fn outages_per_year(scenario: &Scenario, seed: u64) -> f64 {
 impl Workload {
     /// `scenarios` each run `replications` times, `times` over (a sweep's values).
     pub fn simulation(scenarios: &[&Scenario], replications: u64, times: usize) -> Workload {
-        let years: f64 = scenarios.iter().map(|s| simulated_years(s)).sum();
+        let runs = replications as f64 * times as f64;
         Workload {
-            simulated_years: years * replications as f64 * times as f64,
+            simulated_years: runs * scenarios.iter().map(|s| simulated_years(s)).sum::<f64>(),
+            cpu_seconds: runs
+                * scenarios
+                    .iter()
+                    .map(|s| simulated_years(s) * seconds_per_year(s))
+                    .sum::<f64>(),
             csv_bytes: 0.0,
         }
     }
 
     /// `sweep`: each value's scenarios, run as many times as the value's first scenario says.
     pub fn sweep(values: &[Vec<Scenario>], replications: impl Fn(&Scenario) -> u64) -> Workload {
-        let simulated_years = values
-            .iter()
-            .filter(|group| !group.is_empty())
-            .map(|group| {
-                let refs: Vec<&Scenario> = group.iter().collect();
-                Workload::simulation(&refs, replications(&group[0]), 1).simulated_years
-            })
-            .sum();
-        Workload {
-            simulated_years,
+        let mut total = Workload {
+            simulated_years: 0.0,
+            cpu_seconds: 0.0,
             csv_bytes: 0.0,
+        };
+        for group in values.iter().filter(|group| !group.is_empty()) {
+            let refs: Vec<&Scenario> = group.iter().collect();
+            let work = Workload::simulation(&refs, replications(&group[0]), 1);
+            total.simulated_years += work.simulated_years;
+            total.cpu_seconds += work.cpu_seconds;
         }
+        total
     }
 
     /// `run`: its simulation, and its `replications.csv` (and `outages.csv`) rows.
@@ -84,7 +106,7 @@ impl Workload {
         let mut work = Workload::simulation(&[scenario], replications, 1);
         let services = (scenario.services.len() + scenario.vms.len()) as f64;
         work.csv_bytes = replications as f64 * services * REPLICATION_ROW_BYTES;
-        if outages && work.simulated_years <= MAX_SIMULATED_YEARS {
+        if outages && work.cpu_seconds <= MAX_CPU_SECONDS {
             work.csv_bytes +=
                 outages_per_year(scenario, seed) * work.simulated_years * OUTAGE_ROW_BYTES;
         }
@@ -96,13 +118,14 @@ impl Workload {
         if allow_large {
             return Ok(());
         }
-        if self.simulated_years > MAX_SIMULATED_YEARS {
+        if self.cpu_seconds > MAX_CPU_SECONDS {
             return Err(format!(
-                "this would simulate {} years in all (replications x horizon), more than the \
-                 limit of {}: it could run for hours; lower --replications or the horizon, \
-                 or pass --allow-large to run it anyway",
+                "this would simulate {} years in all (replications x horizon), about {:.0} \
+                 hours of CPU time, more than the limit of {:.0}; lower --replications or the \
+                 horizon, or pass --allow-large to run it anyway",
                 short(self.simulated_years),
-                short(MAX_SIMULATED_YEARS)
+                (self.cpu_seconds / 3600.0).ceil(),
+                MAX_CPU_SECONDS / 3600.0
             ));
         }
         if self.csv_bytes > MAX_CSV_BYTES {
@@ -171,14 +194,21 @@ mod tests {
         let s = example();
         let default = Workload::run(&s, s.simulation.replications, 42, true);
         assert!(default.check(false).is_ok(), "{default:?}");
+        // The CSV of a billion replications is refused before its simulation time is.
         let huge = Workload::run(&s, 1_000_000_000, 42, false);
         let err = huge.check(false).unwrap_err();
         assert!(
-            err.contains("1.0e10 years") && err.contains("--allow-large"),
+            err.contains("140 GB of CSV") && err.contains("--allow-large"),
             "{err}"
         );
         assert!(huge.check(true).is_ok());
-        // 20 million replications of a year: within the simulation limit, past the CSV one.
+        let long = Workload::simulation(&[&s], 10_000_000_000, 1);
+        let err = long.check(false).unwrap_err();
+        assert!(
+            err.contains("1.0e11 years") && err.contains("--allow-large"),
+            "{err}"
+        );
+        // 20 million replications of a year: within the time limit, past the CSV one.
         let mut short = s.clone();
         short.simulation.horizon = MICROS_PER_YEAR;
         let csv = Workload::run(&short, 20_000_000, 42, false)
@@ -208,5 +238,14 @@ mod tests {
         let with = Workload::run(&s, 1000, 42, true);
         assert!(with.csv_bytes > plain.csv_bytes, "{plain:?} {with:?}");
         assert_eq!(plain.simulated_years, 1000.0 * 10.0);
+        // A cluster set's world is about a thousand times slower per simulated year.
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/cluster_set.toml");
+        let set = crate::scenario::load(&path).unwrap();
+        let set = Workload::simulation(&[&set], 1000, 1);
+        assert!(
+            set.cpu_seconds > 500.0 * plain.cpu_seconds,
+            "{set:?} {plain:?}"
+        );
     }
 }

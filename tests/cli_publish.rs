@@ -270,9 +270,9 @@ fn sweep_and_race_check_their_options_before_simulating() {
             param,
             "--values",
             values,
-            // Hours of simulation, within the limit that needs --allow-large.
+            // Minutes of simulation, within the limit that needs --allow-large.
             "--replications",
-            "4000000",
+            "100000",
             "--out",
             out,
         ])
