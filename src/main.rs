@@ -565,7 +565,7 @@ fn test_command(paths: &[PathBuf], control: Option<&str>, trace: bool) -> Result
             continue;
         }
         tests += 1;
-        if let Some(warning) = ecxsim::workload::control_test_warning(&scenario) {
+        if let Some(warning) = ecxsim::workload::test_warning(&scenario) {
             eprintln!("warning: {}: {warning}", path.display());
         }
         let mut scenario = scenario;

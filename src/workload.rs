@@ -140,24 +140,24 @@ impl Workload {
     }
 }
 
-/// Simulated years of a control-logic test (`ecxsim test`) past which it warns: that world
-/// steps every heartbeat and takes about a second of CPU per simulated year.
-pub const CONTROL_TEST_WARNING_YEARS: f64 = 10.0;
+/// Estimated CPU seconds of a regression test (`ecxsim test`) past which it warns before
+/// running (ten minutes); `test` has no output to bound, so it warns rather than refuses.
+pub const TEST_WARNING_CPU_SECONDS: f64 = 600.0;
 
-/// A warning for a control-logic test that will run for long (replications x horizon).
-pub fn control_test_warning(scenario: &Scenario) -> Option<String> {
-    let years = simulated_years(scenario) * scenario.simulation.replications as f64;
-    (years > CONTROL_TEST_WARNING_YEARS).then(|| {
-        let hours = years / 3600.0;
+/// A warning for a regression test that may run for long (replications x horizon).
+pub fn test_warning(scenario: &Scenario) -> Option<String> {
+    let work = Workload::simulation(&[scenario], scenario.simulation.replications, 1);
+    (work.cpu_seconds > TEST_WARNING_CPU_SECONDS).then(|| {
+        let hours = work.cpu_seconds / 3600.0;
         let time = if hours >= 1.0 {
             format!("about {hours:.0} hours")
         } else {
-            format!("about {:.0} minutes", (years / 60.0).max(1.0))
+            format!("about {:.0} minutes", work.cpu_seconds / 60.0)
         };
         format!(
-            "{} simulated years of the control logic (replications x horizon) take {time} \
-             of CPU; a regression test usually needs hours of simulated time, not years",
-            short(years)
+            "{} simulated years (replications x horizon) may take up to {time} of CPU time; \
+             a regression test usually needs hours of simulated time, not years",
+            short(work.simulated_years)
         )
     })
 }
@@ -218,15 +218,18 @@ mod tests {
     }
 
     #[test]
-    fn long_control_logic_tests_are_announced() {
-        let mut s = example();
-        s.simulation.replications = 1;
-        s.simulation.horizon = 2 * MICROS_PER_YEAR;
-        assert_eq!(control_test_warning(&s), None);
+    fn long_regression_tests_are_announced() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/regression/failover_cluster1.toml");
+        let mut s = crate::scenario::load(&path).unwrap();
+        assert_eq!(test_warning(&s), None);
         s.simulation.horizon = 10_000 * MICROS_PER_YEAR;
-        let w = control_test_warning(&s).unwrap();
+        assert_eq!(test_warning(&s), None, "seconds, not minutes");
+        s.simulation.horizon = 500_000 * MICROS_PER_YEAR;
+        s.simulation.replications = 100;
+        let w = test_warning(&s).unwrap();
         assert!(
-            w.contains("10000 simulated years") && w.contains("about 3 hours"),
+            w.contains("5.0e7 simulated years") && w.contains("about 7 hours"),
             "{w}"
         );
     }
