@@ -2,7 +2,8 @@
 //! records the signal; the runner stops at the next replication, the command drops its
 //! unpublished files, and the process exits with 128 + the signal's number (130, 143, 129),
 //! as a shell reports a process killed by it. Without `install`, signals keep their default
-//! action (commands that write nothing need no clean-up).
+//! action (commands that write nothing need no clean-up); a signal ignored when ecxsim
+//! started stays ignored.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -43,9 +44,29 @@ pub fn install() -> std::io::Result<()> {
         signal_hook::consts::SIGHUP,
     ];
     for signal in signals {
+        if ignored(signal) {
+            continue;
+        }
         signal_hook::flag::register_usize(signal, Arc::clone(received_slot()), signal as usize)?;
     }
     Ok(())
+}
+
+/// Whether `signal` was set to be ignored by whoever started ecxsim: `nohup` ignores SIGHUP, a
+/// shell's background job SIGINT; catching them would stop a run its user meant to go on.
+#[cfg(unix)]
+fn ignored(signal: i32) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one into `current`.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+#[cfg(not(unix))]
+fn ignored(_signal: i32) -> bool {
+    false
 }
 
 /// The signal received since `install`, if any.

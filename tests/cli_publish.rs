@@ -12,9 +12,20 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The binary started as from an interactive shell: whatever this test process ignores
+/// (a CI job started in the background ignores SIGINT), the child has the default actions.
 fn command(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ecxsim"));
     c.args(args).current_dir(root());
+    // SAFETY: only signal(2), async-signal-safe, between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
     c
 }
 
@@ -182,6 +193,77 @@ fn signals_stop_a_run_with_their_exit_code_and_leave_the_previous_set() {
         );
         assert_eq!(entries(root_dir.path()), ["out"], "signal {signal}");
     }
+}
+
+/// Under `nohup` (SIGHUP ignored when ecxsim starts) a hangup does not stop the run.
+#[test]
+fn a_signal_ignored_at_start_stays_ignored() {
+    let root_dir = tempfile::tempdir().unwrap();
+    let out = root_dir.path().join("out");
+    let mut cmd = command(&[
+        "run",
+        "scenarios/standalone_ecx.toml",
+        "--replications",
+        "20000000",
+        "--allow-large",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // SAFETY: only signal(2), async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_writing(&out);
+    kill(&child, libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "stopped by an ignored SIGHUP"
+    );
+    kill(&child, libc::SIGTERM);
+    let done = wait_at_most(child, Duration::from_secs(20));
+    assert_eq!(done.status.code(), Some(143));
+    assert_eq!(entries(root_dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn an_interrupted_compare_leaves_the_previous_set() {
+    let root_dir = tempfile::tempdir().unwrap();
+    let out = root_dir.path().join("out");
+    let before = previous_set(&out);
+    let child = command(&[
+        "compare",
+        "scenarios/standalone_ecx.toml",
+        "scenarios/cluster_set.toml",
+        "--replications",
+        "10000000",
+        "--allow-large",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_until_writing(&out);
+    kill(&child, libc::SIGINT);
+    let done = wait_at_most(child, Duration::from_secs(20));
+    assert_eq!(
+        done.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(snapshot(&out) == before, "the set was changed");
+    assert_eq!(entries(root_dir.path()), ["out"]);
 }
 
 #[test]
