@@ -10,9 +10,11 @@ use clap::{Parser, Subcommand};
 use ecxsim::analysis::summary::Report;
 use ecxsim::control::ControlVariant;
 use ecxsim::race::{sweep, SweepConfig, SweepReport};
+use ecxsim::report::publish::Publication;
 use ecxsim::report::{atomic, csv_out::RunCsv, outputs, race_report, table, test_report};
 use ecxsim::run::{run, RunOptions, CHUNK};
 use ecxsim::scenario::{self, Scenario};
+use ecxsim::workload::Workload;
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +46,9 @@ struct SimArgs {
     /// Print the JSON report instead of the table.
     #[arg(long)]
     json: bool,
+    /// Run even past the limits on simulated years and CSV size (see the README).
+    #[arg(long)]
+    allow_large: bool,
 }
 
 impl SimArgs {
@@ -280,6 +285,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Whatever failed on the way out, the run was asked to stop: nothing was published.
+        Err(_) if ecxsim::interrupt::received().is_some() => {
+            let signal = ecxsim::interrupt::received().expect("checked");
+            eprintln!(
+                "interrupted by {}: nothing was published, the output folder is as it was",
+                signal.name()
+            );
+            ExitCode::from(signal.exit_code())
+        }
         Err(failure) => {
             eprintln!("error: {}", failure.message);
             ExitCode::from(failure.code)
@@ -394,26 +408,38 @@ fn warned(scenario: Scenario) -> Scenario {
     scenario
 }
 
-/// `--out`, or `results/<default>`, created if needed.
-fn output_dir(out: Option<PathBuf>, default: &str) -> Result<PathBuf, Failure> {
-    let dir = out.unwrap_or_else(|| Path::new("results").join(default));
-    std::fs::create_dir_all(&dir).map_err(|e| {
+/// `--out`, or `results/<default>`.
+fn output_path(out: Option<PathBuf>, default: &str) -> PathBuf {
+    out.unwrap_or_else(|| Path::new("results").join(default))
+}
+
+/// Starts writing a new set of files for `--out` (see `report::publish`): locked against other
+/// runs, and, from here on, stopped cleanly by SIGINT, SIGTERM or SIGHUP.
+fn begin_output(out: Option<PathBuf>, default: &str) -> Result<Publication, Failure> {
+    ecxsim::interrupt::install()
+        .map_err(|e| Failure::input(format!("cannot handle termination signals: {e}")))?;
+    Publication::begin(&output_path(out, default)).map_err(Failure::input)
+}
+
+/// Publishes a fully written set, unless the run was asked to stop meanwhile.
+fn publish(output: Publication) -> Result<PathBuf, Failure> {
+    if let Some(signal) = ecxsim::interrupt::received() {
+        return Err(Failure::input(format!("interrupted by {}", signal.name())));
+    }
+    let target = output.target().to_path_buf();
+    output.publish().map_err(|e| {
         Failure::input(format!(
-            "cannot create the output folder {}: {e}",
-            dir.display()
+            "cannot publish the results in {}: {e}",
+            target.display()
         ))
     })?;
-    Ok(dir)
+    Ok(target)
 }
 
 fn write_json(dir: &Path, report: &Report) -> Result<String, Failure> {
     let text = serde_json::to_string_pretty(report).expect("reports serialise") + "\n";
-    atomic::write(&dir.join("summary.json"), text.as_bytes()).map_err(|e| {
-        Failure::input(format!(
-            "cannot write {}: {e}",
-            dir.join("summary.json").display()
-        ))
-    })?;
+    atomic::write(&dir.join("summary.json"), text.as_bytes())
+        .map_err(|e| Failure::input(format!("cannot write summary.json: {e}")))?;
     Ok(text)
 }
 
@@ -434,10 +460,14 @@ fn run_command(path: &Path, sim: SimArgs, outages: bool) -> Result<(), Failure> 
     let scenario = load_warned(path)?;
     let mut options = sim.options(&scenario);
     options.keep_outages = outages;
+    Workload::run(&scenario, options.replications, options.seed, outages)
+        .check(sim.allow_large)
+        .map_err(Failure::input)?;
     let json = sim.json;
-    let dir = output_dir(sim.out, &scenario.name)?;
-    let mut csv = RunCsv::create(&dir, &scenario, outages)
-        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
+    let output = begin_output(sim.out, &scenario.name)?;
+    let (dir, shown) = (output.dir(), output.target().display());
+    let mut csv = RunCsv::create(dir, &scenario, outages)
+        .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
     let bar = progress_bar(options.replications);
     let report = run(&scenario, &options, |result| {
         if let Some(bar) = &bar {
@@ -450,15 +480,16 @@ fn run_command(path: &Path, sim: SimArgs, outages: bool) -> Result<(), Failure> 
         bar.finish_and_clear();
     }
     csv.commit()
-        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
-    let text = write_json(&dir, &report)?;
+        .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
+    let text = write_json(dir, &report)?;
     outputs::availability_outputs(
-        &dir,
+        dir,
         &format!("ecxsim run: {}", report.scenario),
         &[&report],
         &[],
     )
-    .map_err(|e| Failure::input(format!("cannot write the charts to {}: {e}", dir.display())))?;
+    .map_err(|e| Failure::input(format!("cannot write the charts to {shown}: {e}")))?;
+    let dir = publish(output)?;
     if json {
         print!("{text}");
     } else {
@@ -495,22 +526,28 @@ fn compare_command(paths: &[PathBuf], sim: SimArgs) -> Result<(), Failure> {
         })
         .collect::<Result<_, _>>()?;
     let options = sim.options(&scenarios[0]);
+    let refs: Vec<&Scenario> = scenarios.iter().collect();
+    Workload::simulation(&refs, options.replications, 1)
+        .check(sim.allow_large)
+        .map_err(Failure::input)?;
     let json = sim.json;
-    let dir = output_dir(sim.out, "compare")?;
+    let output = begin_output(sim.out, "compare")?;
+    let (dir, shown) = (output.dir(), output.target().display());
     let report = ecxsim::compare::compare(&scenarios, &options)
         .map_err(|e| Failure::input(format!("run failed: {e}")))?;
     let text = serde_json::to_string_pretty(&report).expect("reports serialise") + "\n";
     atomic::write(&dir.join("compare.json"), text.as_bytes())
-        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
+        .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
     let reports: Vec<&ecxsim::analysis::summary::Report> = report.scenarios.iter().collect();
     let names: Vec<&str> = reports.iter().map(|r| r.scenario.as_str()).collect();
     outputs::availability_outputs(
-        &dir,
+        dir,
         &format!("ecxsim compare: {}", names.join(" vs ")),
         &reports,
         &report.differences,
     )
-    .map_err(|e| Failure::input(format!("cannot write the charts to {}: {e}", dir.display())))?;
+    .map_err(|e| Failure::input(format!("cannot write the charts to {shown}: {e}")))?;
+    let dir = publish(output)?;
     if json {
         print!("{text}");
     } else {
@@ -533,14 +570,21 @@ fn sweep_command(
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Every mistake is found before the first value is simulated.
+    let runs = ecxsim::sweep::check(&refs, param, &values).map_err(Failure::input)?;
+    Workload::sweep(&runs, |s| sim.options(s).replications)
+        .check(sim.allow_large)
+        .map_err(Failure::input)?;
+    let output = begin_output(sim.out.clone(), "sweep")?;
+    let (dir, shown) = (output.dir(), output.target().display());
     let report =
         ecxsim::sweep::sweep(&refs, param, &values, |s| sim.options(s)).map_err(Failure::input)?;
-    let dir = output_dir(sim.out, "sweep")?;
     let text = serde_json::to_string_pretty(&report).expect("reports serialise") + "\n";
     atomic::write(&dir.join("sweep.json"), text.as_bytes())
-        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
-    outputs::sweep_outputs(&dir, &format!("ecxsim sweep: {param}"), &report)
-        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
+        .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
+    outputs::sweep_outputs(dir, &format!("ecxsim sweep: {param}"), &report)
+        .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
+    let dir = publish(output)?;
     if json {
         print!("{text}");
     } else {
@@ -609,6 +653,9 @@ fn test_command(paths: &[PathBuf], control: Option<&str>, trace: bool) -> Result
             continue;
         }
         tests += 1;
+        if let Some(warning) = ecxsim::workload::test_warning(&scenario) {
+            eprintln!("warning: {}: {warning}", path.display());
+        }
         let mut scenario = scenario;
         if let Some(variant) = &control {
             scenario.control = variant.clone();
@@ -704,6 +751,8 @@ fn race_command(
         )));
     }
     check_race_options(&config)?;
+    let out = output_path(out, &scenario.name);
+    Publication::check(&out).map_err(Failure::input)?;
     let variants = match control {
         None => vec![scenario.control.clone()],
         Some(list) => list
@@ -720,10 +769,10 @@ fn race_command(
             sweep(&sc, &config)
         })
         .collect();
-    let dir = output_dir(out, &scenario.name)?;
-    let csv_path = dir.join("race.csv");
-    race_report::write_csv(&csv_path, &reports)
-        .map_err(|e| Failure::input(format!("cannot write {}: {e}", csv_path.display())))?;
+    let output = begin_output(Some(out), &scenario.name)?;
+    let (dir, shown) = (output.dir(), output.target().display());
+    race_report::write_csv(&dir.join("race.csv"), &reports)
+        .map_err(|e| Failure::input(format!("cannot write race.csv in {shown}: {e}")))?;
     let text = if reports.len() == 1 {
         serde_json::to_string_pretty(&reports[0])
     } else {
@@ -732,10 +781,10 @@ fn race_command(
     .expect("reports serialise")
         + "\n";
     atomic::write(&dir.join("race.json"), text.as_bytes())
-        .map_err(|e| Failure::input(format!("cannot write to {}: {e}", dir.display())))?;
-    outputs::race_outputs(&dir, &format!("ecxsim race: {}", scenario.name), &reports).map_err(
-        |e| Failure::input(format!("cannot write the charts to {}: {e}", dir.display())),
-    )?;
+        .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
+    outputs::race_outputs(dir, &format!("ecxsim race: {}", scenario.name), &reports)
+        .map_err(|e| Failure::input(format!("cannot write the charts to {shown}: {e}")))?;
+    let csv_path = publish(output)?.join("race.csv");
     if json {
         print!("{text}");
     } else {

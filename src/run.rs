@@ -1,21 +1,25 @@
 //! Runs scenarios' replications in parallel and reduces them in index order.
 //!
-//! Replications are processed in fixed-size chunks: each chunk runs on the thread pool, then its
-//! results are handed, in index order, to the caller and to the accumulators. Memory is bounded
-//! by the chunk size, not by the number of replications, and the result is bit-identical for
-//! any number of threads. Several scenarios run on the same replication indices and seed, so
+//! Worker threads simulate replications and hand their results, in index order, to the caller
+//! and to the accumulators as soon as each is ready. Memory is bounded by a window of a few
+//! replications per thread, not by the number of replications, and the result is
+//! bit-identical for any number of threads. Several scenarios run on the same replication indices and seed, so
 //! components with the same name draw the same times in each (common random numbers), and
 //! their differences are estimated pairwise, replication by replication.
 
-use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::interrupt::{self, Signal};
 
 use crate::analysis::summary::{Report, ServiceAccumulator};
 use crate::model::{simulate_replication, ReplicationResult};
 use crate::scenario::Scenario;
 use crate::time::hours;
 
-/// Replications per parallel chunk: enough to keep two to a few dozen cores busy, small enough
-/// that a chunk's results (with outage records) stay a few megabytes.
+/// Replications in a batch of progress: runs of a few batches are too short for a progress bar.
 pub const CHUNK: u64 = 1024;
 
 #[derive(Debug, Clone)]
@@ -41,12 +45,17 @@ impl RunOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot start {threads} worker threads: {source}")]
-    ThreadPool {
+    Threads {
         threads: usize,
-        source: rayon::ThreadPoolBuildError,
+        source: std::io::Error,
     },
     #[error("{0}")]
     Sink(#[from] std::io::Error),
+    #[error("interrupted by {}", .0.name())]
+    Interrupted(Signal),
+    /// A worker thread stopped without a result (it panicked; the panic follows).
+    #[error("a worker thread failed")]
+    WorkerFailed,
 }
 
 /// The names of a scenario's reported services, in report order: its `[[service]]` entries,
@@ -62,40 +71,174 @@ pub fn service_names(scenario: &Scenario) -> Vec<String> {
 
 /// Runs every scenario on replications `0..options.replications` with one seed; `sink` sees,
 /// in index order, each replication's results (one per scenario), and may fail (a full disk),
-/// which stops the run.
+/// which stops the run. A termination signal (see `interrupt`) stops it too, within one
+/// replication per worker.
+///
+/// Workers take the next index as they become free and hand finished results to the calling
+/// thread, which passes them on in index order as soon as the next one is ready: output is
+/// streamed while the simulation goes on. A worker waits rather than run more than `window`
+/// replications ahead of the sink, so at most `window` results (with their outage records)
+/// are held at any time, whatever the number of replications.
 pub fn run_together(
     scenarios: &[&Scenario],
     options: &RunOptions,
     mut sink: impl FnMut(&[ReplicationResult]) -> std::io::Result<()>,
 ) -> Result<(), RunError> {
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(threads) = options.threads {
-        builder = builder.num_threads(threads);
-    }
-    let pool = builder.build().map_err(|source| RunError::ThreadPool {
-        threads: options.threads.unwrap_or(0),
-        source,
-    })?;
-    let mut start = 0;
-    while start < options.replications {
-        let end = (start + CHUNK).min(options.replications);
-        let results: Vec<Vec<ReplicationResult>> = pool.install(|| {
-            (start..end)
-                .into_par_iter()
-                .map(|i| {
-                    scenarios
-                        .iter()
-                        .map(|s| simulate_replication(s, options.seed, i, options.keep_outages))
-                        .collect()
+    let threads = options.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let pipeline = Pipeline::new(options.replications, 2 * threads as u64 + 2);
+    std::thread::scope(|scope| {
+        for n in 0..threads {
+            let pipeline = &pipeline;
+            std::thread::Builder::new()
+                .name(format!("replications-{n}"))
+                .spawn_scoped(scope, move || {
+                    pipeline.work(|i| {
+                        scenarios
+                            .iter()
+                            .map(|s| simulate_replication(s, options.seed, i, options.keep_outages))
+                            .collect()
+                    })
                 })
-                .collect()
-        });
-        for result in &results {
-            sink(result)?;
+                .map_err(|source| {
+                    pipeline.stop();
+                    RunError::Threads { threads, source }
+                })?;
         }
-        start = end;
+        let consumed = pipeline.consume(|results| sink(&results));
+        pipeline.stop();
+        consumed
+    })
+}
+
+/// The hand-over between the workers and the in-order sink of `run_together`.
+struct Pipeline {
+    replications: u64,
+    window: u64,
+    /// The next index a worker takes.
+    next: AtomicU64,
+    /// Set on a failure, an interruption or a panicking worker: everyone stops.
+    stopped: AtomicBool,
+    state: Mutex<Handover>,
+    changed: Condvar,
+}
+
+struct Handover {
+    /// Finished results not yet passed to the sink, by index.
+    ready: BTreeMap<u64, Vec<ReplicationResult>>,
+    /// Results passed to the sink so far (the index the sink needs next).
+    consumed: u64,
+}
+
+/// How often a waiting thread looks for a termination signal (handlers cannot wake it).
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
+impl Pipeline {
+    fn new(replications: u64, window: u64) -> Pipeline {
+        Pipeline {
+            replications,
+            window,
+            next: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+            state: Mutex::new(Handover {
+                ready: BTreeMap::new(),
+                consumed: 0,
+            }),
+            changed: Condvar::new(),
+        }
     }
-    Ok(())
+
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.changed.notify_all();
+    }
+
+    fn should_stop(&self) -> bool {
+        if interrupt::received().is_some() {
+            self.stop();
+        }
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Handover> {
+        // A worker that panicked holding the lock has stopped the run; the state is still
+        // consistent (every change is a single insert or remove).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A worker's loop: simulate the next free index, hand the result over.
+    fn work(&self, simulate: impl Fn(u64) -> Vec<ReplicationResult>) {
+        // A panicking worker stops the others and the sink (the panic surfaces when the
+        // scope joins the threads).
+        struct StopOnPanic<'p>(&'p Pipeline);
+        impl Drop for StopOnPanic<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.stop();
+                }
+            }
+        }
+        let _guard = StopOnPanic(self);
+        loop {
+            let i = self.next.fetch_add(1, Ordering::SeqCst);
+            if i >= self.replications {
+                return;
+            }
+            let mut state = self.lock();
+            while i >= state.consumed + self.window {
+                if self.should_stop() {
+                    return;
+                }
+                state = self
+                    .changed
+                    .wait_timeout(state, SIGNAL_POLL)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            drop(state);
+            if self.should_stop() {
+                return;
+            }
+            let results = simulate(i);
+            self.lock().ready.insert(i, results);
+            self.changed.notify_all();
+        }
+    }
+
+    /// The calling thread's loop: passes results to `sink` in index order.
+    fn consume(
+        &self,
+        mut sink: impl FnMut(Vec<ReplicationResult>) -> std::io::Result<()>,
+    ) -> Result<(), RunError> {
+        for i in 0..self.replications {
+            let mut state = self.lock();
+            let results = loop {
+                if let Some(results) = state.ready.remove(&i) {
+                    break results;
+                }
+                if self.should_stop() {
+                    return Err(match interrupt::received() {
+                        Some(signal) => RunError::Interrupted(signal),
+                        None => RunError::WorkerFailed,
+                    });
+                }
+                state = self
+                    .changed
+                    .wait_timeout(state, SIGNAL_POLL)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            };
+            drop(state);
+            if let Err(e) = sink(results) {
+                self.stop();
+                return Err(RunError::Sink(e));
+            }
+            self.lock().consumed = i + 1;
+            self.changed.notify_all();
+        }
+        Ok(())
+    }
 }
 
 /// The per-service accumulators of one scenario, fed replication by replication.

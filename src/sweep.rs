@@ -467,6 +467,44 @@ pub fn sweep(
     })
 }
 
+/// What `sweep` would refuse, found before anything is simulated: every file, the path (it
+/// must name an element of some scenario) and every value in every scenario. Gives the
+/// scenarios `sweep` will run, per value.
+pub fn check(
+    args: &[&str],
+    param: &str,
+    values: &[SweepValue],
+) -> Result<Vec<Vec<Scenario>>, SweepError> {
+    let mut variants = Vec::new();
+    for arg in args {
+        load_variant(arg)?;
+        variants.push(Variant::read(arg)?);
+    }
+    let mut applies_somewhere = false;
+    let mut runs = Vec::new();
+    for value in values {
+        let mut scenarios = Vec::new();
+        for variant in &variants {
+            let edited = set_value(&variant.text, param, value)?;
+            applies_somewhere |= edited.is_some();
+            let edited = edited.unwrap_or_else(|| variant.text.clone());
+            scenarios.push(variant.parse(edited).map_err(|mut e| {
+                e.message = format!("{} (with {param} = {})", e.message, value.label());
+                e
+            })?);
+        }
+        runs.push(scenarios);
+    }
+    if !applies_somewhere {
+        return Err(SweepError::Path(
+            param.to_string(),
+            "no scenario has this element (check the section and the cluster or VM name)"
+                .to_string(),
+        ));
+    }
+    Ok(runs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -219,6 +219,8 @@ fn compare_pairs_replications_on_common_random_numbers() {
         .unwrap()
         .replace("failback = false", "failback = true");
     std::fs::write(&variant, text).unwrap();
+    // Not the scenario's folder: an output folder holds only what ecxsim writes.
+    let results = dir.path().join("results");
     let out = ecxsim(&[
         "compare",
         &example(),
@@ -227,7 +229,7 @@ fn compare_pairs_replications_on_common_random_numbers() {
         "500",
         "--json",
         "--out",
-        dir.path().to_str().unwrap(),
+        results.to_str().unwrap(),
     ]);
     assert!(out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -31,12 +31,19 @@ impl AtomicFile {
         })
     }
 
-    /// Makes the file visible under its final name.
+    /// Makes the file visible under its final name; if that fails (a full disk, a folder in
+    /// the way), the temporary file is removed and the target left as it was.
     pub fn commit(mut self) -> io::Result<()> {
         let writer = self.writer.take().expect("committed once");
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        fs::rename(&self.temp, &self.target)
+        let committed = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .and_then(|()| fs::rename(&self.temp, &self.target));
+        if committed.is_err() {
+            let _ = fs::remove_file(&self.temp);
+        }
+        committed
     }
 }
 
@@ -85,5 +92,22 @@ mod tests {
         drop(g);
         assert!(!other.exists());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_commit_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A non-empty folder where the file should go: the rename fails, even for root.
+        let target = dir.path().join("report.html");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("inside"), b"x").unwrap();
+        let mut f = AtomicFile::create(&target).unwrap();
+        f.write_all(b"<html>").unwrap();
+        assert!(f.commit().is_err());
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["report.html"]);
     }
 }

@@ -3,10 +3,12 @@
 pub mod atomic;
 pub mod compare_table;
 pub mod csv_out;
+pub mod folder_lock;
 pub mod html;
 pub mod numbers;
 pub mod outputs;
 pub mod plots;
+pub mod publish;
 pub mod race_report;
 pub mod sweep_table;
 pub mod table;

@@ -290,8 +290,30 @@ fn read_control(t: &mut TableReader) -> Result<ControlVariant> {
     }
 }
 
+/// Whether `name` is one folder name (no separators, no `.` or `..`, nothing unprintable).
+fn is_folder_name(name: &str) -> bool {
+    name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
+}
+
 fn read_simulation(t: &mut TableReader, default_name: String) -> Result<(String, Simulation)> {
-    let name = t.name("name")?.map(|(n, _)| n).unwrap_or(default_name);
+    let name = match t.name("name")? {
+        // The name is also the default output folder, results/<name>: it must stay there.
+        Some((name, span)) if !is_folder_name(&name) => {
+            return Err(t.error(
+                span,
+                "name",
+                format!(
+                    "{name:?} cannot name the output folder results/<name>: expected a name \
+                     without / or \\, other than . and .., and without control characters"
+                ),
+            ))
+        }
+        Some((name, _)) => name,
+        None => default_name,
+    };
     let (horizon, horizon_span) = t.required("horizon", "a duration such as \"10y\"", |t, k| {
         t.duration(k)
     })?;
