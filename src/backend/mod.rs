@@ -7,6 +7,7 @@
 pub mod ecx_types;
 pub mod error;
 pub mod hyperv_types;
+pub mod roles;
 pub mod sim;
 pub mod traits;
 
@@ -16,4 +17,5 @@ pub use hyperv_types::{
     PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo, VmReplication,
     VM_STATUS_CREATING_CHECKPOINT, VM_STATUS_OPERATING_NORMALLY,
 };
+pub use roles::RoleRecords;
 pub use traits::{AlertLog, Clock, Dns, Ecx, HyperV, Lease, LogLevel, RoleRecord};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::RoleRecord;
+use crate::backend::{RoleRecord, RoleRecords};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Held {
@@ -39,7 +39,7 @@ pub enum Fenced {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseBook {
     pub leases: BTreeMap<String, Held>,
-    pub roles: BTreeMap<String, RoleRecord>,
+    pub roles: RoleRecords,
     /// The last epoch granted (never reused, also across restarts).
     pub epoch: u64,
 }
@@ -90,18 +90,12 @@ impl LeaseBook {
     }
 
     pub fn role(&self, vm: &str) -> Option<RoleRecord> {
-        self.roles.get(vm).cloned()
+        self.roles.get(vm)
     }
 
     /// Writes the record if `epoch` is later than the one held.
     pub fn claim_role(&mut self, vm: &str, cluster: &str, epoch: u64) -> bool {
-        if self.roles.get(vm).is_some_and(|r| r.epoch >= epoch) {
-            return false;
-        }
-        let primary = cluster.to_string();
-        self.roles
-            .insert(vm.to_string(), RoleRecord { primary, epoch });
-        true
+        self.roles.claim(vm, cluster, epoch)
     }
 
     /// Drops the leases that ran out (they grant as free anyway; this keeps the file short).

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::executor::TaskId;
-use crate::backend::RoleRecord;
+use crate::backend::{RoleRecord, RoleRecords};
 use crate::time::Micros;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,23 +35,17 @@ pub struct LeaseTable {
     held: BTreeMap<String, Held>,
     waiters: BTreeMap<String, VecDeque<Waiter>>,
     generations: u64,
-    roles: BTreeMap<String, RoleRecord>,
+    roles: RoleRecords,
 }
 
 impl LeaseTable {
     pub fn role(&self, vm: &str) -> Option<RoleRecord> {
-        self.roles.get(vm).cloned()
+        self.roles.get(vm)
     }
 
     /// Writes the record if `epoch` is newer than the one held.
     pub fn claim_role(&mut self, vm: &str, cluster: &str, epoch: u64) -> bool {
-        if self.roles.get(vm).is_some_and(|r| r.epoch >= epoch) {
-            return false;
-        }
-        let primary = cluster.to_string();
-        self.roles
-            .insert(vm.to_string(), RoleRecord { primary, epoch });
-        true
+        self.roles.claim(vm, cluster, epoch)
     }
 
     /// Grants at once (free, expired, or already ours), or `None` without waiting.
