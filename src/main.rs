@@ -226,6 +226,14 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
+    // A reader that goes away (`ecxsim test scenarios | head`) ends ecxsim as it ends any Unix
+    // tool, by SIGPIPE, instead of a panic in the next print. Results are published before
+    // anything is printed.
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run {

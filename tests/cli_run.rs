@@ -382,3 +382,25 @@ fn sweep_ranges_are_bounded() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("at most 1000"));
     }
 }
+
+/// `ecxsim ... | head`: the reader leaves (after one line of a timeline far longer than a
+/// pipe's buffer), and ecxsim stops without a panic (exit 101).
+#[test]
+fn a_closed_pipe_ends_it_without_a_panic() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ecxsim"))
+        .args(["timeline", "scenarios/cluster_set.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
