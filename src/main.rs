@@ -580,6 +580,12 @@ fn sweep_command(
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     // Every mistake is found before the first value is simulated.
     let runs = ecxsim::sweep::check(&refs, param, &values).map_err(Failure::input)?;
+    for path in &refs {
+        // What the files say is doubtful, once per file (not once per value).
+        if let Ok(scenario) = ecxsim::sweep::load_variant(path) {
+            warned(scenario);
+        }
+    }
     Workload::sweep(&runs, |s| sim.options(s).replications)
         .check(sim.allow_large)
         .map_err(Failure::input)?;

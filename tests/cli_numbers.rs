@@ -419,3 +419,28 @@ fn validate_takes_folders_and_points_at_a_misspelt_key() {
     let out = stdout(&ecxsim(&["validate", path.to_str().unwrap()]));
     assert!(out.contains("did you mean `group_start`?"), "{out}");
 }
+
+#[test]
+fn sweep_says_once_per_file_that_a_vm_has_no_master() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = ecxsim(&[
+        "sweep",
+        &repo("scenarios/two_cluster_replica.toml"),
+        "--param",
+        "vm.TestVM1.replication_interval",
+        "--values",
+        "30s,5m",
+        "--replications",
+        "2",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(
+        err.matches("the scenario has no [master]").count(),
+        1,
+        "{err}"
+    );
+}
