@@ -14,10 +14,7 @@ use super::backend::ProductionBackend;
 use super::config::{self, Config};
 use super::credentials;
 use super::dns_command::DnsCommand;
-use super::http_ecx::HttpEcx;
 use super::lease_client::LeaseClient;
-use super::offload::RealClock;
-use super::powershell::{PowerShell, PowerShellConfig};
 use crate::backend::{AlertLog, LogLevel};
 use crate::control::{
     start_script, stop_script, ClpEvent, ClpFactor, ScriptContext, ScriptName, ScriptOutcome, Side,
@@ -157,30 +154,20 @@ pub fn run(
         })?;
     let creds = credentials::load(&config.credentials).map_err(|e| bad_input(e.to_string()))?;
     let alert = ClpLogCmd::new(config.alert_command.clone(), "ecxsim agent");
-    let clusters: Vec<(String, Vec<String>)> = config
-        .clusters
-        .iter()
-        .map(|c| (c.name.clone(), c.addresses.clone()))
-        .collect();
-    let backend = ProductionBackend {
-        ecx: HttpEcx::new(&config.ecx, &clusters, creds.ecx.as_ref()),
-        hyperv: PowerShell::new(
-            PowerShellConfig {
-                executable: config.powershell.executable.clone(),
-                local_host: own_server.clone(),
-                timeout: config.powershell.timeout,
-            },
-            creds.winrm.clone(),
-        ),
-        lease: LeaseClient::http(
-            &config.lease.url,
-            creds.lease.as_ref(),
-            config.lease.timeout,
-        ),
-        alert: alert.clone(),
-        dns: DnsCommand { argv: Vec::new() },
-        clock: RealClock,
-    };
+    let lease = LeaseClient::http(
+        &config.lease.url,
+        creds.lease.as_ref(),
+        config.lease.timeout,
+    );
+    let dns = DnsCommand { argv: Vec::new() };
+    let backend = ProductionBackend::from_config(
+        &config,
+        &creds,
+        own_server.clone(),
+        lease,
+        alert.clone(),
+        dns,
+    );
     let contexts = contexts(&config, agent.cluster, &own_server);
     if contexts.is_empty() {
         alert.log(

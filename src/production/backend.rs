@@ -23,6 +23,38 @@ pub struct ProductionBackend<D> {
     pub clock: RealClock,
 }
 
+impl<D> ProductionBackend<D> {
+    /// The backends a configuration names, for a process running on `local_host` (the agent
+    /// and the master build theirs alike; only the lease service and DNS differ).
+    pub fn from_config(
+        config: &super::config::Config,
+        creds: &super::credentials::Credentials,
+        local_host: String,
+        lease: LeaseClient,
+        alert: ClpLogCmd,
+        dns: D,
+    ) -> ProductionBackend<D> {
+        let clusters: Vec<(String, Vec<String>)> = config
+            .clusters
+            .iter()
+            .map(|c| (c.name.clone(), c.addresses.clone()))
+            .collect();
+        let shell = super::powershell::PowerShellConfig {
+            executable: config.powershell.executable.clone(),
+            local_host,
+            timeout: config.powershell.timeout,
+        };
+        ProductionBackend {
+            ecx: HttpEcx::new(&config.ecx, &clusters, creds.ecx.as_ref()),
+            hyperv: PowerShell::new(shell, creds.winrm.clone()),
+            lease,
+            alert,
+            dns,
+            clock: RealClock,
+        }
+    }
+}
+
 impl<D> Ecx for ProductionBackend<D> {
     async fn cluster(&self, cluster: &str) -> BackendResult<ClusterInfo> {
         self.ecx.cluster(cluster).await

@@ -14,12 +14,10 @@ use super::backend::ProductionBackend;
 use super::config::{self, Config};
 use super::credentials;
 use super::dns_command::DnsCommand;
-use super::http_ecx::HttpEcx;
 use super::lease_book::StoredBook;
 use super::lease_client::LeaseClient;
 use super::lease_service::LeaseService;
-use super::offload::{offload, RealClock};
-use super::powershell::{PowerShell, PowerShellConfig};
+use super::offload::offload;
 use crate::backend::{AlertLog, LogLevel};
 use crate::control::master::{self, MasterConfig, ProtectedVm, WorkerCluster};
 use crate::http_server::{HttpServer, ServerConfig};
@@ -107,28 +105,12 @@ pub fn run(config_path: &Path, stop: Arc<AtomicBool>) -> Result<(), AgentError> 
         .clone()
         .or_else(|| std::env::var("COMPUTERNAME").ok())
         .unwrap_or_default();
-    let clusters: Vec<(String, Vec<String>)> = config
-        .clusters
-        .iter()
-        .map(|c| (c.name.clone(), c.addresses.clone()))
-        .collect();
-    let backend = ProductionBackend {
-        ecx: HttpEcx::new(&config.ecx, &clusters, creds.ecx.as_ref()),
-        hyperv: PowerShell::new(
-            PowerShellConfig {
-                executable: config.powershell.executable.clone(),
-                local_host,
-                timeout: config.powershell.timeout,
-            },
-            creds.winrm.clone(),
-        ),
-        lease: LeaseClient::local(service),
-        alert: alert.clone(),
-        dns: DnsCommand {
-            argv: section.dns_command.clone().unwrap_or_default(),
-        },
-        clock: RealClock,
+    let dns = DnsCommand {
+        argv: section.dns_command.clone().unwrap_or_default(),
     };
+    let lease = LeaseClient::local(service);
+    let backend =
+        ProductionBackend::from_config(&config, &creds, local_host, lease, alert.clone(), dns);
     alert.log(
         LogLevel::Info,
         &format!(
