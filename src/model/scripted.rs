@@ -16,7 +16,7 @@ use crate::run::service_names;
 use crate::scenario::Scenario;
 use crate::time::{seconds, Micros};
 use crate::world::{
-    Check, EndState, ExpectResult, Fault, ScriptRecord, TraceEntry, VmHistory, When,
+    Check, EndState, Expect, ExpectResult, Fault, ScriptRecord, TraceEntry, VmHistory, When,
 };
 
 /// The injects of a scenario as scripted faults of the world (names it does not know,
@@ -128,58 +128,82 @@ impl TestRun {
     }
 }
 
-/// The world of `scenario` cut at `horizon`, with its faults, recording.
+/// The world of `scenario` cut at `horizon`, with its faults, recording; `look` sees the
+/// world at the horizon, before its results are taken.
 fn run_to(
     scenario: &Scenario,
     replication: u64,
     horizon: Micros,
     faults: &[(Micros, ScriptedFault)],
     trace: bool,
-    answer: impl FnOnce(&World<'_>) -> Vec<EndState>,
-) -> (ReplicationResult, Records, Vec<EndState>) {
+    look: impl FnOnce(&World<'_>),
+) -> (ReplicationResult, Records) {
     let mut s = scenario.clone();
     s.simulation.horizon = horizon.max(1);
     s.simulation.warmup = s.simulation.warmup.min(s.simulation.horizon - 1);
     let mut world = World::new(&s, scenario.simulation.seed, replication, true, faults);
     world.record(trace);
     world.run_to_horizon();
-    let states = answer(&world);
-    let (result, records) = world.finish(replication);
-    (result, records, states)
+    look(&world);
+    world.finish(replication)
 }
 
 fn within(value: Micros, at_most: Option<Micros>, at_least: Option<Micros>) -> bool {
     at_most.is_none_or(|m| value <= m) && at_least.is_none_or(|l| value >= l)
 }
 
-/// Runs replication `replication` of a test scenario and checks its expectations.
+/// When an expectation is checked: its time, cut at the horizon.
+fn due(expect: &Expect, end: Micros) -> Micros {
+    match expect.when {
+        When::At(t) => t.min(end),
+        When::End => end,
+    }
+}
+
+/// Runs replication `replication` of a test scenario and checks its expectations: each
+/// distinct check time is one run to that time (the last one to the horizon).
 pub fn run_test(scenario: &Scenario, replication: u64, trace: bool) -> TestRun {
     let faults = scripted_faults(scenario);
     let names = service_names(scenario);
     let end = scenario.simulation.horizon;
-    let at = |when: When| match when {
-        When::At(t) => t.min(end),
-        When::End => end,
-    };
-    let times: BTreeSet<Micros> = scenario.expects.iter().map(|e| at(e.when)).collect();
+    let mut times: BTreeSet<Micros> = scenario.expects.iter().map(|e| due(e, end)).collect();
+    times.insert(end);
     let mut expectations: Vec<Option<ExpectResult>> = vec![None; scenario.expects.len()];
-    for &t in times.iter().filter(|&&t| t < end) {
-        let mut state = Vec::new();
-        let (result, _, _) = run_to(scenario, replication, t, &faults, false, |world| {
-            state = answer_state(scenario, world, t);
-            Vec::new()
+    let mut last = None;
+    for t in times {
+        let at_end = t == end;
+        let checks: Vec<usize> = (0..scenario.expects.len())
+            .filter(|&i| due(&scenario.expects[i], end) == t)
+            .collect();
+        let (mut state, mut end_states) = (Vec::new(), Vec::new());
+        let (result, records) = run_to(scenario, replication, t, &faults, trace && at_end, |w| {
+            state = (checks.iter())
+                .map(|&i| {
+                    let e = &scenario.expects[i];
+                    w.check_state(&e.check, vm_of(scenario, e.vm.as_ref()))
+                })
+                .collect();
+            if at_end {
+                end_states = (0..scenario.vms.len()).map(|v| w.end_state(v)).collect();
+            }
         });
-        answer_totals(scenario, &names, &result, t, state, &mut expectations);
+        for (&i, answer) in checks.iter().zip(state) {
+            let expect = &scenario.expects[i];
+            let (passed, observed) = answer.unwrap_or_else(|| {
+                totals_check(&expect.check, &result, service_of(scenario, &names, expect))
+            });
+            expectations[i] = Some(ExpectResult {
+                expect: expect.clone(),
+                checked_at: t,
+                passed,
+                observed,
+            });
+        }
+        if at_end {
+            last = Some((result, records, end_states));
+        }
     }
-    let mut state = Vec::new();
-    let (result, records, end_states) =
-        run_to(scenario, replication, end, &faults, trace, |world| {
-            state = answer_state(scenario, world, end);
-            (0..scenario.vms.len())
-                .map(|v| world.end_state(v))
-                .collect()
-        });
-    answer_totals(scenario, &names, &result, end, state, &mut expectations);
+    let (result, records, end_states) = last.expect("the horizon is one of the times");
     TestRun {
         replication,
         expectations: expectations.into_iter().flatten().collect(),
@@ -198,70 +222,16 @@ fn vm_of(scenario: &Scenario, vm: Option<&String>) -> usize {
         .unwrap_or(0)
 }
 
-/// The answers of the state checks due at `t` (by expectation index).
-fn answer_state(scenario: &Scenario, world: &World<'_>, t: Micros) -> Vec<(usize, bool, String)> {
-    let end = scenario.simulation.horizon;
-    scenario
-        .expects
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| match e.when {
-            When::At(at) => at.min(end) == t,
-            When::End => end == t,
-        })
-        .filter_map(|(i, e)| {
-            let vm = vm_of(scenario, e.vm.as_ref());
-            world
-                .check_state(&e.check, vm)
-                .map(|(passed, observed)| (i, passed, observed))
-        })
-        .collect()
-}
-
-/// Fills in the expectations due at `t`: the state answers given, the others from the
-/// results accumulated until `t`.
-fn answer_totals(
-    scenario: &Scenario,
-    names: &[String],
-    result: &ReplicationResult,
-    t: Micros,
-    state: Vec<(usize, bool, String)>,
-    expectations: &mut [Option<ExpectResult>],
-) {
-    let end = scenario.simulation.horizon;
-    let mut answered: Vec<Option<(bool, String)>> = vec![None; scenario.expects.len()];
-    for (i, passed, observed) in state {
-        answered[i] = Some((passed, observed));
-    }
-    for (i, expect) in scenario.expects.iter().enumerate() {
-        let due = match expect.when {
-            When::At(at) => at.min(end) == t,
-            When::End => end == t,
-        };
-        if !due {
-            continue;
-        }
-        let (passed, observed) = answered[i].take().unwrap_or_else(|| {
-            let index = expect
-                .vm
-                .as_ref()
-                .and_then(|n| names.iter().position(|s| s == n))
-                .or_else(|| {
-                    // Checks about "the VM" without a name: the first VM, else the first
-                    // service.
-                    let first_vm = scenario.services.len();
-                    (first_vm < names.len()).then_some(first_vm)
-                })
-                .unwrap_or(0);
-            totals_check(&expect.check, result, index)
-        });
-        expectations[i] = Some(ExpectResult {
-            expect: expect.clone(),
-            checked_at: t,
-            passed,
-            observed,
-        });
-    }
+/// The service (index in `names`) a check on accumulated results concerns: its `vm` (a VM or
+/// a service), else the first VM, else the first service.
+fn service_of(scenario: &Scenario, names: &[String], expect: &Expect) -> usize {
+    let first_vm = scenario.services.len();
+    expect
+        .vm
+        .as_ref()
+        .and_then(|n| names.iter().position(|s| s == n))
+        .or_else(|| (first_vm < names.len()).then_some(first_vm))
+        .unwrap_or(0)
 }
 
 /// A check on the results accumulated so far by service `index`.
