@@ -898,10 +898,9 @@ impl HyperVFarm {
                 ReplicationHealth::Warning,
             )
         };
-        let frequency_s = self
-            .rel_mut(host, vm)
-            .map_or(DEFAULT_REPLICATION_FREQUENCY_S, |r| r.frequency_s);
-        *self.rel_mut(host, vm).expect("present") = Relationship {
+        let rel = self.rel_mut(host, vm).expect("present");
+        // Reversing keeps the relationship's frequency.
+        *rel = Relationship {
             mode: ReplicationMode::Primary,
             state,
             health,
@@ -909,7 +908,7 @@ impl HyperVFarm {
             replica: replica.into(),
             config_lost: false,
             before_loss: None,
-            frequency_s,
+            frequency_s: rel.frequency_s,
         };
         let o = self.rel_mut(replica, vm).expect("present");
         o.mode = ReplicationMode::Replica;
