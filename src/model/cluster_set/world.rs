@@ -735,7 +735,8 @@ impl<'s> World<'s> {
                 if powered {
                     self.farm.power_on(host);
                 } else {
-                    self.farm.crash(host);
+                    self.farm
+                        .crash(host, self.scenario.backend.assumptions.crash_state);
                     let host = self.server_ids[c][s];
                     self.kill_scripts(|t| t.host == host);
                 }
@@ -1016,11 +1017,13 @@ impl<'s> World<'s> {
                 }
                 _ => {
                     let vm = op.vm().and_then(|name| self.vm_index.get(name).copied());
+                    let unanswered = self.unanswered(&caller, &op);
+                    let m = self.master.as_mut().expect("checked above");
                     let stream = match vm {
                         Some(v) => &mut self.rng_calls[v],
                         None => &mut m.call_stream,
                     };
-                    let delay = m.calls.sample(&op, &caller, stream);
+                    let delay = m.calls.sample_or_fail(&op, &caller, unanswered, stream);
                     self.cal
                         .schedule_in(delay, Event::MasterCallDone { call: call.id });
                 }
