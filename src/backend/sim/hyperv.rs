@@ -86,6 +86,19 @@ pub struct HostState {
     pub vms: BTreeMap<String, VmOnHost>,
 }
 
+impl HostState {
+    /// `vm` runs here with its disk: the copy clients can use. A VM left running on a host
+    /// that lost the disk does no I/O, so it serves nothing (and is not a second copy).
+    pub fn serves(&self, vm: &str) -> bool {
+        self.up
+            && self.disk
+            && self
+                .vms
+                .get(vm)
+                .is_some_and(|v| v.power == PowerState::Running)
+    }
+}
+
 /// What a cmdlet set in motion that the world must time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HvEffect {
@@ -705,6 +718,15 @@ impl HyperVFarm {
     }
 
     /// Hosts where `vm` is powered on.
+    /// The hosts `vm` serves from (`HostState::serves`).
+    pub fn serving_hosts(&self, vm: &str) -> Vec<&str> {
+        self.hosts
+            .iter()
+            .filter(|(_, h)| h.serves(vm))
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+
     pub fn running_hosts(&self, vm: &str) -> Vec<String> {
         self.hosts
             .iter()

@@ -959,13 +959,7 @@ impl<'s> World<'s> {
                 let Some(h) = self.farm.hosts.get(host) else {
                     continue;
                 };
-                let on = h.up
-                    && h.vms
-                        .get(name)
-                        .is_some_and(|x| x.power == crate::backend::PowerState::Running);
-                // A VM left running on a host that lost the disk does no I/O: only copies
-                // with their disk count.
-                if on && h.disk {
+                if h.serves(name) {
                     running.push(host);
                     twice |= serving.is_some_and(|s| s != copy);
                     // Running twice, clients reach the copy DNS sends them to.
