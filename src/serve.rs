@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::backend::sim::{Op, OpOutput, OpResult};
+use crate::backend::sim::{HvCmd, Op, OpOutput, OpResult};
 use crate::backend::BackendError;
 use crate::http_server::{envelope_error_body, HttpServer, Reply, Request, ServerConfig};
 use crate::model::cluster_set::World;
@@ -175,11 +175,13 @@ fn answer(scenario: &Scenario, world: &mut World<'_>, c: usize, request: &Reques
             }
         }
         ["ecxsim", "v1", "inject"] if post => return inject(scenario, world, request),
+        ["ecxsim", "v1", "hyperv"] if post => return hyperv(world, request),
+        ["ecxsim", "v1", "vms"] if get => return vm_states(world),
         ["api", "v1", "cluster" | "servers" | "resources" | "groups"]
         | ["api", "v1", "groups", _] => return Reply::MethodNotAllowed(&["GET"]),
-        ["api", "v1", "groups", _, "start" | "stop" | "move"] | ["ecxsim", "v1", "inject"] => {
-            return Reply::MethodNotAllowed(&["POST"])
-        }
+        ["api", "v1", "groups", _, "start" | "stop" | "move"]
+        | ["ecxsim", "v1", "inject" | "hyperv"] => return Reply::MethodNotAllowed(&["POST"]),
+        ["ecxsim", "v1", "vms"] => return Reply::MethodNotAllowed(&["GET"]),
         _ => return Reply::not_found(&request.path),
     };
     render(world.external_rest(&op))
@@ -272,4 +274,43 @@ fn inject(scenario: &Scenario, world: &mut World<'_>, request: &Request) -> Repl
         world.inject_now(fault);
     }
     Reply::ok(json!({ "result": { "code": 0, "message": "" } }))
+}
+
+/// A cmdlet for the world's Hyper-V: run by PowerShell on `caller` against `host`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HyperVCall {
+    caller: String,
+    host: String,
+    cmd: HvCmd,
+}
+
+/// `POST /ecxsim/v1/hyperv` with `{"caller", "host", "cmd": {"cmdlet": ..., ...}}`: the
+/// cmdlet's typed outcome (`{"Ok": ...}` or `{"Err": ...}`), for a PowerShell stand-in that
+/// answers from the served world. A caller that is not one of the world's servers is refused.
+fn hyperv(world: &mut World<'_>, request: &Request) -> Reply {
+    let call: HyperVCall = match serde_json::from_slice(&request.body) {
+        Ok(call) => call,
+        Err(e) => {
+            return Reply::error(
+                400,
+                format!("expected {{\"caller\", \"host\", \"cmd\"}}: {e}"),
+            )
+        }
+    };
+    if !world.is_server(&call.caller) {
+        return Reply::error(404, format!("no server {}", call.caller));
+    }
+    let outcome = world.external_hyperv(&call.caller, &call.host, &call.cmd);
+    Reply::ok(json!({ "result": { "code": 0, "message": "" }, "outcome": outcome }))
+}
+
+/// `GET /ecxsim/v1/vms`: each VM's end state and the servers it serves from.
+fn vm_states(world: &World<'_>) -> Reply {
+    let vms: Vec<Value> = world
+        .vm_states()
+        .into_iter()
+        .map(|(name, state, serving)| json!({ "name": name, "end_state": state.name(), "serving": serving }))
+        .collect();
+    Reply::ok(json!({ "result": { "code": 0, "message": "" }, "vms": vms }))
 }

@@ -6,7 +6,10 @@
 //! the WinRM credential it reads from stdin, like a remote host would.
 //!
 //! The farm lives in the JSON file named by `ECXSIM_STANDIN_STATE`; every call loads it,
-//! applies the cmdlet and saves it, and records the script it was given.
+//! applies the cmdlet and saves it, and records the script it was given. Or, with
+//! `ECXSIM_STANDIN_WORLD` naming a JSON file `{"url", "user", "password", "local",
+//! "credential"}`, the cmdlet runs on the Hyper-V of a world `ecxsim serve` serves (its
+//! `POST /ecxsim/v1/hyperv`), as PowerShell on server `local` would run it.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -17,7 +20,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use ecxsim::backend::sim::hyperv::HvEffect;
-use ecxsim::backend::sim::{HostState, HvCmd, HyperVFarm, OpOutput, Relationship, VmOnHost};
+use ecxsim::backend::sim::{
+    HostState, HvCmd, HyperVFarm, OpOutput, OpResult, Relationship, VmOnHost,
+};
 use ecxsim::backend::{
     BackendError, PowerState, ReplicationHealth, ReplicationMode, ReplicationState,
 };
@@ -147,6 +152,83 @@ impl State {
             }
         }
     }
+}
+
+/// Where a world served by `ecxsim serve` answers, and as which of its servers to call.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorldLink {
+    url: String,
+    user: String,
+    password: String,
+    local: String,
+    credential: Option<Cred>,
+    #[serde(default)]
+    paths: BTreeMap<String, (String, String)>,
+}
+
+/// The cmdlet run on the served world's Hyper-V.
+fn forward(link: &WorldLink, host: &str, cmd: &HvCmd) -> Result<OpResult, String> {
+    use base64::Engine;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into();
+    let token = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", link.user, link.password));
+    let body = serde_json::json!({ "caller": link.local, "host": host, "cmd": cmd });
+    let mut response = agent
+        .post(&link.url)
+        .header("Authorization", &format!("Basic {token}"))
+        .header("Content-Type", "application/json")
+        .send(body.to_string().as_bytes())
+        .map_err(|e| format!("the served world does not answer: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("the served world's answer: {e}"))?;
+    if status != 200 {
+        return Err(format!("the served world answered {status}: {text}"));
+    }
+    let answer: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("the served world's answer: {e}"))?;
+    serde_json::from_value(answer["outcome"].clone())
+        .map_err(|e| format!("the served world's answer: {e}"))
+}
+
+/// What PowerShell prints for a cmdlet's result: JSON, or the error message.
+fn rendered(result: OpResult, cmd: &HvCmd, host: String) -> Result<String, String> {
+    match result {
+        Ok(OpOutput::Unit) => Ok(String::new()),
+        Ok(OpOutput::Vm(Some(v))) => Ok(vm_json(&v).to_string()),
+        Ok(OpOutput::Vm(None)) => Err(error_text(&BackendError::VmNotFound {
+            vm: cmd.vm().unwrap_or_default().to_string(),
+            host,
+        })),
+        Ok(OpOutput::Replication(Some(r))) => Ok(replication_json(&r).to_string()),
+        Ok(OpOutput::Replication(None)) => Err(format!(
+            "Replication is not enabled for virtual machine '{}'.",
+            cmd.vm().unwrap_or_default()
+        )),
+        Ok(OpOutput::Replications(list)) => {
+            Ok(serde_json::Value::Array(list.iter().map(replication_json).collect()).to_string())
+        }
+        Ok(_) => Err("stand-in: unexpected answer".into()),
+        Err(e) => Err(error_text(&e)),
+    }
+}
+
+/// A remote host refuses a credential other than the one it accepts.
+fn access_check(host: &str, given: &Option<Cred>, accepted: &Option<Cred>) -> Result<(), String> {
+    if given != accepted {
+        return Err(format!(
+            "Connecting to remote server {host} failed with the following error message : \
+             Access is denied."
+        ));
+    }
+    Ok(())
 }
 
 /// Words and single-quoted literals of the script (enough for the scripts the backend writes).
@@ -353,6 +435,30 @@ fn with_state<T>(path: &Path, f: impl FnOnce(&mut State) -> T) -> Result<T, Stri
     result
 }
 
+/// One cmdlet on the served world: `Ok(Err(message))` is a failed cmdlet, `Err` a broken
+/// stand-in setup.
+fn served(
+    link: &Path,
+    words: &[String],
+    remote: Option<String>,
+    given: &Option<Cred>,
+) -> Result<Result<String, String>, String> {
+    let text = std::fs::read_to_string(link).map_err(|e| format!("world link: {e}"))?;
+    let link: WorldLink = serde_json::from_str(&text).map_err(|e| format!("world link: {e}"))?;
+    let host = remote.clone().unwrap_or_else(|| link.local.clone());
+    if remote.is_some() {
+        if let Err(denied) = access_check(&host, given, &link.credential) {
+            return Ok(Err(denied));
+        }
+    }
+    let cmd = match command(words, &link.paths) {
+        Ok(cmd) => cmd,
+        Err(e) => return Ok(Err(e)),
+    };
+    let result = forward(&link, &host, &cmd)?;
+    Ok(rendered(result, &cmd, host))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let script = match args.as_slice() {
@@ -364,10 +470,12 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    let Some(state_path) = std::env::var_os("ECXSIM_STANDIN_STATE") else {
-        eprintln!("stand-in: ECXSIM_STANDIN_STATE is not set");
+    let world = std::env::var_os("ECXSIM_STANDIN_WORLD");
+    let state_path = std::env::var_os("ECXSIM_STANDIN_STATE");
+    if world.is_none() && state_path.is_none() {
+        eprintln!("stand-in: neither ECXSIM_STANDIN_STATE nor ECXSIM_STANDIN_WORLD is set");
         return ExitCode::from(64);
-    };
+    }
     let words = tokens(&script);
     let wrapped = script.starts_with("$ErrorActionPreference = 'Stop';")
         && script.contains("catch { [Console]::Error.WriteLine($_.Exception.Message); exit 1 }");
@@ -385,46 +493,29 @@ fn main() -> ExitCode {
         let password = lines.next().and_then(Result::ok).unwrap_or_default();
         given = Some(Cred { user, password });
     }
-    let outcome = with_state(Path::new(&state_path), |state| {
-        state.scripts.push(script.clone());
-        state.calls += 1;
-        let host = remote.clone().unwrap_or_else(|| state.local.clone());
-        if remote.is_some() && given != state.credential {
-            return Err(format!(
-                "Connecting to remote server {host} failed with the following error message : \
-                 Access is denied."
-            ));
-        }
-        let mut farm = state.farm();
-        let cmd = command(&words, &farm.paths)?;
-        let now = state.calls * 1_000_000;
-        let mut rng = rand::rng();
-        let (result, effect) = farm.apply(&state.local, &host, &cmd, now, 0.0, 0, &mut rng);
-        if let Some(HvEffect::InitialReplicationStarted { vm, primary }) = effect {
-            // The transfer completes before the next call.
-            farm.finish_initial_replication(&primary, &vm);
-        }
-        state.store(&farm);
-        match result {
-            Ok(OpOutput::Unit) => Ok(String::new()),
-            Ok(OpOutput::Vm(Some(v))) => Ok(vm_json(&v).to_string()),
-            Ok(OpOutput::Vm(None)) => Err(error_text(&BackendError::VmNotFound {
-                vm: cmd.vm().unwrap_or_default().to_string(),
-                host,
-            })),
-            Ok(OpOutput::Replication(Some(r))) => Ok(replication_json(&r).to_string()),
-            Ok(OpOutput::Replication(None)) => Err(format!(
-                "Replication is not enabled for virtual machine '{}'.",
-                cmd.vm().unwrap_or_default()
-            )),
-            Ok(OpOutput::Replications(list)) => Ok(serde_json::Value::Array(
-                list.iter().map(replication_json).collect(),
-            )
-            .to_string()),
-            Ok(_) => Err("stand-in: unexpected answer".into()),
-            Err(e) => Err(error_text(&e)),
-        }
-    });
+    let outcome = match (&world, &state_path) {
+        (Some(link), _) => served(Path::new(link), &words, remote, &given),
+        (None, Some(state_path)) => with_state(Path::new(state_path), |state| {
+            state.scripts.push(script.clone());
+            state.calls += 1;
+            let host = remote.clone().unwrap_or_else(|| state.local.clone());
+            if remote.is_some() {
+                access_check(&host, &given, &state.credential)?;
+            }
+            let mut farm = state.farm();
+            let cmd = command(&words, &farm.paths)?;
+            let now = state.calls * 1_000_000;
+            let mut rng = rand::rng();
+            let (result, effect) = farm.apply(&state.local, &host, &cmd, now, 0.0, 0, &mut rng);
+            if let Some(HvEffect::InitialReplicationStarted { vm, primary }) = effect {
+                // The transfer completes before the next call.
+                farm.finish_initial_replication(&primary, &vm);
+            }
+            state.store(&farm);
+            rendered(result, &cmd, host)
+        }),
+        (None, None) => unreachable!("checked above"),
+    };
     match outcome {
         Ok(Ok(out)) => {
             let mut stdout = std::io::stdout();

@@ -6,8 +6,10 @@ use crate::backend::{
 };
 use crate::time::Micros;
 
-/// One Hyper-V cmdlet, run on the host named by the enclosing `Op::Hv`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One Hyper-V cmdlet, run on the host named by the enclosing `Op::Hv`. Serialised for
+/// `ecxsim serve`'s Hyper-V endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "cmdlet")]
 pub enum HvCmd {
     GetVm {
         vm: String,
@@ -312,7 +314,8 @@ impl Op {
 }
 
 /// What a completed call returns.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OpOutput {
     Unit,
     Cluster(ClusterInfo),

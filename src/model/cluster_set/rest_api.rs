@@ -2,8 +2,9 @@
 //! answered from the same view the control logic's calls get, administrators' group commands,
 //! injected faults, and the clock driven by the wall clock.
 
-use crate::backend::sim::{Op, OpResult};
+use crate::backend::sim::{HvCmd, Op, OpResult};
 use crate::time::Micros;
+use crate::world::EndState;
 
 use super::dispatch::EXTERNAL_CLIENT;
 use super::world::World;
@@ -35,6 +36,33 @@ impl World<'_> {
             .expect("REST calls never wait");
         self.settle();
         result
+    }
+
+    /// Runs a Hyper-V cmdlet on `host` as PowerShell on `caller` (one of the world's servers)
+    /// would: through the same mock as the control logic's calls, now.
+    pub fn external_hyperv(&mut self, caller: &str, host: &str, cmd: &HvCmd) -> OpResult {
+        let result = self.hyperv(caller, host, cmd);
+        self.settle();
+        result
+    }
+
+    /// Each VM's name, end state, and the servers it serves from, as a test judges them.
+    pub fn vm_states(&self) -> Vec<(String, EndState, Vec<String>)> {
+        self.scenario
+            .vms
+            .iter()
+            .enumerate()
+            .map(|(v, vm)| {
+                let serving = self.farm.serving_hosts(&vm.name);
+                let serving = serving.into_iter().map(str::to_string).collect();
+                (vm.name.clone(), self.end_state(v), serving)
+            })
+            .collect()
+    }
+
+    /// `name` is one of the world's servers.
+    pub fn is_server(&self, name: &str) -> bool {
+        self.servers.contains_key(name)
     }
 
     /// Applies a fault or an administrator's action now.
