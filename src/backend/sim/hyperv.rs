@@ -48,14 +48,20 @@ impl std::fmt::Display for Relationship {
     }
 }
 
+/// The DNS domain of the mocked hosts: Hyper-V reports a relationship's primary server by
+/// its FQDN, whatever name the control logic knows it by.
+pub const MOCK_DNS_DOMAIN: &str = "ecx.example";
+
 impl Relationship {
+    /// What Get-VMReplication reports: `PrimaryServer` as the primary host's FQDN,
+    /// `ReplicaServer` as the name replication was enabled with.
     fn view(&self, vm: &str) -> VmReplication {
         VmReplication {
             vm_name: vm.to_string(),
             mode: self.mode,
             state: self.state,
             health: self.health,
-            primary_server: self.primary.clone(),
+            primary_server: format!("{}.{MOCK_DNS_DOMAIN}", self.primary),
             replica_server: self.replica.clone(),
         }
     }
