@@ -49,6 +49,8 @@ fn scenario(cluster_keys: &str, horizon: &str, replications: u64) -> Scenario {
         initial_replication: Dist::fixed(10 * M),
         checkpoint: Vm::default_checkpoint(),
         cycle: Dist::fixed(0),
+        churn: None,
+        link: None,
     }];
     s
 }
