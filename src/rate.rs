@@ -73,7 +73,10 @@ fn unit_error(text: &str, unit: &str) -> RateError {
             _ => None,
         }
     };
-    if UNITS.iter().any(|(name, _)| name.strip_suffix("/s") == Some(unit)) {
+    if UNITS
+        .iter()
+        .any(|(name, _)| name.strip_suffix("/s") == Some(unit))
+    {
         return RateError::NotPerSecond(text.to_string(), format!("{}/s", text.trim()));
     }
     let lower = unit.to_ascii_lowercase();
@@ -125,16 +128,31 @@ mod tests {
             parse_rate("2MB"),
             Err(RateError::NotPerSecond("2MB".into(), "2MB/s".into()))
         );
-        assert!(matches!(parse_rate("1Gbit"), Err(RateError::NotPerSecond(..))));
+        assert!(matches!(
+            parse_rate("1Gbit"),
+            Err(RateError::NotPerSecond(..))
+        ));
         for bad in ["2Mb/s", "2mbps", "2Mbps", "2mb/s", "2mbit"] {
             assert_eq!(
                 parse_rate(bad),
-                Err(RateError::Ambiguous(bad.into(), "MB/s".into(), "Mbit/s".into())),
+                Err(RateError::Ambiguous(
+                    bad.into(),
+                    "MB/s".into(),
+                    "Mbit/s".into()
+                )),
                 "{bad}"
             );
         }
         assert!(matches!(parse_rate("-5MB/s"), Err(RateError::Negative(_))));
-        for bad in ["", "5", "MB/s", "fast", "5 furlongs/s", "infMB/s", "1e400MB/s"] {
+        for bad in [
+            "",
+            "5",
+            "MB/s",
+            "fast",
+            "5 furlongs/s",
+            "infMB/s",
+            "1e400MB/s",
+        ] {
             assert!(
                 matches!(parse_rate(bad), Err(RateError::Malformed(_))),
                 "{bad}"
