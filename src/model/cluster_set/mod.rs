@@ -101,4 +101,6 @@ pub fn trace_replication(
 }
 
 #[cfg(test)]
+mod link_tests;
+#[cfg(test)]
 mod tests;

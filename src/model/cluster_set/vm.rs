@@ -397,4 +397,81 @@ mod tests {
         assert_eq!(s.replica_current(88), Some(30));
         assert_eq!(s.replica_current(89), Some(60));
     }
+
+    fn share(link_churn: u64, bandwidth: u64) -> Option<LinkShare> {
+        Some(LinkShare {
+            link_churn,
+            bandwidth,
+        })
+    }
+
+    #[test]
+    fn a_link_that_keeps_up_lengthens_each_transfer_and_delays_no_cycle() {
+        // Half the bandwidth goes to writes: an interval's writes take half an interval.
+        let mut s = SyncClock::new(30, Dist::fixed(0), 1).over_link(share(1, 2));
+        s.start(0, 0, 30);
+        assert_eq!(s.replica_current(44), None);
+        assert_eq!(s.replica_current(45), Some(30));
+        assert_eq!(s.replica_current(74), Some(30));
+        assert_eq!(s.replica_current(75), Some(60));
+        assert_eq!(s.lagging_since(), None);
+        // Exactly the bandwidth: each transfer ends as the next cycle starts, plus the drawn
+        // time, which may run into the cycle after.
+        let mut s = SyncClock::new(30, Dist::fixed(20), 1).over_link(share(5, 5));
+        s.start(0, 0, 30);
+        assert_eq!(s.replica_current(79), None);
+        assert_eq!(s.replica_current(80), Some(30));
+        assert_eq!(s.replica_current(109), Some(30));
+        assert_eq!(s.replica_current(110), Some(60));
+        assert_eq!(s.lagging_since(), None);
+    }
+
+    #[test]
+    fn a_link_that_cannot_keep_up_delays_each_cycle_until_the_last_transfer_ends() {
+        // Twice the bandwidth in writes: cycle k starts at 30 (2^k - 1): 30, 90, 210, 450.
+        let mut s = SyncClock::new(30, Dist::fixed(0), 1).over_link(share(2, 1));
+        s.start(0, 0, 30);
+        assert_eq!(s.replica_current(89), None);
+        assert_eq!(s.replica_current(90), Some(30));
+        assert_eq!(s.replica_current(209), Some(30));
+        assert_eq!(s.replica_current(210), Some(90));
+        assert_eq!(s.replica_current(449), Some(90));
+        assert_eq!(s.replica_current(450), Some(210));
+        // The second cycle, due at 60, is the first to run late.
+        assert_eq!(s.lagging_since(), Some(60));
+        // The drawn time follows the data: cycle 2's writes (until 90) land at 210 + 10.
+        let mut s = SyncClock::new(30, Dist::fixed(10), 1).over_link(share(2, 1));
+        s.start(1_000, 500, 30);
+        assert_eq!(s.replica_current(1_219), Some(530));
+        assert_eq!(s.replica_current(1_220), Some(590));
+        // A year later the replica holds between a quarter and a half of the year: when a
+        // cycle's data lands, the writes since that cycle started are as many again.
+        let year = 365 * 24 * 3_600;
+        let held = s.replica_current(1_000 + year).unwrap() - 500;
+        assert!(held <= year / 2 && held >= year / 4 - 30, "{held}");
+    }
+
+    #[test]
+    fn lag_grows_by_the_model_s_own_recursion_close_to_the_bandwidth() {
+        // Churn 1% above the bandwidth, 5-minute cycles: the closed form agrees with the
+        // recursion "each gap is the transfer of the previous gap's writes".
+        let (t, churn, bw) = (300_000_000u64, 101u64, 100u64);
+        let mut s = SyncClock::new(t, Dist::fixed(0), 1).over_link(share(churn, bw));
+        s.start(0, 0, t);
+        let (mut start, mut gap) = (0.0f64, t as f64);
+        let mut starts = Vec::new();
+        for _ in 0..400 {
+            start += gap;
+            starts.push(start);
+            gap *= churn as f64 / bw as f64;
+        }
+        for k in [1usize, 10, 100, 399] {
+            let data_landed = starts[k].round() as u64 + 1;
+            let held = s.replica_current(data_landed).unwrap();
+            assert!(
+                (held as f64 - starts[k - 1]).abs() <= 1.0,
+                "cycle {k}: {held}"
+            );
+        }
+    }
 }
