@@ -38,6 +38,12 @@ impl LinkShare {
         self.bandwidth as f64 / self.link_churn as f64
     }
 
+    /// ρ − 1, ρ being the link's total churn over its bandwidth: how much longer each transfer
+    /// takes than the writes it carries took to make (negative when the link keeps up).
+    pub fn excess(&self) -> f64 {
+        (self.link_churn as f64 - self.bandwidth as f64) / self.bandwidth as f64
+    }
+
     pub fn keeps_up(&self) -> bool {
         self.link_churn <= self.bandwidth
     }

@@ -113,7 +113,7 @@ impl SyncClock {
     /// the one before may still be in its drawn time; the one before that has ended.
     fn done_behind(&self, wall: Micros, elapsed: Micros, link: LinkShare) -> Option<Micros> {
         let start = |k: u64| self.behind_start(k, link);
-        let excess = (link.link_churn - link.bandwidth) as f64 / link.bandwidth as f64;
+        let excess = link.excess();
         let guess = ((elapsed as f64 * excess / self.interval as f64).ln_1p() / excess.ln_1p())
             .floor()
             .max(0.0) as u64;
@@ -134,7 +134,7 @@ impl SyncClock {
     /// When cycle `k` starts after the healthy period began, with the link's churn above its
     /// bandwidth: gaps grow as `interval × ρ^(k−1)`.
     fn behind_start(&self, k: u64, link: LinkShare) -> Micros {
-        let excess = (link.link_churn - link.bandwidth) as f64 / link.bandwidth as f64;
+        let excess = link.excess();
         let growth = (k as f64 * excess.ln_1p()).exp_m1() / excess;
         (self.interval as f64 * growth).round() as Micros
     }
