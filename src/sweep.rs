@@ -555,7 +555,10 @@ mod tests {
         );
         let rates = parse_values("20Mbit/s..40Mbit/s:3").unwrap();
         assert_eq!(rates[1], SweepValue::Rate("30Mbit/s".into()));
-        assert_eq!(rates.iter().map(SweepValue::x).collect::<Vec<_>>(), [2.5, 3.75, 5.0]);
+        assert_eq!(
+            rates.iter().map(SweepValue::x).collect::<Vec<_>>(),
+            [2.5, 3.75, 5.0]
+        );
         assert_eq!(parse_values("1GB/s").unwrap()[0].x(), 1000.0);
         assert!(parse_values("1h..2m:3").is_err());
         assert!(parse_values("1..2:1").is_err());
@@ -595,7 +598,9 @@ mod tests {
         // A link's bandwidth, and a rate in place of a churn distribution.
         let links = "[[link]]\nname = \"wan\"\nbandwidth = \"1Gbit/s\"\n\n[[vm]]\nname = \"vm1\"\nchurn = { dist = \"fixed\", value = \"1MB/s\" }\n";
         let rate = SweepValue::Rate("50Mbit/s".into());
-        let out = set_value(links, "link.wan.bandwidth", &rate).unwrap().unwrap();
+        let out = set_value(links, "link.wan.bandwidth", &rate)
+            .unwrap()
+            .unwrap();
         assert!(out.contains("bandwidth = \"50Mbit/s\""), "{out}");
         let out = set_value(links, "vm.vm1.churn", &rate).unwrap().unwrap();
         assert!(out.contains("churn = \"50Mbit/s\""), "{out}");

@@ -437,5 +437,10 @@ fn a_link_joins_two_known_different_clusters_once() {
         "link \"wan\" already joins \"site2\" and \"site1\"",
     );
     let same_name = second.replace("name = \"backup\"", "name = \"wan\"");
-    assert_located(&same_name, 35, "link.name", "duplicate link name \"wan\"");
+    assert_located(
+        &same_name,
+        35,
+        "link[1].name",
+        "duplicate link name \"wan\"",
+    );
 }
