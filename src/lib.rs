@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod model;
 pub mod production;
 pub mod race;
+pub mod rate;
 pub mod report;
 pub mod run;
 pub mod scenario;

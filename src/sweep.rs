@@ -2,7 +2,7 @@
 //!
 //! A parameter is addressed by a dotted path into the scenario file:
 //! `simulation.horizon`, `cluster.<name>.<key>[.<sub-key>]`, `vm.<name>.<key>`,
-//! `master.<key>`, `dns.ttl`, `witness.ttf.mean`, `backend.<key>`. The value is written into
+//! `master.<key>`, `dns.ttl`, `witness.ttf.mean`, `backend.<key>`, `link.<name>.bandwidth`. The value is written into
 //! the TOML document and the result parsed like any scenario file, so every value is
 //! validated exactly as if the user had typed it.
 
@@ -15,6 +15,7 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 use crate::analysis::summary::Estimate;
 use crate::compare::compare;
 use crate::metrics::{DataLossSummary, CAUSES};
+use crate::rate::parse_rate;
 use crate::run::{RunError, RunOptions};
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::time::parse_duration;
@@ -24,6 +25,8 @@ use crate::time::parse_duration;
 pub enum SweepValue {
     /// A duration string such as `"5m"`.
     Duration(String),
+    /// A rate string such as `"100Mbit/s"`.
+    Rate(String),
     Integer(i64),
     Float(f64),
     Bool(bool),
@@ -41,17 +44,21 @@ impl SweepValue {
             SweepValue::Bool(t == "true")
         } else if parse_duration(t).is_ok() {
             SweepValue::Duration(t.to_string())
+        } else if parse_rate(t).is_ok() {
+            SweepValue::Rate(t.to_string())
         } else {
             SweepValue::Text(t.to_string())
         }
     }
 
-    /// The value as the x coordinate of a plot: durations in hours, numbers as they are.
+    /// The value as the x coordinate of a plot: durations in hours, rates in MB/s, numbers
+    /// as they are.
     pub fn x(&self) -> f64 {
         match self {
             SweepValue::Duration(d) => parse_duration(d).map_or(f64::NAN, |us| {
                 us as f64 / crate::time::MICROS_PER_HOUR as f64
             }),
+            SweepValue::Rate(r) => parse_rate(r).map_or(f64::NAN, |bytes| bytes as f64 / 1e6),
             SweepValue::Integer(i) => *i as f64,
             SweepValue::Float(f) => *f,
             SweepValue::Bool(b) => f64::from(u8::from(*b)),
@@ -61,7 +68,9 @@ impl SweepValue {
 
     fn toml(&self) -> Value {
         match self {
-            SweepValue::Duration(s) | SweepValue::Text(s) => Value::from(s.as_str()),
+            SweepValue::Duration(s) | SweepValue::Rate(s) | SweepValue::Text(s) => {
+                Value::from(s.as_str())
+            }
             SweepValue::Integer(i) => Value::from(*i),
             SweepValue::Float(f) => Value::from(*f),
             SweepValue::Bool(b) => Value::from(*b),
@@ -70,7 +79,7 @@ impl SweepValue {
 
     pub fn label(&self) -> String {
         match self {
-            SweepValue::Duration(s) | SweepValue::Text(s) => s.clone(),
+            SweepValue::Duration(s) | SweepValue::Rate(s) | SweepValue::Text(s) => s.clone(),
             SweepValue::Integer(i) => i.to_string(),
             SweepValue::Float(f) => f.to_string(),
             SweepValue::Bool(b) => b.to_string(),
@@ -284,7 +293,10 @@ pub fn set_value(text: &str, path: &str, value: &SweepValue) -> Result<Option<St
             .ok_or_else(|| bad(&format!("`{key}` is not a table here")))?;
     }
     match table.get_mut(last) {
-        Some(item) if item.is_table_like() && !matches!(value, SweepValue::Duration(_)) => {
+        Some(item)
+            if item.is_table_like()
+                && !matches!(value, SweepValue::Duration(_) | SweepValue::Rate(_)) =>
+        {
             return Err(bad(&format!(
                 "`{last}` is a distribution; address one of its parameters, e.g. {path}.mean"
             )));
@@ -303,7 +315,7 @@ pub struct SweepPoint {
     pub scenario: String,
     pub service: String,
     pub value: String,
-    /// The value as a number (durations in hours).
+    /// The value as a number (durations in hours, rates in MB/s).
     pub x: f64,
     pub availability: Estimate,
     pub downtime_minutes_per_year: Estimate,
@@ -541,6 +553,13 @@ mod tests {
             parse_values("0.5..1:3").unwrap()[1],
             SweepValue::Float(0.75)
         );
+        let rates = parse_values("20Mbit/s..40Mbit/s:3").unwrap();
+        assert_eq!(rates[1], SweepValue::Rate("30Mbit/s".into()));
+        assert_eq!(
+            rates.iter().map(SweepValue::x).collect::<Vec<_>>(),
+            [2.5, 3.75, 5.0]
+        );
+        assert_eq!(parse_values("1GB/s").unwrap()[0].x(), 1000.0);
         assert!(parse_values("1h..2m:3").is_err());
         assert!(parse_values("1..2:1").is_err());
         assert!(parse_values("").is_err());
@@ -576,6 +595,15 @@ mod tests {
         assert!(set_value(TEXT, "vm.vm1.replication_interval", &v)
             .unwrap()
             .is_none());
+        // A link's bandwidth, and a rate in place of a churn distribution.
+        let links = "[[link]]\nname = \"wan\"\nbandwidth = \"1Gbit/s\"\n\n[[vm]]\nname = \"vm1\"\nchurn = { dist = \"fixed\", value = \"1MB/s\" }\n";
+        let rate = SweepValue::Rate("50Mbit/s".into());
+        let out = set_value(links, "link.wan.bandwidth", &rate)
+            .unwrap()
+            .unwrap();
+        assert!(out.contains("bandwidth = \"50Mbit/s\""), "{out}");
+        let out = set_value(links, "vm.vm1.churn", &rate).unwrap().unwrap();
+        assert!(out.contains("churn = \"50Mbit/s\""), "{out}");
         // Malformed paths and a number where a distribution table stands are errors.
         assert!(set_value(TEXT, "horizon", &v).is_err());
         assert!(set_value(TEXT, "cluster.c1.server_ttf", &SweepValue::Integer(3)).is_err());

@@ -87,6 +87,8 @@ fn with_master(mut s: Scenario, instant: bool) -> Scenario {
         initial_replication: d(10 * M),
         checkpoint: d(0),
         cycle: d(0),
+        churn: None,
+        link: None,
     }];
     s
 }

@@ -317,3 +317,130 @@ fn a_malformed_duration_in_an_expectation_says_expected_once() {
     assert!(out.contains("expected a duration with a unit"), "{out}");
     assert!(!out.contains("expected expected"), "{out}");
 }
+
+/// Two clusters, a VM replicated between them with churn, and the link that carries it.
+const LINKED: &str = r#"[simulation]
+horizon = "1y"
+replications = 10
+seed = 1
+
+[[cluster]]
+name = "site1"
+servers = ["a1", "a2"]
+server_ttf = "1y"
+server_ttr = "1h"
+heartbeat_timeout = "30s"
+group_start = "1m"
+
+[[cluster]]
+name = "site2"
+servers = ["b1", "b2"]
+server_ttf = "1y"
+server_ttr = "1h"
+heartbeat_timeout = "30s"
+group_start = "1m"
+
+[[vm]]
+name = "db"
+cluster = "site1"
+replica_cluster = "site2"
+replication_interval = "5m"
+churn = "2MB/s"
+
+[[link]]
+name = "wan"
+clusters = ["site1", "site2"]
+bandwidth = "100Mbit/s"
+"#;
+
+fn linked(from: &str, to: &str) -> String {
+    assert!(LINKED.contains(from), "{from}");
+    LINKED.replacen(from, to, 1)
+}
+
+#[test]
+fn a_linked_cluster_set_passes() {
+    let (code, text) = validate(LINKED.as_bytes());
+    assert_eq!(code, 0, "{text}");
+}
+
+#[test]
+fn churn_is_a_rate_per_second() {
+    let amount = linked("churn = \"2MB/s\"", "churn = \"2MB\"");
+    assert_located(&amount, 27, "vm.db.churn", "is an amount, not a rate");
+    let ambiguous = linked("churn = \"2MB/s\"", "churn = \"2Mb/s\"");
+    assert_located(
+        &ambiguous,
+        27,
+        "vm.db.churn",
+        "write \"MB/s\" (bytes) or \"Mbit/s\" (bits)",
+    );
+    let in_a_distribution = linked(
+        "churn = \"2MB/s\"",
+        "churn = { dist = \"lognormal\", median = \"2MB\", sigma = 0.5 }",
+    );
+    assert_located(&in_a_distribution, 27, "vm.db.churn.median", "is an amount");
+    let number = linked("churn = \"2MB/s\"", "churn = 2");
+    assert_located(
+        &number,
+        27,
+        "vm.db.churn",
+        "expected a rate such as \"2MB/s\"",
+    );
+}
+
+#[test]
+fn a_link_s_bandwidth_is_a_positive_rate() {
+    for (bad, expect) in [
+        ("\"-100Mbit/s\"", "cannot be negative"),
+        ("\"0Mbit/s\"", "greater than zero"),
+        ("-100", "expected a rate with its unit"),
+        ("\"100mbps\"", "leaves bits and bytes to guesswork"),
+    ] {
+        let text = linked("bandwidth = \"100Mbit/s\"", &format!("bandwidth = {bad}"));
+        assert_located(&text, 32, "link.wan.bandwidth", expect);
+    }
+    let missing = linked("bandwidth = \"100Mbit/s\"\n", "");
+    assert_located(
+        &missing,
+        29,
+        "link.wan.bandwidth",
+        "missing required key `bandwidth`",
+    );
+}
+
+#[test]
+fn a_link_joins_two_known_different_clusters_once() {
+    let unknown = linked("[\"site1\", \"site2\"]", "[\"site1\", \"site3\"]");
+    assert_located(
+        &unknown,
+        31,
+        "link.wan.clusters",
+        "unknown cluster \"site3\"",
+    );
+    let twice = linked("[\"site1\", \"site2\"]", "[\"site1\", \"site1\"]");
+    assert_located(&twice, 31, "link.wan.clusters", "duplicate name \"site1\"");
+    let one = linked("[\"site1\", \"site2\"]", "[\"site1\"]");
+    assert_located(
+        &one,
+        31,
+        "link.wan.clusters",
+        "expected the names of two clusters",
+    );
+    let second = format!(
+        "{LINKED}\n[[link]]\nname = \"backup\"\nclusters = [\"site2\", \"site1\"]\nbandwidth = \"1Gbit/s\"\n"
+    );
+    assert_located(
+        &second,
+        36,
+        "link.backup.clusters",
+        "link \"wan\" already joins \"site2\" and \"site1\"",
+    );
+    let same_name = second.replace("name = \"backup\"", "name = \"wan\"");
+    assert_located(
+        &same_name,
+        35,
+        "link[1].name",
+        "duplicate link name \"wan\"",
+    );
+}

@@ -72,6 +72,21 @@ pub struct ServiceReport {
     /// Cluster set: unplanned cross-cluster failovers per year of observed time (the count
     /// over all replications is `data_loss.failovers`).
     pub cross_cluster_failovers_per_year: f64,
+    /// Cluster set, a VM whose writes cross a `[[link]]`: how its replication kept up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_link: Option<LinkReport>,
+}
+
+/// A VM's replication over its link, across replications.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct LinkReport {
+    /// The link's bandwidth over the total churn of its VMs (below 1 the cycles cannot keep
+    /// up), mean over replications.
+    pub headroom: Estimate,
+    /// Replications in which the link could not keep up (headroom below 1).
+    pub replications_lagging: u64,
+    /// Time cycles ran late for want of bandwidth; part of `unprotected_minutes_per_year`.
+    pub lagging_minutes_per_year: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -117,6 +132,8 @@ pub struct ServiceAccumulator {
     vm_running_twice: u64,
     /// Every cross-cluster failover's lost writes, in constant memory.
     data_loss: DataLossHistogram,
+    /// A VM on a link: headroom per replication, lagging time, replications lagging.
+    link: Option<(Welford, u128, u64)>,
 }
 
 impl ServiceAccumulator {
@@ -136,6 +153,12 @@ impl ServiceAccumulator {
         self.unprotected += totals.unprotected as u128;
         self.replication_broken += totals.replication_broken as u128;
         self.vm_running_twice += totals.vm_running_twice;
+        if let Some(lag) = totals.replication_lag {
+            let (headroom, lagging, behind) = self.link.get_or_insert_with(Default::default);
+            headroom.push(lag.headroom);
+            *lagging += lag.lagging as u128;
+            *behind += u64::from(lag.headroom < 1.0);
+        }
         service
             .data_loss
             .iter()
@@ -184,6 +207,14 @@ impl ServiceAccumulator {
             data_loss: self.data_loss.summary(),
             cross_cluster_failovers_per_year: self.data_loss.count() as f64
                 / (observed / MICROS_PER_YEAR as f64),
+            replication_link: self
+                .link
+                .as_ref()
+                .map(|(headroom, lagging, behind)| LinkReport {
+                    headroom: Estimate::from_replications(headroom),
+                    replications_lagging: *behind,
+                    lagging_minutes_per_year: *lagging as f64 / observed * MINUTES_PER_YEAR,
+                }),
         }
     }
 }

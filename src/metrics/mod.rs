@@ -6,4 +6,4 @@ mod tracker;
 
 pub use cause::{Cause, CAUSES};
 pub use data_loss::{DataLossHistogram, DataLossSummary};
-pub use tracker::{OutageRecord, ServiceTracker, TrackerTotals};
+pub use tracker::{OutageRecord, ReplicationLag, ServiceTracker, TrackerTotals};

@@ -37,6 +37,18 @@ pub struct TrackerTotals {
     pub replication_broken: Micros,
     /// Times the VM began running on both clusters at once.
     pub vm_running_twice: u64,
+    /// Cluster set: a VM whose writes cross a replication link; `None` otherwise.
+    pub replication_lag: Option<ReplicationLag>,
+}
+
+/// How a VM's replication fared on its link over one replication.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReplicationLag {
+    /// The link's bandwidth over the total churn of its VMs: below 1, cycles cannot keep up.
+    pub headroom: f64,
+    /// Observed time replication ran late (cycles delayed by unfinished transfers); part of
+    /// `unprotected`.
+    pub lagging: Micros,
 }
 
 impl TrackerTotals {
@@ -126,6 +138,11 @@ impl ServiceTracker {
     pub fn set_split_brain(&mut self, now: Micros, on: bool) {
         let window = self.window();
         self.split_brain.set(now, on, window);
+    }
+
+    /// How much of `[from, to)` lies in the observed window.
+    pub fn observed_between(&self, from: Micros, to: Micros) -> Micros {
+        clip(from, to, self.window())
     }
 
     /// Replication stops (`true`) or starts again (`false`) being unhealthy at `now`.

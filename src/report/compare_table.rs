@@ -37,7 +37,7 @@ fn hours(h: Option<f64>) -> String {
 
 type Row = (String, Box<dyn Fn(&ServiceReport) -> String>);
 
-fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
+fn rows(causes: &BTreeSet<String>, on_a_link: bool) -> Vec<Row> {
     let mut rows: Vec<Row> = vec![
         (
             "availability".into(),
@@ -74,6 +74,9 @@ fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
         "  both clusters up".into(),
         Box::new(|s| format!("{:.2}", s.replication_broken_minutes_per_year)),
     ));
+    if on_a_link {
+        rows.extend(link_rows());
+    }
     rows.push((
         "VM running twice (total)".into(),
         Box::new(|s| s.vm_running_twice.to_string()),
@@ -125,6 +128,29 @@ fn rows(causes: &BTreeSet<String>) -> Vec<Row> {
         ));
     }
     rows
+}
+
+/// A VM whose writes cross a `[[link]]`: the part of its unprotected time with cycles
+/// delayed, and the link's headroom.
+fn link_rows() -> Vec<Row> {
+    let link = |s: &ServiceReport,
+                text: &dyn Fn(&crate::analysis::summary::LinkReport) -> String| {
+        s.replication_link.as_ref().map_or("no link".into(), text)
+    };
+    vec![
+        (
+            "  lagging on its link".into(),
+            Box::new(move |s| link(s, &|l| format!("{:.2}", l.lagging_minutes_per_year))),
+        ),
+        (
+            "link headroom (bw/churn)".into(),
+            Box::new(move |s| link(s, &|l| format!("{:.3}", l.headroom.mean))),
+        ),
+        (
+            "  replications behind".into(),
+            Box::new(move |s| link(s, &|l| l.replications_lagging.to_string())),
+        ),
+    ]
 }
 
 pub fn render(report: &CompareReport) -> String {
@@ -179,7 +205,10 @@ pub fn render(report: &CompareReport) -> String {
             .filter(|(_, m)| **m > 0.0)
             .map(|(c, _)| c.clone())
             .collect();
-        let grid: Vec<(String, Vec<String>)> = rows(&causes)
+        let on_a_link = (report.scenarios.iter())
+            .filter_map(|r| r.services.get(service))
+            .any(|s| s.replication_link.is_some());
+        let grid: Vec<(String, Vec<String>)> = rows(&causes, on_a_link)
             .into_iter()
             .map(|(label, cell)| {
                 let texts = (report.scenarios.iter())

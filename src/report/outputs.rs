@@ -290,8 +290,11 @@ pub fn sweep_outputs(dir: &Path, title: &str, report: &SweepReport) -> io::Resul
         .values
         .iter()
         .all(|v| crate::time::parse_duration(v).is_ok());
+    let rates = (report.values.iter()).all(|v| crate::rate::parse_rate(v).is_ok());
     let param_label = if durations {
         format!("{} (hours)", report.param)
+    } else if rates {
+        format!("{} (MB/s)", report.param)
     } else {
         report.param.clone()
     };

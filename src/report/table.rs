@@ -84,6 +84,16 @@ pub fn render(report: &Report) -> String {
                     s.unprotected_minutes_per_year, s.replication_broken_minutes_per_year
                 ),
             ));
+            if let Some(l) = &s.replication_link {
+                rows.push((
+                    "replication link",
+                    format!(
+                        "headroom {:.3} (bandwidth over churn; behind in {} replications), \
+                         lagging {:.2} min per year",
+                        l.headroom.mean, l.replications_lagging, l.lagging_minutes_per_year
+                    ),
+                ));
+            }
             rows.push(("VM running twice", format!("{} times", s.vm_running_twice)));
             rows.push((
                 "data lost per failover",

@@ -2,6 +2,7 @@
 //! resolution, the master cluster, DNS, and replicated VMs.
 
 use crate::dist::Dist;
+use crate::rate::BytesPerSecond;
 use crate::time::{Micros, MICROS_PER_SECOND};
 
 /// The witness server (`[witness]`), shared by every cluster that resolves partitions with it.
@@ -68,6 +69,29 @@ pub struct Vm {
     pub checkpoint: Dist,
     /// The transfer time of one replication cycle (the changes of one interval).
     pub cycle: Dist,
+    /// `churn`: the rate the VM writes to its disks, in bytes per second (drawn once per
+    /// replication); absent, writes never limit replication.
+    pub churn: Option<Dist>,
+    /// Index into `Scenario::links`: the link between its two clusters, if there is one.
+    pub link: Option<usize>,
+}
+
+/// `[[link]]`: the network carrying Hyper-V Replica between two clusters, in both directions,
+/// shared by every VM that replicates between them.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub name: String,
+    /// Indexes into `Scenario::clusters`, in the file's order.
+    pub clusters: [usize; 2],
+    /// Greater than zero.
+    pub bandwidth: BytesPerSecond,
+}
+
+impl Link {
+    /// Whether the link joins these two clusters (in either order).
+    pub fn joins(&self, a: usize, b: usize) -> bool {
+        self.clusters == [a, b] || self.clusters == [b, a]
+    }
 }
 
 impl Vm {

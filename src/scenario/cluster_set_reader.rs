@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use super::cluster_set::{
-    Dns, FaultDomain, Interconnect, Master, NpResolution, Operations, Vm, Witness,
+    Dns, FaultDomain, Interconnect, Link, Master, NpResolution, Operations, Vm, Witness,
 };
-use super::dist_spec::{read_dist, Zero};
+use super::dist_spec::{read_dist, read_quantity_dist, Zero, RATE};
 use super::reader::{Result, TableReader};
 use super::{Cluster, Service};
 use crate::dist::Dist;
@@ -77,7 +77,7 @@ pub fn read_partition_keys(
     Ok((interconnect, np_resolution, server_reboot))
 }
 
-fn cluster_index(
+pub(super) fn cluster_index(
     t: &TableReader,
     key: &'static str,
     name: &str,
@@ -154,6 +154,7 @@ pub fn read_vms(
     clusters: &[Cluster],
     services: &[Service],
     master: Option<&Master>,
+    links: &[Link],
 ) -> Result<Vec<Vm>> {
     let mut vms: Vec<Vm> = Vec::new();
     for mut t in top.array_of_tables("vm")? {
@@ -232,6 +233,8 @@ pub fn read_vms(
         let checkpoint = read_dist(&mut t, "checkpoint", Zero::Allowed, base)?
             .unwrap_or_else(Vm::default_checkpoint);
         let cycle = read_dist(&mut t, "cycle", Zero::Allowed, base)?.unwrap_or(Dist::fixed(0));
+        let churn = read_quantity_dist(&mut t, "churn", Zero::Allowed, base, &RATE)?;
+        let link = links.iter().position(|l| l.joins(cluster, replica_cluster));
         t.finish()?;
         vms.push(Vm {
             name,
@@ -241,6 +244,8 @@ pub fn read_vms(
             initial_replication,
             checkpoint,
             cycle,
+            churn,
+            link,
         });
     }
     Ok(vms)

@@ -6,6 +6,7 @@ mod cluster_set_reader;
 mod dist_spec;
 mod error;
 mod file;
+mod link_reader;
 mod locate;
 pub(crate) mod reader;
 mod test_reader;
@@ -14,7 +15,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub use cluster_set::{
-    Dns, FaultDomain, Interconnect, Master, NpResolution, Operations, Vm, Witness,
+    Dns, FaultDomain, Interconnect, Link, Master, NpResolution, Operations, Vm, Witness,
 };
 pub use dist_spec::DIST_NAMES;
 use dist_spec::{read_dist, Zero};
@@ -47,6 +48,8 @@ pub struct Scenario {
     pub dns: Option<Dns>,
     /// `[[vm]]`: replicated VMs; each is also reported as a service of the same name.
     pub vms: Vec<Vm>,
+    /// `[[link]]`: the replication links between clusters, at most one per pair.
+    pub links: Vec<Link>,
     /// `[[fault_domain]]`: servers that fail together.
     pub fault_domains: Vec<FaultDomain>,
     /// `[operations]`: who repairs what the control logic leaves broken, and how fast.
@@ -241,7 +244,15 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
     }
     let master = cluster_set_reader::read_master(&mut top, &base, &clusters)?;
     let dns = cluster_set_reader::read_dns(&mut top)?;
-    let vms = cluster_set_reader::read_vms(&mut top, &base, &clusters, &services, master.as_ref())?;
+    let links = link_reader::read_links(&mut top, &clusters)?;
+    let vms = cluster_set_reader::read_vms(
+        &mut top,
+        &base,
+        &clusters,
+        &services,
+        master.as_ref(),
+        &links,
+    )?;
     if services.is_empty() && vms.is_empty() {
         return Err(src.error(
             Some(0..0),
@@ -268,6 +279,7 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
         master,
         dns,
         vms,
+        links,
         fault_domains,
         operations,
         control,

@@ -12,6 +12,7 @@
 //! race of two scripts emerges from how their calls overlap.
 
 mod dispatch;
+mod link;
 mod master_rt;
 mod operations;
 mod probe;
@@ -20,6 +21,7 @@ mod scripts;
 mod vm;
 mod world;
 
+pub use link::LinkShare;
 pub use master_rt::group_name;
 pub use vm::SyncClock;
 pub use world::{Records, World};
@@ -98,5 +100,7 @@ pub fn trace_replication(
     world.run_traced()
 }
 
+#[cfg(test)]
+mod link_tests;
 #[cfg(test)]
 mod tests;

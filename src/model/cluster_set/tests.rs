@@ -49,12 +49,14 @@ fn scenario(cluster_keys: &str, horizon: &str, replications: u64) -> Scenario {
         initial_replication: Dist::fixed(10 * M),
         checkpoint: Vm::default_checkpoint(),
         cycle: Dist::fixed(0),
+        churn: None,
+        link: None,
     }];
     s
 }
 
 /// Servers that fail only when told to.
-fn scripted(horizon: &str) -> Scenario {
+pub(super) fn scripted(horizon: &str) -> Scenario {
     let mut s = scenario("server_ttf = \"1h\"\nserver_ttr = \"1h\"", horizon, 1);
     for c in &mut s.clusters {
         c.server_ttf = None;
@@ -63,7 +65,7 @@ fn scripted(horizon: &str) -> Scenario {
     s
 }
 
-fn crash(cluster: usize, server: usize) -> ScriptedFault {
+pub(super) fn crash(cluster: usize, server: usize) -> ScriptedFault {
     ScriptedFault::server_crash(cluster, server)
 }
 

@@ -7,9 +7,10 @@
 
 use rand::SeedableRng;
 
+use super::link::LinkShare;
 use crate::dist::Dist;
 use crate::engine::{stream_seed, Stream};
-use crate::metrics::{Cause, OutageRecord, ServiceTracker, TrackerTotals};
+use crate::metrics::{Cause, OutageRecord, ReplicationLag, ServiceTracker, TrackerTotals};
 use crate::time::Micros;
 
 /// When the replica was last brought up to date, derived lazily: replication cycles are never
@@ -19,6 +20,16 @@ use crate::time::Micros;
 /// less than an interval: Hyper-V starts a cycle only when the previous one has ended); the
 /// last completed cycle before `t` follows by division. A cycle in flight when replication
 /// stops is lost, so a failover loses between 0 and an interval plus a transfer.
+///
+/// With churn over a link (`link::LinkShare`), a cycle also moves its writes at the VM's share
+/// of the link, which takes `ρ × (time since the previous cycle started)` with `ρ` the link's
+/// total churn over its bandwidth. When that transfer overruns the interval, Hyper-V Replica
+/// delays the next cycle until it ends (Microsoft's replication-health documentation: it
+/// "delays the transfer of the next replica file"): so with `ρ ≤ 1` cycles stay on the
+/// interval, and with `ρ > 1` each cycle starts as the previous one's data has crossed, cycle
+/// k at `since + interval × (ρ^k − 1)/(ρ − 1)`, and the replica falls behind without bound, a
+/// fraction `1 − 1/ρ` of the time replication has run. Both follow in closed form. The drawn
+/// `cycle` time comes after the data and, as without a link, never delays the next cycle.
 ///
 /// Currency is measured on the VM's *running clock* (the time it has run, anywhere), not on
 /// the wall clock: the writes a failover loses are those made while it ran, so time it spent
@@ -31,6 +42,8 @@ pub struct SyncClock {
     seed: u64,
     /// (wall time, running clock) when replication last became healthy.
     since: Option<(Micros, Micros)>,
+    /// The VM's share of its link; `None`: writes never limit replication.
+    link: Option<LinkShare>,
 }
 
 impl SyncClock {
@@ -40,7 +53,18 @@ impl SyncClock {
             cycle,
             seed,
             since: None,
+            link: None,
         }
+    }
+
+    /// Cycles move the VM's writes at `share` of its link.
+    pub fn over_link(mut self, share: Option<LinkShare>) -> SyncClock {
+        self.link = share;
+        self
+    }
+
+    pub fn link(&self) -> Option<LinkShare> {
+        self.link
     }
 
     /// The transfer time of cycle `k` of the healthy period that began at `wall`.
@@ -64,17 +88,63 @@ impl SyncClock {
         if self.interval == 0 {
             return Some(run + now.saturating_sub(wall));
         }
-        let started = now.saturating_sub(wall) / self.interval;
-        if started == 0 {
-            return None;
-        }
-        // The last cycle started may still be transferring; the one before has ended.
-        let done = if wall + started * self.interval + self.transfer(wall, started) <= now {
-            started
-        } else {
-            started - 1
+        let elapsed = now.saturating_sub(wall);
+        let done = match self.link.filter(|l| !l.keeps_up()) {
+            None => self.done_on_the_interval(wall, elapsed),
+            Some(lagging) => self.done_behind(wall, elapsed, lagging),
         };
-        (done > 0).then(|| run + done * self.interval)
+        done.map(|offset| run + offset)
+    }
+
+    /// Cycles on the interval: how far into the healthy period the last completed one
+    /// reached. Its data transfer (at most an interval) and its drawn time (less than one)
+    /// end before the cycle after next starts, so only the last three started can be open.
+    fn done_on_the_interval(&self, wall: Micros, elapsed: Micros) -> Option<Micros> {
+        let data = self.link.map_or(0, |l| l.transfer(self.interval));
+        let started = elapsed / self.interval;
+        (started.saturating_sub(2).max(1)..=started)
+            .rev()
+            .find(|&k| k * self.interval + data + self.transfer(wall, k) <= elapsed)
+            .map(|k| k * self.interval)
+    }
+
+    /// Cycles delayed by the link (`ρ > 1`): cycle k starts at `behind_start(k)` and its data
+    /// has crossed when cycle k+1 starts. The cycle started last is still moving its data;
+    /// the one before may still be in its drawn time; the one before that has ended.
+    fn done_behind(&self, wall: Micros, elapsed: Micros, link: LinkShare) -> Option<Micros> {
+        let start = |k: u64| self.behind_start(k, link);
+        let excess = link.excess();
+        let guess = ((elapsed as f64 * excess / self.interval as f64).ln_1p() / excess.ln_1p())
+            .floor()
+            .max(0.0) as u64;
+        // The float guess may be off by a cycle at a boundary: settle it on `start` itself.
+        let mut started = guess;
+        while started > 0 && start(started) > elapsed {
+            started -= 1;
+        }
+        while start(started + 1) <= elapsed {
+            started += 1;
+        }
+        (started.saturating_sub(2).max(1)..started)
+            .rev()
+            .find(|&k| start(k + 1).saturating_add(self.transfer(wall, k)) <= elapsed)
+            .map(start)
+    }
+
+    /// When cycle `k` starts after the healthy period began, with the link's churn above its
+    /// bandwidth: gaps grow as `interval × ρ^(k−1)`.
+    fn behind_start(&self, k: u64, link: LinkShare) -> Micros {
+        let excess = link.excess();
+        let growth = (k as f64 * excess.ln_1p()).exp_m1() / excess;
+        (self.interval as f64 * growth).round() as Micros
+    }
+
+    /// From when cycles run late (the second cycle is the first one delayed), while replication
+    /// is healthy and the link cannot keep up; Hyper-V counts these cycles as missed.
+    pub fn lagging_since(&self) -> Option<Micros> {
+        let (wall, _) = self.since?;
+        let lagging = self.link.is_some_and(|l| !l.keeps_up()) && self.interval > 0;
+        lagging.then(|| wall.saturating_add(2 * self.interval))
     }
 
     /// Replication runs (again) from `now`, a cycle every `interval` (the relationship's
@@ -141,6 +211,8 @@ pub struct VmRt {
     twice: bool,
     pub tracker: ServiceTracker,
     pub data_loss: Vec<Micros>,
+    /// Observed time replication ran late for want of bandwidth.
+    lagging: Micros,
 }
 
 impl VmRt {
@@ -165,6 +237,7 @@ impl VmRt {
             twice: false,
             tracker,
             data_loss: Vec::new(),
+            lagging: 0,
         }
     }
 
@@ -204,6 +277,9 @@ impl VmRt {
         let target = view.serving.map(|c| 1 - c);
         let healthy = view.healthy && !view.twice;
         if self.sync.is_healthy() && !(healthy && target == Some(self.sync_target)) {
+            if let Some(from) = self.sync.lagging_since() {
+                self.lagging += self.tracker.observed_between(from, now);
+            }
             if let Some(current) = self.sync.stop(now) {
                 let held = &mut self.copy_current[self.sync_target];
                 *held = (*held).max(current);
@@ -266,7 +342,20 @@ impl VmRt {
     }
 
     pub fn finish(self) -> (TrackerTotals, Vec<OutageRecord>, Vec<Micros>) {
-        let (totals, outages) = self.tracker.finish();
+        let mut lagging = self.lagging;
+        if let Some(from) = self.sync.lagging_since() {
+            lagging += self.tracker.observed_between(from, Micros::MAX);
+        }
+        let (mut totals, outages) = self.tracker.finish();
+        if let Some(link) = self.sync.link() {
+            // A replica that falls further behind every cycle is not up to date: the lagging
+            // time is unprotected time too (Hyper-V reports it as missed cycles, a Warning).
+            totals.unprotected += lagging;
+            totals.replication_lag = Some(ReplicationLag {
+                headroom: link.headroom(),
+                lagging,
+            });
+        }
         (totals, outages, self.data_loss)
     }
 }
@@ -307,5 +396,82 @@ mod tests {
         assert_eq!(s.replica_current(59), Some(30));
         assert_eq!(s.replica_current(88), Some(30));
         assert_eq!(s.replica_current(89), Some(60));
+    }
+
+    fn share(link_churn: u64, bandwidth: u64) -> Option<LinkShare> {
+        Some(LinkShare {
+            link_churn,
+            bandwidth,
+        })
+    }
+
+    #[test]
+    fn a_link_that_keeps_up_lengthens_each_transfer_and_delays_no_cycle() {
+        // Half the bandwidth goes to writes: an interval's writes take half an interval.
+        let mut s = SyncClock::new(30, Dist::fixed(0), 1).over_link(share(1, 2));
+        s.start(0, 0, 30);
+        assert_eq!(s.replica_current(44), None);
+        assert_eq!(s.replica_current(45), Some(30));
+        assert_eq!(s.replica_current(74), Some(30));
+        assert_eq!(s.replica_current(75), Some(60));
+        assert_eq!(s.lagging_since(), None);
+        // Exactly the bandwidth: each transfer ends as the next cycle starts, plus the drawn
+        // time, which may run into the cycle after.
+        let mut s = SyncClock::new(30, Dist::fixed(20), 1).over_link(share(5, 5));
+        s.start(0, 0, 30);
+        assert_eq!(s.replica_current(79), None);
+        assert_eq!(s.replica_current(80), Some(30));
+        assert_eq!(s.replica_current(109), Some(30));
+        assert_eq!(s.replica_current(110), Some(60));
+        assert_eq!(s.lagging_since(), None);
+    }
+
+    #[test]
+    fn a_link_that_cannot_keep_up_delays_each_cycle_until_the_last_transfer_ends() {
+        // Twice the bandwidth in writes: cycle k starts at 30 (2^k - 1): 30, 90, 210, 450.
+        let mut s = SyncClock::new(30, Dist::fixed(0), 1).over_link(share(2, 1));
+        s.start(0, 0, 30);
+        assert_eq!(s.replica_current(89), None);
+        assert_eq!(s.replica_current(90), Some(30));
+        assert_eq!(s.replica_current(209), Some(30));
+        assert_eq!(s.replica_current(210), Some(90));
+        assert_eq!(s.replica_current(449), Some(90));
+        assert_eq!(s.replica_current(450), Some(210));
+        // The second cycle, due at 60, is the first to run late.
+        assert_eq!(s.lagging_since(), Some(60));
+        // The drawn time follows the data: cycle 2's writes (until 90) land at 210 + 10.
+        let mut s = SyncClock::new(30, Dist::fixed(10), 1).over_link(share(2, 1));
+        s.start(1_000, 500, 30);
+        assert_eq!(s.replica_current(1_219), Some(530));
+        assert_eq!(s.replica_current(1_220), Some(590));
+        // A year later the replica holds between a quarter and a half of the year: when a
+        // cycle's data lands, the writes since that cycle started are as many again.
+        let year = 365 * 24 * 3_600;
+        let held = s.replica_current(1_000 + year).unwrap() - 500;
+        assert!(held <= year / 2 && held >= year / 4 - 30, "{held}");
+    }
+
+    #[test]
+    fn lag_grows_by_the_model_s_own_recursion_close_to_the_bandwidth() {
+        // Churn 1% above the bandwidth, 5-minute cycles: the closed form agrees with the
+        // recursion "each gap is the transfer of the previous gap's writes".
+        let (t, churn, bw) = (300_000_000u64, 101u64, 100u64);
+        let mut s = SyncClock::new(t, Dist::fixed(0), 1).over_link(share(churn, bw));
+        s.start(0, 0, t);
+        let (mut start, mut gap) = (0.0f64, t as f64);
+        let mut starts = Vec::new();
+        for _ in 0..400 {
+            start += gap;
+            starts.push(start);
+            gap *= churn as f64 / bw as f64;
+        }
+        for k in [1usize, 10, 100, 399] {
+            let data_landed = starts[k].round() as u64 + 1;
+            let held = s.replica_current(data_landed).unwrap();
+            assert!(
+                (held as f64 - starts[k - 1]).abs() <= 1.0,
+                "cycle {k}: {held}"
+            );
+        }
     }
 }

@@ -26,6 +26,7 @@ use crate::model::{ReplicationResult, ServiceResult};
 use crate::scenario::Scenario;
 use crate::time::Micros;
 
+use super::link::link_shares;
 use super::master_rt::{group_name, Idle, MasterRt};
 use super::operations::OperatorRt;
 use super::scripts::ScriptTask;
@@ -244,13 +245,16 @@ impl<'s> World<'s> {
                 cluster.set_scripted();
             }
         }
+        let shares = link_shares(scenario, seed, replication);
         let vms = scenario
             .vms
             .iter()
-            .map(|v| {
+            .zip(shares)
+            .map(|(v, share)| {
                 let tracker = ServiceTracker::new(sim.warmup, sim.horizon, keep_outages);
                 let seed = stream_seed(seed, replication, &format!("vm/{}/cycles", v.name));
-                let sync = SyncClock::new(v.replication_interval, v.cycle.clone(), seed);
+                let sync =
+                    SyncClock::new(v.replication_interval, v.cycle.clone(), seed).over_link(share);
                 VmRt::new([v.cluster, v.replica_cluster], sync, tracker)
             })
             .collect();
