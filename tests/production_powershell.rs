@@ -117,9 +117,10 @@ fn reads_vms_and_replication_locally_and_remotely() {
         (rel.mode, rel.state),
         (ReplicationMode::Replica, ReplicationState::Replicating)
     );
+    // Hyper-V names the primary by its FQDN, the replica as replication was enabled with.
     assert_eq!(
         (rel.primary_server.as_str(), rel.replica_server.as_str()),
-        ("c1s1", "c2s1")
+        ("c1s1.ecx.example", "c2s1")
     );
     assert_eq!(block(ps.list_vm_replication("c1s1")).unwrap().len(), 1);
     assert!(block(ps.list_vm_replication("c1s2")).unwrap().is_empty());
@@ -209,7 +210,7 @@ fn the_coordinated_repointing_runs_through_powershell() {
         .unwrap();
     assert_eq!(
         (r.mode, r.primary_server.as_str()),
-        (ReplicationMode::Replica, "c1s1")
+        (ReplicationMode::Replica, "c1s1.ecx.example")
     );
     assert!(shell.scripts().iter().any(|s| s.contains("Enable-VMReplication -VMName 'vm1' -ReplicaServerName 'c2s2' -ReplicaServerPort 80 -AuthenticationType Kerberos")));
 }
