@@ -45,6 +45,7 @@ fn report(
         warmup_hours: 0.0,
         data_loss_seconds: Default::default(),
         services: BTreeMap::from([("vm1".to_string(), service)]),
+        ..Report::default()
     }
 }
 
