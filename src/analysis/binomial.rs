@@ -23,8 +23,16 @@ pub fn wilson(k: u64, n: u64, level: f64) -> Option<[f64; 2]> {
     let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
     let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
     // At k = 0 (or n) the bound is 0 (or 1) exactly, not a rounding error away from it.
-    let lower = if k == 0 { 0.0 } else { (centre - half).max(0.0) };
-    let upper = if p == 1.0 { 1.0 } else { (centre + half).min(1.0) };
+    let lower = if k == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let upper = if p == 1.0 {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
     Some([lower, upper])
 }
 

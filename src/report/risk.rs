@@ -34,11 +34,10 @@ pub fn quantiles(q: &DowntimeQuantiles) -> String {
 
 /// The SLA in both forms: "99.95% (262.8 min a year)".
 pub fn sla(s: &SlaReport) -> String {
-    format!(
-        "{} ({:.1} min a year)",
-        super::numbers::percent(s.availability, 4),
-        s.downtime_minutes_per_year
-    )
+    let percent = super::numbers::percent(s.availability, 4);
+    let digits = percent.trim_end_matches('%');
+    let digits = digits.trim_end_matches('0').trim_end_matches('.');
+    format!("{digits}% ({:.1} min a year)", s.downtime_minutes_per_year)
 }
 
 /// An amount rounded to a whole unit, grouped by thousands: "-1,234,567".
