@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ecxsim::run::{run, RunOptions};
-use statrs::distribution::{Continuous, ContinuousCDF, Discrete, Gamma, Poisson};
+use statrs::distribution::{ContinuousCDF, Discrete, Gamma, Poisson};
 
 const HOUR: f64 = 1.0;
 const YEAR_H: f64 = 8760.0 * HOUR;

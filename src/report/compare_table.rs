@@ -343,22 +343,10 @@ fn write_risk_differences(out: &mut String, d: &Difference) {
         }
     }
     if let Some(cost) = &d.cost_per_year {
-        let _ = writeln!(out, "  cost per year {}", signed_amount_interval(cost));
-    }
-}
-
-/// "-1,234 [-1,500 .. -968]" with an explicit sign.
-fn signed_amount_interval(e: &Estimate) -> String {
-    let signed = |x: f64| {
-        let a = risk::amount(x);
-        if a.starts_with('-') || a == "0" {
-            a
-        } else {
-            format!("+{a}")
-        }
-    };
-    match e.ci95 {
-        Some([lo, hi]) => format!("{} [{} .. {}]", signed(e.mean), signed(lo), signed(hi)),
-        None => signed(e.mean),
+        let _ = writeln!(
+            out,
+            "  cost per year {}",
+            risk::signed_amount_interval(cost)
+        );
     }
 }

@@ -59,9 +59,25 @@ pub fn amount(x: f64) -> String {
 
 /// An amount and its interval: "123,456 [120,001 .. 126,911]".
 pub fn amount_interval(e: &Estimate) -> String {
+    with_interval(e, amount)
+}
+
+/// A difference of amounts with an explicit sign: "-1,234 [-1,500 .. -968]".
+pub fn signed_amount_interval(e: &Estimate) -> String {
+    with_interval(e, |x| {
+        let a = amount(x);
+        if a.starts_with('-') || a == "0" {
+            a
+        } else {
+            format!("+{a}")
+        }
+    })
+}
+
+fn with_interval(e: &Estimate, f: impl Fn(f64) -> String) -> String {
     match e.ci95 {
-        Some([lo, hi]) => format!("{} [{} .. {}]", amount(e.mean), amount(lo), amount(hi)),
-        None => amount(e.mean),
+        Some([lo, hi]) => format!("{} [{} .. {}]", f(e.mean), f(lo), f(hi)),
+        None => f(e.mean),
     }
 }
 
