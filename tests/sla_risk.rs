@@ -160,7 +160,7 @@ fn a_deterministic_unit_gives_its_yearly_downtime_exactly() {
         dir.path().join("t").to_str().unwrap(),
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("P(year breaches SLA)"), "{text}");
+    assert!(text.contains("P(year breaches) (95% CI)"), "{text}");
     assert!(
         text.contains(&format!("{} of 15 years over", 3 * breaching)),
         "{text}"
@@ -395,4 +395,50 @@ fn bad_sla_and_cost_values_are_located_errors() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("judged per year"));
+}
+
+#[test]
+fn compare_of_the_examples_shows_breach_probability_and_cost_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = ecxsim(&[
+        "compare",
+        root.join("scenarios/standalone_ecx.toml").to_str().unwrap(),
+        root.join("scenarios/cluster_set.toml").to_str().unwrap(),
+        "--replications",
+        "20",
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = |label: &str| {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} row in\n{text}"));
+        // A cell per scenario: two percentages or amounts, neither missing.
+        assert!(
+            !line.contains(" - ") && !line.contains("no [cost]"),
+            "{line}"
+        );
+        line.to_string()
+    };
+    assert_eq!(row("P(year breaches SLA)").matches('%').count(), 2);
+    assert!(text.contains("\ncost per year "), "{text}");
+    row("total");
+    assert!(text.contains("vm1: P(year breaches SLA) "), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("  cost per year ")),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(
+        html.contains("Downtime in one year and the SLA")
+            && html.contains("Expected cost per year")
+    );
 }

@@ -40,6 +40,23 @@ fn hours(h: Option<f64>) -> String {
 
 type Row = (String, Box<dyn Fn(&ServiceReport) -> String>);
 
+/// A row per figure of a summary a service may lack (`none` where it does), one decimal.
+fn picked_rows<T: 'static>(
+    picks: &[(&str, fn(&T) -> f64)],
+    get: fn(&ServiceReport) -> Option<&T>,
+    none: &'static str,
+) -> Vec<Row> {
+    picks
+        .iter()
+        .map(|&(label, pick)| -> Row {
+            (
+                label.into(),
+                Box::new(move |s| get(s).map_or(none.into(), |v| format!("{:.1}", pick(v)))),
+            )
+        })
+        .collect()
+}
+
 /// The yearly-downtime quantiles, then P(a year breaches) the `[sla]` when a scenario has one
 /// and the common budgets when a scenario has none.
 fn risk_rows(with_sla: bool, without_sla: bool) -> Vec<Row> {
@@ -49,17 +66,7 @@ fn risk_rows(with_sla: bool, without_sla: bool) -> Vec<Row> {
         ("  p90 (min)", |q| q.p90),
         ("  p99 (min)", |q| q.p99),
     ];
-    let mut rows: Vec<Row> = Vec::new();
-    for (label, pick) in quantiles {
-        rows.push((
-            label.into(),
-            Box::new(move |s| {
-                s.downtime_per_year_quantiles
-                    .as_ref()
-                    .map_or("-".into(), |q| format!("{:.1}", pick(q)))
-            }),
-        ));
-    }
+    let mut rows = picked_rows(&quantiles, |s| s.downtime_per_year_quantiles.as_ref(), "-");
     let breach = |p: Option<&BreachProbability>| p.map_or("-".into(), |p| risk::percent(p.mean));
     let breach_ci = |p: Option<&BreachProbability>| {
         p.map_or("-".into(), |p| {
@@ -143,16 +150,11 @@ fn rows(causes: &BTreeSet<String>, risk: Vec<Row>) -> Vec<Row> {
         ("  p95 (s)", |d| d.p95_seconds),
         ("  max (s)", |d| d.max_seconds),
     ];
-    for (label, pick) in losses {
-        rows.push((
-            label.into(),
-            Box::new(move |s| {
-                s.data_loss
-                    .as_ref()
-                    .map_or("no failover".into(), |d| format!("{:.1}", pick(d)))
-            }),
-        ));
-    }
+    rows.extend(picked_rows(
+        &losses,
+        |s| s.data_loss.as_ref(),
+        "no failover",
+    ));
     rows.push((
         "cross-cluster failovers/yr".into(),
         Box::new(|s| format!("{:.3}", s.cross_cluster_failovers_per_year)),

@@ -186,11 +186,9 @@ fn cluster_set_table(doc: &mut Document, reports: &[&Report]) {
             ]);
         }
     }
-    if rows.is_empty() {
-        return;
-    }
-    doc.section("Cross-cluster failover, protection and partitions");
-    doc.table(
+    section_table(
+        doc,
+        "Cross-cluster failover, protection and partitions",
         &[
             "scenario",
             "service",
@@ -229,21 +227,15 @@ fn sla_table(doc: &mut Document, reports: &[&Report]) {
             ]);
         }
     }
-    if rows.is_empty() {
-        return;
-    }
-    doc.section("Downtime in one year and the SLA");
-    doc.paragraph(
-        "Each whole year of each replication is one sample; P(a year breaches) is the share \
-         of years whose downtime exceeds the budget, with its Wilson 95% interval.",
-    );
-    doc.table(
+    section_table(
+        doc,
+        "Downtime in one year and the SLA",
         &[
             "scenario",
             "service",
             "downtime in a year",
             "budget",
-            "P(year breaches) (95% CI)",
+            "P(a whole year breaches) (Wilson 95% CI)",
             "years",
         ],
         rows,
@@ -265,11 +257,9 @@ fn cost_table(doc: &mut Document, reports: &[&Report]) {
             ])
         })
         .collect();
-    if rows.is_empty() {
-        return;
-    }
-    doc.section("Expected cost per year");
-    doc.table(
+    section_table(
+        doc,
+        "Expected cost per year",
         &[
             "scenario",
             "total (95% CI)",
@@ -279,6 +269,15 @@ fn cost_table(doc: &mut Document, reports: &[&Report]) {
         ],
         rows,
     );
+}
+
+/// A section holding one table, left out when the table has no row.
+fn section_table(doc: &mut Document, title: &str, headers: &[&str], rows: Vec<Vec<String>>) {
+    if rows.is_empty() {
+        return;
+    }
+    doc.section(title);
+    doc.table(headers, rows);
 }
 
 /// The race curve (one line per control variant) and report.html of `race`.

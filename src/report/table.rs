@@ -161,7 +161,7 @@ fn risk_rows(report: &Report, s: &ServiceReport) -> Vec<(String, String)> {
     match (&report.sla, &s.sla_breach_probability) {
         (Some(sla), Some(p)) => {
             rows.push(("SLA".to_string(), risk::sla(sla)));
-            rows.push(("P(year breaches SLA) (95% CI)".to_string(), risk::breach(p)));
+            rows.push(("P(year breaches) (95% CI)".to_string(), risk::breach(p)));
             rows.push((String::new(), risk::breach_counts(p)));
         }
         _ => {
