@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 use ecxsim::run::{run, RunOptions};
 use statrs::distribution::{ContinuousCDF, Discrete, Gamma, Poisson};
 
-const HOUR: f64 = 1.0;
-const YEAR_H: f64 = 8760.0 * HOUR;
+/// A year of the scenario format (365 days), in hours.
+const YEAR_H: f64 = 8760.0;
 
 fn ecxsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ecxsim"))

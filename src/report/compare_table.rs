@@ -40,9 +40,12 @@ fn hours(h: Option<f64>) -> String {
 
 type Row = (String, Box<dyn Fn(&ServiceReport) -> String>);
 
+/// A row label and the figure it shows.
+type Pick<T> = (&'static str, fn(&T) -> f64);
+
 /// A row per figure of a summary a service may lack (`none` where it does), one decimal.
 fn picked_rows<T: 'static>(
-    picks: &[(&str, fn(&T) -> f64)],
+    picks: &[Pick<T>],
     get: fn(&ServiceReport) -> Option<&T>,
     none: &'static str,
 ) -> Vec<Row> {
@@ -60,8 +63,7 @@ fn picked_rows<T: 'static>(
 /// The yearly-downtime quantiles, then P(a year breaches) the `[sla]` when a scenario has one
 /// and the common budgets when a scenario has none.
 fn risk_rows(with_sla: bool, without_sla: bool) -> Vec<Row> {
-    type Pick = fn(&DowntimeQuantiles) -> f64;
-    let quantiles: [(&str, Pick); 3] = [
+    let quantiles: [Pick<DowntimeQuantiles>; 3] = [
         ("downtime in a year, p50 (min)", |q| q.p50),
         ("  p90 (min)", |q| q.p90),
         ("  p99 (min)", |q| q.p99),
@@ -143,8 +145,7 @@ fn rows(causes: &BTreeSet<String>, risk: Vec<Row>) -> Vec<Row> {
         Box::new(|s| s.vm_running_twice.to_string()),
     ));
     // One row per figure: side by side, "mean 12 p95 40 max 90" cells ran together.
-    type Pick = fn(&crate::metrics::DataLossSummary) -> f64;
-    let losses: [(&str, Pick); 4] = [
+    let losses: [Pick<crate::metrics::DataLossSummary>; 4] = [
         ("data loss/failover, mean (s)", |d| d.mean_seconds),
         ("  p50 (s)", |d| d.p50_seconds),
         ("  p95 (s)", |d| d.p95_seconds),
