@@ -1,10 +1,37 @@
-//! Intervals for proportions: Wilson's score interval for one binomial proportion, and
-//! Newcombe's hybrid score interval (his method 10) for the difference of two proportions
-//! measured on the same pairs. Both keep their coverage at counts of zero or n, where the
-//! normal (Wald) interval collapses to a point.
+//! Confidence intervals for proportions: the exact (Clopper-Pearson) interval of a proportion of
+//! independent trials, and Newcombe's hybrid score interval (his method 10) for the difference
+//! of two proportions measured on the same pairs, built on Wilson's score intervals. All keep
+//! their coverage at counts of zero or n, where the normal (Wald) interval collapses to a point.
 
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, Normal};
+use statrs::distribution::{Beta, ContinuousCDF, Normal};
+
+/// The two-sided 95% Clopper-Pearson interval of a proportion of `k` successes in `n`
+/// trials: conservative (it covers at least 95% for every true proportion), and meaningful at
+/// `k = 0` and `k = n`, where the normal approximation collapses to a point. `[0, 1]` for
+/// `n = 0`.
+pub fn clopper_pearson_95(k: u64, n: u64) -> [f64; 2] {
+    if n == 0 {
+        return [0.0, 1.0];
+    }
+    let k = k.min(n);
+    let quantile = |a: u64, b: u64, p: f64| {
+        Beta::new(a as f64, b as f64)
+            .expect("both shapes are positive")
+            .inverse_cdf(p)
+    };
+    let lower = if k == 0 {
+        0.0
+    } else {
+        quantile(k, n - k + 1, 0.025)
+    };
+    let upper = if k == n {
+        1.0
+    } else {
+        quantile(k + 1, n - k, 0.975)
+    };
+    [lower, upper]
+}
 
 /// The two-sided standard normal quantile for a confidence `level` (1.96 for 0.95).
 fn z(level: f64) -> f64 {
@@ -13,8 +40,9 @@ fn z(level: f64) -> f64 {
         .inverse_cdf(0.5 + level / 2.0)
 }
 
-/// Wilson's interval for `k` successes in `n` trials; `None` without trials.
-pub fn wilson(k: u64, n: u64, level: f64) -> Option<[f64; 2]> {
+/// Wilson's score interval for `k` successes in `n` trials, the building block of Newcombe's
+/// paired interval; `None` without trials.
+fn wilson(k: u64, n: u64, level: f64) -> Option<[f64; 2]> {
     if n == 0 {
         return None;
     }
@@ -110,6 +138,28 @@ impl PairedCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matches_published_values() {
+        // None in 100: the "rule of three" neighbourhood, exactly 1 - 0.025^(1/100).
+        let [lo, hi] = clopper_pearson_95(0, 100);
+        assert_eq!(lo, 0.0);
+        assert!((hi - (1.0 - 0.025f64.powf(0.01))).abs() < 1e-9, "{hi}");
+        // 58 of 2500: the binomial tail equations solved by bisection give
+        // 0.0176627 .. 0.0298892.
+        let [lo, hi] = clopper_pearson_95(58, 2500);
+        assert!((lo - 0.017_662_7).abs() < 1e-6, "{lo}");
+        assert!((hi - 0.029_889_2).abs() < 1e-6, "{hi}");
+        // All of them: the mirror image of none.
+        let [lo, hi] = clopper_pearson_95(100, 100);
+        assert_eq!(hi, 1.0);
+        assert!((lo - 0.025f64.powf(0.01)).abs() < 1e-9, "{lo}");
+    }
+
+    #[test]
+    fn no_trials_says_nothing() {
+        assert_eq!(clopper_pearson_95(0, 0), [0.0, 1.0]);
+    }
 
     #[test]
     fn wilson_matches_published_values() {

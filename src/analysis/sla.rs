@@ -2,15 +2,15 @@
 //! sample, and how often a year breaches a downtime budget.
 //!
 //! The distribution is kept in a `LogHistogram` (quantiles to within 0.6%); the breaches are
-//! exact counts of years whose downtime exceeds each budget, so P(breach) and its Wilson
-//! interval are exact binomial figures, not read off the histogram. Everything is a fixed
+//! exact counts of years whose downtime exceeds each budget, so P(breach) and its
+//! Clopper-Pearson interval are exact binomial figures, not read off the histogram. Everything is a fixed
 //! number of counts that partial runs combine by adding.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::binomial::{wilson, PairedCounts};
+use super::binomial::{clopper_pearson_95, PairedCounts};
 use super::summary::Estimate;
 use crate::metrics::LogHistogram;
 use crate::time::{Micros, MICROS_PER_MINUTE, MICROS_PER_YEAR};
@@ -36,7 +36,7 @@ pub struct DowntimeQuantiles {
     pub p99: f64,
 }
 
-/// P(a year's downtime exceeds the budget), with its Wilson 95% interval.
+/// P(a year's downtime exceeds the budget), with its exact (Clopper-Pearson) 95% interval.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BreachProbability {
     pub mean: f64,
@@ -70,9 +70,9 @@ impl BudgetCount {
     }
 
     fn probability(&self, years: u64) -> Option<BreachProbability> {
-        Some(BreachProbability {
+        (years > 0).then(|| BreachProbability {
             mean: self.breaching_years as f64 / years as f64,
-            ci95: wilson(self.breaching_years, years, 0.95)?,
+            ci95: clopper_pearson_95(self.breaching_years, years),
             years,
             breaching_years: self.breaching_years,
             budget_minutes: minutes(self.budget as f64),
@@ -233,7 +233,7 @@ mod tests {
         let sla = y.sla_breach().unwrap();
         assert_eq!((sla.years, sla.breaching_years), (5, 2));
         assert_eq!(sla.mean, 0.4);
-        assert_eq!(sla.ci95, wilson(2, 5, 0.95).unwrap());
+        assert_eq!(sla.ci95, clopper_pearson_95(2, 5));
         assert_eq!(sla.budget_minutes, 100.0);
         let common = y.common_breaches();
         // 99.9% allows 525.6 min, 99.95% 262.8, 99.99% 52.56.

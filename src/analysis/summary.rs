@@ -77,8 +77,8 @@ pub struct ServiceReport {
     /// The downtime of one year (each whole year of each replication a sample), in minutes;
     /// `null` when no replication observed a whole year.
     pub downtime_per_year_quantiles: Option<DowntimeQuantiles>,
-    /// P(a year's downtime exceeds the `[sla]`), with its Wilson 95% interval; `null`
-    /// without `[sla]` (or without a whole year).
+    /// P(a year's downtime exceeds the `[sla]`), with its exact (Clopper-Pearson) 95%
+    /// interval; `null` without `[sla]` (or without a whole year).
     pub sla_breach_probability: Option<BreachProbability>,
     /// The same against the common budgets, by availability ("99.95%").
     pub breach_probability_by_budget: BTreeMap<String, BreachProbability>,
