@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::analysis::cost::CostModel;
+use crate::analysis::sla::PairedBreaches;
 use crate::analysis::stats::Welford;
 use crate::analysis::summary::{Estimate, Report, MINUTES_PER_YEAR};
 use crate::run::{run_together, service_names, RunError, RunOptions, ScenarioAccumulator};
@@ -15,6 +17,12 @@ use crate::scenario::Scenario;
 pub struct ServiceDifference {
     pub availability: Estimate,
     pub downtime_minutes_per_year: Estimate,
+    /// P(a year breaches) minus the baseline's, paired by replication-year, against the
+    /// baseline's `[sla]`, with Newcombe's paired 95% interval; `null` when the baseline has
+    /// no `[sla]`.
+    pub sla_breach_probability: Option<Estimate>,
+    /// The same against each common budget, by availability ("99.95%").
+    pub breach_probability_by_budget: BTreeMap<String, Estimate>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -23,6 +31,9 @@ pub struct Difference {
     pub baseline: String,
     /// Services present in both, by name.
     pub services: BTreeMap<String, ServiceDifference>,
+    /// Expected yearly cost minus the baseline's, paired by replication, each scenario
+    /// priced by its own `[cost]`; `null` unless both have one.
+    pub cost_per_year: Option<Estimate>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -55,10 +66,25 @@ pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareRe
         .skip(1)
         .map(|s| shared_services(&scenarios[0], s))
         .collect();
-    // [scenario k-1][shared service] -> (availability difference, downtime difference)
-    let mut diffs: Vec<Vec<(Welford, Welford)>> = pairs
+    // [scenario k-1][shared service] -> (availability difference, downtime difference,
+    // breaches paired by year)
+    let baseline_sla = scenarios[0].sla.map(|s| s.downtime);
+    let mut diffs: Vec<Vec<(Welford, Welford, PairedBreaches)>> = pairs
         .iter()
-        .map(|p| vec![(Welford::default(), Welford::default()); p.len()])
+        .map(|p| {
+            let slot = (
+                Welford::default(),
+                Welford::default(),
+                PairedBreaches::new(baseline_sla),
+            );
+            vec![slot; p.len()]
+        })
+        .collect();
+    let costs: Vec<Option<CostModel>> = scenarios.iter().map(CostModel::of).collect();
+    // [scenario k-1] -> yearly cost difference, when both are priced
+    let mut cost_diffs: Vec<Option<Welford>> = costs[1..]
+        .iter()
+        .map(|c| (c.is_some() && costs[0].is_some()).then(Welford::default))
         .collect();
     run_together(&refs, options, |results| {
         for (acc, result) in accumulators.iter_mut().zip(results) {
@@ -73,6 +99,13 @@ pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareRe
                     other.totals.downtime_minutes_per_year()
                         - base.totals.downtime_minutes_per_year(),
                 );
+                slot.2
+                    .push(&other.totals.down_by_year, &base.totals.down_by_year);
+            }
+            if let (Some(w), Some(model), Some(base)) =
+                (cost_diffs[k].as_mut(), &costs[k + 1], &costs[0])
+            {
+                w.push(model.yearly(&results[k + 1]).total - base.yearly(&results[0]).total);
             }
         }
         Ok(())
@@ -82,12 +115,13 @@ pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareRe
         .zip(&diffs)
         .enumerate()
         .map(|(k, (shared, slots))| Difference {
+            cost_per_year: cost_diffs[k].as_ref().map(Estimate::from_replications),
             scenario: scenarios[k + 1].name.clone(),
             baseline: scenarios[0].name.clone(),
             services: shared
                 .iter()
                 .zip(slots)
-                .map(|((name, _, _), (a, d))| {
+                .map(|((name, _, _), (a, d, breaches))| {
                     (
                         name.clone(),
                         ServiceDifference {
@@ -99,6 +133,8 @@ pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareRe
                                 -MINUTES_PER_YEAR,
                                 MINUTES_PER_YEAR,
                             ),
+                            sla_breach_probability: breaches.sla_difference(),
+                            breach_probability_by_budget: breaches.common_differences(),
                         },
                     )
                 })

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use crate::interrupt::{self, Signal};
 
-use crate::analysis::summary::{Report, ServiceAccumulator};
+use crate::analysis::cost::{CostAccumulator, CostModel};
+use crate::analysis::summary::{Report, ServiceAccumulator, SlaReport};
 use crate::model::{simulate_replication, ReplicationResult};
 use crate::scenario::Scenario;
 use crate::time::hours;
@@ -241,24 +242,34 @@ impl Pipeline {
     }
 }
 
-/// The per-service accumulators of one scenario, fed replication by replication.
+/// The per-service accumulators of one scenario, fed replication by replication, and its
+/// yearly cost when it has a `[cost]`.
 pub struct ScenarioAccumulator {
     services: Vec<(String, ServiceAccumulator)>,
+    cost: Option<(CostModel, CostAccumulator)>,
 }
 
 impl ScenarioAccumulator {
     pub fn new(scenario: &Scenario) -> ScenarioAccumulator {
+        let sla = scenario.sla.map(|s| s.downtime);
         ScenarioAccumulator {
             services: service_names(scenario)
                 .into_iter()
-                .map(|n| (n, ServiceAccumulator::default()))
+                .map(|n| (n, ServiceAccumulator::with_sla(sla)))
                 .collect(),
+            cost: CostModel::of(scenario).map(|m| {
+                let acc = CostAccumulator::new(&m);
+                (m, acc)
+            }),
         }
     }
 
     pub fn push(&mut self, result: &ReplicationResult) {
         for ((_, acc), service) in self.services.iter_mut().zip(&result.services) {
             acc.push(service);
+        }
+        if let Some((model, acc)) = self.cost.as_mut() {
+            acc.push(&model.yearly(result));
         }
     }
 
@@ -281,6 +292,14 @@ impl ScenarioAccumulator {
                 .map(|(name, acc)| (name.clone(), acc.data_loss_curve()))
                 .filter(|(_, curve)| curve.failovers > 0)
                 .collect(),
+            yearly_downtime_minutes: self
+                .services
+                .iter()
+                .map(|(name, acc)| (name.clone(), acc.yearly_downtime_curve()))
+                .filter(|(_, curve)| !curve.is_empty())
+                .collect(),
+            sla: scenario.sla.as_ref().map(SlaReport::of),
+            cost: self.cost.as_ref().map(|(_, acc)| acc.report()),
         }
     }
 }

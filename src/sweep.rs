@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
+use crate::analysis::sla::{BreachProbability, DowntimeQuantiles};
 use crate::analysis::summary::Estimate;
 use crate::compare::compare;
 use crate::metrics::{DataLossSummary, CAUSES};
@@ -328,6 +329,13 @@ pub struct SweepPoint {
     /// Cluster set: writes lost per cross-cluster failover; `null` when there was none.
     pub data_loss: Option<DataLossSummary>,
     pub downtime_by_cause_minutes_per_year: BTreeMap<String, f64>,
+    /// Downtime in one year, in minutes; `null` without a whole year.
+    pub downtime_per_year_quantiles: Option<DowntimeQuantiles>,
+    /// P(a year breaches the scenario's `[sla]`); `null` without one.
+    pub sla_breach_probability: Option<BreachProbability>,
+    /// The scenario's expected yearly cost under its `[cost]` (the same on each of its
+    /// services' points); `null` without one.
+    pub cost_per_year: Option<Estimate>,
 }
 
 impl SweepPoint {
@@ -361,6 +369,20 @@ impl SweepPoint {
             CAUSES
                 .iter()
                 .map(|c| format!("downtime_{}_minutes_per_year", c.name())),
+        );
+        h.extend(
+            [
+                "downtime_per_year_p50_minutes",
+                "downtime_per_year_p90_minutes",
+                "downtime_per_year_p99_minutes",
+                "sla_breach_probability",
+                "sla_breach_ci_low",
+                "sla_breach_ci_high",
+                "cost_per_year_mean",
+                "cost_ci_low",
+                "cost_ci_high",
+            ]
+            .map(String::from),
         );
         h
     }
@@ -402,6 +424,21 @@ impl SweepPoint {
                 .get(c.name())
                 .copied())
         }));
+        let q = self.downtime_per_year_quantiles.as_ref();
+        let breach = self.sla_breach_probability.as_ref();
+        let cost = self.cost_per_year.as_ref();
+        let [clo, chi] = cost.map_or([None, None], lo_hi);
+        r.extend([
+            opt(q.map(|q| q.p50)),
+            opt(q.map(|q| q.p90)),
+            opt(q.map(|q| q.p99)),
+            opt(breach.map(|b| b.mean)),
+            opt(breach.map(|b| b.ci95[0])),
+            opt(breach.map(|b| b.ci95[1])),
+            opt(cost.map(|c| c.mean)),
+            opt(clo),
+            opt(chi),
+        ]);
         r
     }
 }
@@ -461,6 +498,9 @@ pub fn sweep(
                     downtime_by_cause_minutes_per_year: s
                         .downtime_by_cause_minutes_per_year
                         .clone(),
+                    downtime_per_year_quantiles: s.downtime_per_year_quantiles,
+                    sla_breach_probability: s.sla_breach_probability.clone(),
+                    cost_per_year: r.cost.as_ref().map(|c| c.total_per_year.clone()),
                 });
             }
         }

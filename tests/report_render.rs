@@ -45,6 +45,7 @@ fn report(
         warmup_hours: 0.0,
         data_loss_seconds: Default::default(),
         services: BTreeMap::from([("vm1".to_string(), service)]),
+        ..Report::default()
     }
 }
 
@@ -325,8 +326,11 @@ fn standard_charts_cover_every_service() {
     b.services.insert("db/primary".to_string(), svc);
     let figures =
         plots::standard_charts(&[("standalone-ecx", &a), ("cluster-set", &b)], &dir).unwrap();
-    assert_eq!(figures.len(), 6);
+    // Four charts per service: availability, MTBF and MTTR, downtime by cause, and downtime
+    // in one year.
+    assert_eq!(figures.len(), 8);
     assert_eq!(figures[0].stem, dir.join("availability-db_primary"));
+    assert_eq!(figures[3].stem, dir.join("yearly-downtime-db_primary"));
     for f in &figures {
         assert_written(&f.stem);
     }

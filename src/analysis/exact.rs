@@ -275,6 +275,12 @@ pub fn exact_report(scenario: &Scenario) -> Result<Report, ExactError> {
         horizon_hours: hours(scenario.simulation.horizon),
         warmup_hours: hours(scenario.simulation.warmup),
         data_loss_seconds: Default::default(),
+        yearly_downtime_minutes: Default::default(),
+        sla: scenario
+            .sla
+            .as_ref()
+            .map(crate::analysis::summary::SlaReport::of),
+        cost: None,
         services,
     })
 }

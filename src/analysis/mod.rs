@@ -3,8 +3,10 @@
 //! computed exactly to hold the simulator to).
 
 pub mod binomial;
+pub mod cost;
 pub mod ctmc;
 pub mod exact;
+pub mod sla;
 pub mod standalone_ctmc;
 pub mod stats;
 pub mod summary;

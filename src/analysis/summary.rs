@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::cost::CostReport;
+use super::sla::{BreachProbability, DowntimeQuantiles, YearlyDowntime};
 use super::stats::{nines, Welford};
 use crate::metrics::{DataLossHistogram, DataLossSummary, CAUSES};
 use crate::model::ServiceResult;
@@ -75,6 +77,14 @@ pub struct ServiceReport {
     /// Cluster set, a VM whose writes cross a `[[link]]`: how its replication kept up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication_link: Option<LinkReport>,
+    /// The downtime of one year (each whole year of each replication a sample), in minutes;
+    /// `null` when no replication observed a whole year.
+    pub downtime_per_year_quantiles: Option<DowntimeQuantiles>,
+    /// P(a year's downtime exceeds the `[sla]`), with its exact (Clopper-Pearson) 95%
+    /// interval; `null` without `[sla]` (or without a whole year).
+    pub sla_breach_probability: Option<BreachProbability>,
+    /// The same against the common budgets, by availability ("99.95%").
+    pub breach_probability_by_budget: BTreeMap<String, BreachProbability>,
 }
 
 /// A VM's replication over its link, across replications.
@@ -99,10 +109,34 @@ pub struct Report {
     pub horizon_hours: f64,
     pub warmup_hours: f64,
     pub services: BTreeMap<String, ServiceReport>,
+    /// The scenario's `[sla]`; `null` without one.
+    pub sla: Option<SlaReport>,
+    /// The expected yearly cost under the scenario's `[cost]`; `null` without one.
+    pub cost: Option<CostReport>,
     /// Writes lost per cross-cluster failover, per service (for the data-loss chart; the JSON
     /// carries the summary in each service's `data_loss`).
     #[serde(skip)]
     pub data_loss_seconds: BTreeMap<String, DataLossCurve>,
+    /// Downtime per year, per service, as evenly spaced quantiles in minutes (the last one
+    /// the maximum), for the yearly-downtime chart.
+    #[serde(skip)]
+    pub yearly_downtime_minutes: BTreeMap<String, Vec<f64>>,
+}
+
+/// The `[sla]` as the report states it: both forms of the one budget.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct SlaReport {
+    pub availability: f64,
+    pub downtime_minutes_per_year: f64,
+}
+
+impl SlaReport {
+    pub fn of(sla: &crate::scenario::Sla) -> SlaReport {
+        SlaReport {
+            availability: sla.availability,
+            downtime_minutes_per_year: sla.downtime as f64 / MICROS_PER_MINUTE as f64,
+        }
+    }
 }
 
 /// A distribution of lost writes as a chart draws it.
@@ -134,9 +168,19 @@ pub struct ServiceAccumulator {
     data_loss: DataLossHistogram,
     /// A VM on a link: headroom per replication, lagging time, replications lagging.
     link: Option<(Welford, u128, u64)>,
+    /// Downtime per whole year, and the years over each budget.
+    yearly: YearlyDowntime,
 }
 
 impl ServiceAccumulator {
+    /// `sla`: the scenario's allowed downtime per year, if it has an `[sla]`.
+    pub fn with_sla(sla: Option<crate::time::Micros>) -> ServiceAccumulator {
+        ServiceAccumulator {
+            yearly: YearlyDowntime::new(sla),
+            ..ServiceAccumulator::default()
+        }
+    }
+
     pub fn push(&mut self, service: &ServiceResult) {
         let totals = &service.totals;
         self.availability.push(totals.availability());
@@ -163,6 +207,12 @@ impl ServiceAccumulator {
             .data_loss
             .iter()
             .for_each(|&us| self.data_loss.push(us));
+        self.yearly.push(&totals.down_by_year);
+    }
+
+    /// Downtime per year as a chart draws it: evenly spaced quantiles in minutes.
+    pub fn yearly_downtime_curve(&self) -> Vec<f64> {
+        self.yearly.curve_minutes(2000)
     }
 
     /// The distribution of writes lost per cross-cluster failover, for the chart.
@@ -215,6 +265,9 @@ impl ServiceAccumulator {
                     replications_lagging: *behind,
                     lagging_minutes_per_year: *lagging as f64 / observed * MINUTES_PER_YEAR,
                 }),
+            downtime_per_year_quantiles: self.yearly.quantiles(),
+            sla_breach_probability: self.yearly.sla_breach(),
+            breach_probability_by_budget: self.yearly.common_breaches(),
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Data lost on unplanned cross-cluster failovers, in seconds of writes.
 //!
-//! Across replications the losses go into a histogram with logarithmic buckets, so memory
-//! stays constant however many replications or simulated years a run has: the mean and the
-//! maximum are exact, quantiles are read to within half a bucket (0.6% of the value).
+//! Across replications the losses go into a `LogHistogram`, so memory stays constant however
+//! many replications or simulated years a run has: the mean and the maximum are exact,
+//! quantiles are read to within half a bucket (0.6% of the value).
 
 use serde::Serialize;
 
+use super::log_histogram::LogHistogram;
 use crate::time::{seconds, Micros};
 
 /// Distribution of the writes lost per failover, in seconds.
@@ -38,98 +39,43 @@ impl DataLossSummary {
     }
 }
 
-/// Buckets per factor of ten: each bucket spans 1.2% of its value.
-const PER_DECADE: f64 = 200.0;
-/// Losses from 1 µs to 10^15 µs (31 years) have their own bucket; outside that they share the
-/// first or the last.
-const BUCKETS: usize = 15 * PER_DECADE as usize + 1;
-
 /// Every cross-cluster failover's lost writes, in constant memory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataLossHistogram {
-    /// Losses below one microsecond (no write lost).
-    zero: u64,
-    counts: Vec<u64>,
-    total: u128,
-    max: Micros,
-    n: u64,
-}
-
-impl Default for DataLossHistogram {
-    fn default() -> Self {
-        DataLossHistogram {
-            zero: 0,
-            counts: vec![0; BUCKETS],
-            total: 0,
-            max: 0,
-            n: 0,
-        }
-    }
+    losses: LogHistogram,
 }
 
 impl DataLossHistogram {
     pub fn push(&mut self, loss: Micros) {
-        self.n += 1;
-        self.total += loss as u128;
-        self.max = self.max.max(loss);
-        if loss == 0 {
-            self.zero += 1;
-        } else {
-            let bucket = ((loss as f64).log10() * PER_DECADE).floor() as usize;
-            self.counts[bucket.min(BUCKETS - 1)] += 1;
-        }
+        self.losses.push(loss);
     }
 
     pub fn count(&self) -> u64 {
-        self.n
-    }
-
-    /// The loss (µs) below which a share `q` of failovers fall: the geometric middle of the
-    /// nearest-rank sample's bucket, never above the largest loss seen.
-    pub fn quantile(&self, q: f64) -> f64 {
-        let rank = ((q * self.n as f64).ceil() as u64).clamp(1, self.n.max(1));
-        if rank <= self.zero {
-            return 0.0;
-        }
-        let mut seen = self.zero;
-        for (bucket, &count) in self.counts.iter().enumerate() {
-            seen += count;
-            if seen >= rank {
-                let middle = 10f64.powf((bucket as f64 + 0.5) / PER_DECADE);
-                return middle.min(self.max as f64);
-            }
-        }
-        self.max as f64
+        self.losses.count()
     }
 
     /// `None` when there was no failover.
     pub fn summary(&self) -> Option<DataLossSummary> {
-        if self.n == 0 {
+        let n = self.losses.count();
+        if n == 0 {
             return None;
         }
         let us = |x: f64| x / crate::time::MICROS_PER_SECOND as f64;
         Some(DataLossSummary {
-            failovers: self.n,
-            mean_seconds: us(self.total as f64 / self.n as f64),
-            p50_seconds: us(self.quantile(0.50)),
-            p95_seconds: us(self.quantile(0.95)),
-            max_seconds: seconds(self.max),
+            failovers: n,
+            mean_seconds: us(self.losses.mean()),
+            p50_seconds: us(self.losses.quantile(0.50)),
+            p95_seconds: us(self.losses.quantile(0.95)),
+            max_seconds: seconds(self.losses.max()),
         })
     }
 
     /// `n` evenly spaced quantiles in seconds, the last one the maximum: a bounded stand-in for
     /// the samples in a chart (whose curve then ends where the summary's maximum says).
     pub fn quantiles_seconds(&self, n: usize) -> Vec<f64> {
-        if self.n == 0 || n == 0 {
-            return Vec::new();
-        }
-        let mut q: Vec<f64> = (0..n - 1)
-            .map(|i| {
-                self.quantile((i as f64 + 0.5) / n as f64) / crate::time::MICROS_PER_SECOND as f64
-            })
-            .collect();
-        q.push(seconds(self.max));
-        q
+        (self.losses.quantiles(n).into_iter())
+            .map(|us| us / crate::time::MICROS_PER_SECOND as f64)
+            .collect()
     }
 }
 

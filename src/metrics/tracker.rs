@@ -3,6 +3,12 @@
 //! Downtime is attributed minute by minute to the cause in force at the time (a failover that
 //! finds no server up turns into `all_servers_down` from then on); each outage as a whole is
 //! attributed to the cause that accounts for most of its downtime.
+//!
+//! Downtime is also counted per year of the observed window (year k is
+//! `[warmup + k·1y, warmup + (k+1)·1y)`), for the yearly-downtime distribution an SLA is
+//! judged on. Only whole years count: a trailing partial year (a horizon that is not a whole
+//! number of years after the warmup) has no full budget to breach, so it is left out of the
+//! yearly figures (it still counts in every other total).
 
 use super::cause::{Cause, CAUSES};
 use crate::time::{Micros, MICROS_PER_MINUTE, MICROS_PER_YEAR};
@@ -39,6 +45,8 @@ pub struct TrackerTotals {
     pub vm_running_twice: u64,
     /// Cluster set: a VM whose writes cross a replication link; `None` otherwise.
     pub replication_lag: Option<ReplicationLag>,
+    /// Down time in each whole year of the observed window, in order (see the module notes).
+    pub down_by_year: Vec<Micros>,
 }
 
 /// How a VM's replication fared on its link over one replication.
@@ -116,7 +124,11 @@ impl ServiceTracker {
             since: 0,
             outage_start: 0,
             outage_by_cause: [0; CAUSES.len()],
-            totals: TrackerTotals::default(),
+            totals: TrackerTotals {
+                // One allocation per replication: the per-event path only adds into it.
+                down_by_year: vec![0; (horizon.saturating_sub(warmup) / MICROS_PER_YEAR) as usize],
+                ..TrackerTotals::default()
+            },
             keep_records,
             records: Vec::new(),
             split_brain: Accrual::default(),
@@ -196,9 +208,26 @@ impl ServiceTracker {
                 self.totals.down += length;
                 self.totals.down_by_cause[cause.index()] += length;
                 self.outage_by_cause[cause.index()] += length;
+                if length > 0 {
+                    self.credit_years(self.since.max(self.window_start), length);
+                }
             }
         }
         self.since = now;
+    }
+
+    /// Spreads `length` of down time from `from` (inside the window) over the years it falls
+    /// in; time in the trailing partial year is not credited.
+    fn credit_years(&mut self, mut from: Micros, mut length: Micros) {
+        let mut year = ((from - self.window_start) / MICROS_PER_YEAR) as usize;
+        while length > 0 && year < self.totals.down_by_year.len() {
+            let year_end = self.window_start + (year as Micros + 1) * MICROS_PER_YEAR;
+            let part = length.min(year_end - from);
+            self.totals.down_by_year[year] += part;
+            from += part;
+            length -= part;
+            year += 1;
+        }
     }
 
     /// The service goes down, or, if already down, the cause changes from now on.
@@ -337,6 +366,28 @@ mod tests {
         assert_eq!(totals.split_brain, 10);
         assert_eq!(totals.unprotected, 10);
         assert_eq!(totals.np_shutdowns, 1);
+    }
+
+    #[test]
+    fn downtime_is_counted_per_whole_year_after_the_warmup() {
+        const Y: Micros = MICROS_PER_YEAR;
+        // Warmup 1 h, horizon 3 y: two whole years, then 1 y - 1 h that does not count.
+        let h = MICROS_PER_MINUTE * 60;
+        let mut t = ServiceTracker::new(h, 3 * Y, false);
+        t.down(0, Cause::ServerFailover); // the warmup's part is not counted
+        t.up(2 * h);
+        // An outage across the first year boundary, split between the years.
+        t.down(h + Y - 30, Cause::SharedDisk);
+        t.down(h + Y - 10, Cause::AllServersDown);
+        t.up(h + Y + 50);
+        // One inside the trailing partial year.
+        t.down(h + 2 * Y + 5, Cause::Failback);
+        let (totals, _) = t.finish();
+        assert_eq!(totals.down_by_year, vec![h + 30, 50]);
+        assert_eq!(totals.down, h + 80 + (3 * Y - (h + 2 * Y + 5)));
+        // Shorter than a year after the warmup: no yearly figure at all.
+        let (totals, _) = ServiceTracker::new(h, Y, false).finish();
+        assert!(totals.down_by_year.is_empty());
     }
 
     #[test]

@@ -4,8 +4,11 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+use super::risk;
+use crate::analysis::cost::CostReport;
+use crate::analysis::sla::{BreachProbability, DowntimeQuantiles, COMMON_BUDGETS};
 use crate::analysis::summary::{Estimate, ServiceReport};
-use crate::compare::CompareReport;
+use crate::compare::{CompareReport, Difference};
 
 fn availability(e: &Estimate) -> String {
     super::numbers::percent(e.mean, 5)
@@ -37,7 +40,67 @@ fn hours(h: Option<f64>) -> String {
 
 type Row = (String, Box<dyn Fn(&ServiceReport) -> String>);
 
-fn rows(causes: &BTreeSet<String>, on_a_link: bool) -> Vec<Row> {
+/// A row label and the figure it shows.
+type Pick<T> = (&'static str, fn(&T) -> f64);
+
+/// A row per figure of a summary a service may lack (`none` where it does), one decimal.
+fn picked_rows<T: 'static>(
+    picks: &[Pick<T>],
+    get: fn(&ServiceReport) -> Option<&T>,
+    none: &'static str,
+) -> Vec<Row> {
+    picks
+        .iter()
+        .map(|&(label, pick)| -> Row {
+            (
+                label.into(),
+                Box::new(move |s| get(s).map_or(none.into(), |v| format!("{:.1}", pick(v)))),
+            )
+        })
+        .collect()
+}
+
+/// The yearly-downtime quantiles, then P(a year breaches) the `[sla]` when a scenario has one
+/// and the common budgets when a scenario has none.
+fn risk_rows(with_sla: bool, without_sla: bool) -> Vec<Row> {
+    let quantiles: [Pick<DowntimeQuantiles>; 3] = [
+        ("downtime in a year, p50 (min)", |q| q.p50),
+        ("  p90 (min)", |q| q.p90),
+        ("  p99 (min)", |q| q.p99),
+    ];
+    let mut rows = picked_rows(&quantiles, |s| s.downtime_per_year_quantiles.as_ref(), "-");
+    let breach = |p: Option<&BreachProbability>| p.map_or("-".into(), |p| risk::percent(p.mean));
+    let breach_ci = |p: Option<&BreachProbability>| {
+        p.map_or("-".into(), |p| {
+            format!("[{:.2} .. {:.2}]", p.ci95[0] * 100.0, p.ci95[1] * 100.0)
+        })
+    };
+    if with_sla {
+        rows.push((
+            "P(year breaches SLA)".into(),
+            Box::new(move |s| breach(s.sla_breach_probability.as_ref())),
+        ));
+        rows.push((
+            "  95% CI (%)".into(),
+            Box::new(move |s| breach_ci(s.sla_breach_probability.as_ref())),
+        ));
+    }
+    if without_sla {
+        for (budget, _) in COMMON_BUDGETS {
+            rows.push((
+                format!("P(year breaches {budget})"),
+                Box::new(move |s| breach(s.breach_probability_by_budget.get(budget))),
+            ));
+            rows.push((
+                "  95% CI (%)".into(),
+                Box::new(move |s| breach_ci(s.breach_probability_by_budget.get(budget))),
+            ));
+        }
+    }
+    rows
+}
+
+fn rows(causes: &BTreeSet<String>, on_a_link: bool, risk: Vec<Row>) -> Vec<Row> {
     let mut rows: Vec<Row> = vec![
         (
             "availability".into(),
@@ -59,13 +122,16 @@ fn rows(causes: &BTreeSet<String>, on_a_link: bool) -> Vec<Row> {
             "  95% CI".into(),
             Box::new(|s| interval(&s.downtime_minutes_per_year, 1.0, 2)),
         ),
+    ];
+    rows.extend(risk);
+    rows.extend::<Vec<Row>>(vec![
         ("MTBF".into(), Box::new(|s| hours(s.mtbf_hours))),
         ("MTTR".into(), Box::new(|s| hours(s.mttr_hours))),
         (
             "outages/yr".into(),
             Box::new(|s| format!("{:.3}", s.outages_per_year)),
         ),
-    ];
+    ]);
     rows.push((
         "unprotected (min/yr)".into(),
         Box::new(|s| format!("{:.2}", s.unprotected_minutes_per_year)),
@@ -82,23 +148,17 @@ fn rows(causes: &BTreeSet<String>, on_a_link: bool) -> Vec<Row> {
         Box::new(|s| s.vm_running_twice.to_string()),
     ));
     // One row per figure: side by side, "mean 12 p95 40 max 90" cells ran together.
-    type Pick = fn(&crate::metrics::DataLossSummary) -> f64;
-    let losses: [(&str, Pick); 4] = [
+    let losses: [Pick<crate::metrics::DataLossSummary>; 4] = [
         ("data loss/failover, mean (s)", |d| d.mean_seconds),
         ("  p50 (s)", |d| d.p50_seconds),
         ("  p95 (s)", |d| d.p95_seconds),
         ("  max (s)", |d| d.max_seconds),
     ];
-    for (label, pick) in losses {
-        rows.push((
-            label.into(),
-            Box::new(move |s| {
-                s.data_loss
-                    .as_ref()
-                    .map_or("no failover".into(), |d| format!("{:.1}", pick(d)))
-            }),
-        ));
-    }
+    rows.extend(picked_rows(
+        &losses,
+        |s| s.data_loss.as_ref(),
+        "no failover",
+    ));
     rows.push((
         "cross-cluster failovers/yr".into(),
         Box::new(|s| format!("{:.3}", s.cross_cluster_failovers_per_year)),
@@ -208,7 +268,10 @@ pub fn render(report: &CompareReport) -> String {
         let on_a_link = (report.scenarios.iter())
             .filter_map(|r| r.services.get(service))
             .any(|s| s.replication_link.is_some());
-        let grid: Vec<(String, Vec<String>)> = rows(&causes, on_a_link)
+        let with_sla = report.scenarios.iter().any(|r| r.sla.is_some());
+        let without_sla = report.scenarios.iter().any(|r| r.sla.is_none());
+        let risk = risk_rows(with_sla, without_sla);
+        let grid: Vec<(String, Vec<String>)> = rows(&causes, on_a_link, risk)
             .into_iter()
             .map(|(label, cell)| {
                 let texts = (report.scenarios.iter())
@@ -217,25 +280,10 @@ pub fn render(report: &CompareReport) -> String {
                 (label, texts)
             })
             .collect();
-        // Every column as wide as its widest name or cell, so that cells never touch.
-        let widest_cell = grid.iter().flat_map(|(_, t)| t.iter().map(String::len));
-        let width = (names.iter().map(|n| n.len()))
-            .chain(widest_cell)
-            .max()
-            .unwrap_or(0)
-            .max(24);
-        let _ = write!(out, "\nservice {service:<22}");
-        for n in &names {
-            let _ = write!(out, " {n:>width$}");
-        }
-        let _ = writeln!(out);
-        for (label, texts) in grid {
-            let _ = write!(out, "  {label:<28}");
-            for text in texts {
-                let _ = write!(out, " {text:>width$}");
-            }
-            let _ = writeln!(out);
-        }
+        write_grid(&mut out, &format!("service {service}"), &names, grid);
+    }
+    if report.scenarios.iter().any(|r| r.cost.is_some()) {
+        write_grid(&mut out, "cost per year", &names, cost_grid(report));
     }
     for d in &report.differences {
         let _ = writeln!(
@@ -256,6 +304,82 @@ pub fn render(report: &CompareReport) -> String {
         if d.services.is_empty() {
             let _ = writeln!(out, "  (no service name in common)");
         }
+        write_risk_differences(&mut out, d);
     }
     out
+}
+
+/// A block with a column per scenario: every column as wide as its widest name or cell, so
+/// that cells never touch.
+fn write_grid(out: &mut String, title: &str, names: &[&str], grid: Vec<(String, Vec<String>)>) {
+    let widest_cell = grid.iter().flat_map(|(_, t)| t.iter().map(String::len));
+    let width = (names.iter().map(|n| n.len()))
+        .chain(widest_cell)
+        .max()
+        .unwrap_or(0)
+        .max(24);
+    let _ = write!(out, "\n{title:<30}");
+    for n in names {
+        let _ = write!(out, " {n:>width$}");
+    }
+    let _ = writeln!(out);
+    for (label, texts) in grid {
+        let _ = write!(out, "  {label:<28}");
+        for text in texts {
+            let _ = write!(out, " {text:>width$}");
+        }
+        let _ = writeln!(out);
+    }
+}
+
+/// The expected yearly cost of each scenario priced by its own `[cost]`.
+fn cost_grid(report: &CompareReport) -> Vec<(String, Vec<String>)> {
+    type Pick = fn(&CostReport) -> String;
+    let rows: [(&str, Pick); 5] = [
+        ("total", |c| risk::amount(c.total_per_year.mean)),
+        ("  95% CI", |c| {
+            c.total_per_year.ci95.map_or("-".into(), |[lo, hi]| {
+                format!("[{} .. {}]", risk::amount(lo), risk::amount(hi))
+            })
+        }),
+        ("downtime", |c| risk::amount(c.downtime_per_year.mean)),
+        ("lost writes", |c| risk::amount(c.lost_writes_per_year.mean)),
+        ("servers and clusters", |c| {
+            risk::amount(c.infrastructure_per_year)
+        }),
+    ];
+    rows.iter()
+        .map(|(label, pick)| {
+            let cells = (report.scenarios.iter())
+                .map(|r| r.cost.as_ref().map_or("no [cost]".into(), pick))
+                .collect();
+            (label.to_string(), cells)
+        })
+        .collect()
+}
+
+/// The paired differences in breach probability and in yearly cost.
+fn write_risk_differences(out: &mut String, d: &Difference) {
+    for (service, diff) in &d.services {
+        match &diff.sla_breach_probability {
+            Some(p) => {
+                let _ = writeln!(out, "  {service}: P(year breaches SLA) {}", risk::points(p));
+            }
+            None => {
+                let budgets: Vec<String> = (diff.breach_probability_by_budget.iter())
+                    .map(|(budget, p)| format!("{budget} {}", risk::points(p)))
+                    .collect();
+                if !budgets.is_empty() {
+                    let _ = writeln!(out, "  {service}: P(year breaches) {}", budgets.join(", "));
+                }
+            }
+        }
+    }
+    if let Some(cost) = &d.cost_per_year {
+        let _ = writeln!(
+            out,
+            "  cost per year {}",
+            risk::signed_amount_interval(cost)
+        );
+    }
 }

@@ -462,6 +462,9 @@ mod tests {
             horizon_hours: 8760.0,
             warmup_hours: 0.0,
             data_loss_seconds: Default::default(),
+            yearly_downtime_minutes: Default::default(),
+            sla: None,
+            cost: None,
             services,
         };
         let a = report(BTreeMap::from([("vm1".to_string(), service(0.99))]));

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::html::{self, Document};
 use super::plots::{self, with_extension, RaceCurve};
 use super::race_report;
+use super::risk;
 use crate::analysis::summary::Report;
 use crate::compare::Difference;
 use crate::race::SweepReport as RaceReport;
@@ -63,6 +64,8 @@ pub fn availability_outputs(
     ));
     html::standard_tables(&mut doc, &labelled);
     cluster_set_table(&mut doc, reports);
+    sla_table(&mut doc, reports);
+    cost_table(&mut doc, reports);
     if !differences.is_empty() {
         doc.section("Paired differences");
         let rows = differences
@@ -74,6 +77,13 @@ pub fn availability_outputs(
                             format!("[{:+.*} .. {:+.*}]", digits, lo * scale, digits, hi * scale)
                         })
                     };
+                    let breach = match &diff.sla_breach_probability {
+                        Some(p) => format!("SLA {}", risk::points(p)),
+                        None => (diff.breach_probability_by_budget.iter())
+                            .map(|(budget, p)| format!("{budget} {}", risk::points(p)))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    };
                     vec![
                         format!("{} minus {}", d.scenario, d.baseline),
                         service.clone(),
@@ -81,6 +91,10 @@ pub fn availability_outputs(
                         ci(&diff.availability, 100.0, 4),
                         format!("{:+.2}", diff.downtime_minutes_per_year.mean),
                         ci(&diff.downtime_minutes_per_year, 1.0, 2),
+                        breach,
+                        d.cost_per_year
+                            .as_ref()
+                            .map_or("-".to_string(), risk::signed_amount_interval),
                     ]
                 })
             })
@@ -93,6 +107,8 @@ pub fn availability_outputs(
                 "95% CI",
                 "downtime (min/yr)",
                 "95% CI",
+                "P(year breaches) (points, 95% CI)",
+                "cost per year (95% CI)",
             ],
             rows,
         );
@@ -171,11 +187,9 @@ fn cluster_set_table(doc: &mut Document, reports: &[&Report]) {
             ]);
         }
     }
-    if rows.is_empty() {
-        return;
-    }
-    doc.section("Cross-cluster failover, protection and partitions");
-    doc.table(
+    section_table(
+        doc,
+        "Cross-cluster failover, protection and partitions",
         &[
             "scenario",
             "service",
@@ -186,6 +200,85 @@ fn cluster_set_table(doc: &mut Document, reports: &[&Report]) {
         ],
         rows,
     );
+}
+
+/// Downtime in one year and how often a year breaches the `[sla]` (or, without one, the
+/// common budgets), per service and scenario.
+fn sla_table(doc: &mut Document, reports: &[&Report]) {
+    let mut rows = Vec::new();
+    for r in reports {
+        for (service, s) in &r.services {
+            let Some(q) = &s.downtime_per_year_quantiles else {
+                continue;
+            };
+            let (budget, p) = match (&r.sla, &s.sla_breach_probability) {
+                (Some(sla), Some(p)) => (format!("SLA {}", risk::sla(sla)), Some(p)),
+                _ => (
+                    "99.95% (no [sla])".to_string(),
+                    s.breach_probability_by_budget.get("99.95%"),
+                ),
+            };
+            rows.push(vec![
+                r.scenario.clone(),
+                service.clone(),
+                risk::quantiles(q),
+                budget,
+                p.map_or("-".to_string(), risk::breach),
+                p.map_or("-".to_string(), risk::breach_counts),
+            ]);
+        }
+    }
+    section_table(
+        doc,
+        "Downtime in one year and the SLA",
+        &[
+            "scenario",
+            "service",
+            "downtime in a year",
+            "budget",
+            "P(a whole year breaches) (exact 95% CI)",
+            "years",
+        ],
+        rows,
+    );
+}
+
+/// The expected yearly cost of each scenario that has a `[cost]`.
+fn cost_table(doc: &mut Document, reports: &[&Report]) {
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .filter_map(|r| {
+            let c = r.cost.as_ref()?;
+            Some(vec![
+                r.scenario.clone(),
+                risk::amount_interval(&c.total_per_year),
+                risk::amount_interval(&c.downtime_per_year),
+                risk::amount_interval(&c.lost_writes_per_year),
+                risk::amount(c.infrastructure_per_year),
+            ])
+        })
+        .collect();
+    section_table(
+        doc,
+        "Expected cost per year",
+        &[
+            "scenario",
+            "total (95% CI)",
+            "downtime",
+            "lost writes",
+            "servers and clusters",
+        ],
+        rows,
+    );
+}
+
+/// A section holding one table, left out when the table has no row.
+fn section_table(doc: &mut Document, title: &str, headers: &[&str], rows: Vec<Vec<String>>) {
+    if rows.is_empty() {
+        return;
+    }
+    doc.section(title);
+    doc.table(headers, rows);
 }
 
 /// The race curve (one line per control variant) and report.html of `race`.

@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::analysis::summary::{Estimate, Report};
+use super::risk;
+use crate::analysis::summary::{Estimate, Report, ServiceReport};
 
 fn percent(x: f64) -> String {
     // Enough digits to tell 99.999% from 99.9999%.
@@ -75,10 +76,13 @@ pub fn render(report: &Report) -> String {
                 ("outages per year", format!("{:.4}", s.outages_per_year))
             },
         ];
-        let mut rows = rows.to_vec();
+        let mut rows: Vec<(String, String)> = rows
+            .iter()
+            .map(|(l, v)| (l.to_string(), v.clone()))
+            .collect();
         if s.unprotected_minutes_per_year > 0.0 || s.data_loss.is_some() {
             rows.push((
-                "unprotected per year",
+                "unprotected per year".to_string(),
                 format!(
                     "{:.2} min ({:.2} with both clusters up)",
                     s.unprotected_minutes_per_year, s.replication_broken_minutes_per_year
@@ -86,7 +90,7 @@ pub fn render(report: &Report) -> String {
             ));
             if let Some(l) = &s.replication_link {
                 rows.push((
-                    "replication link",
+                    "replication link".to_string(),
                     format!(
                         "headroom {:.3} (bandwidth over churn; behind in {} replications), \
                          lagging {:.2} min per year",
@@ -94,9 +98,12 @@ pub fn render(report: &Report) -> String {
                     ),
                 ));
             }
-            rows.push(("VM running twice", format!("{} times", s.vm_running_twice)));
             rows.push((
-                "data lost per failover",
+                "VM running twice".to_string(),
+                format!("{} times", s.vm_running_twice),
+            ));
+            rows.push((
+                "data lost per failover".to_string(),
                 s.data_loss
                     .as_ref()
                     .map_or("no cross-cluster failover".to_string(), |d| {
@@ -111,12 +118,14 @@ pub fn render(report: &Report) -> String {
                     }),
             ));
         }
+        let mut risk = risk_rows(report, s);
+        rows.append(&mut risk);
         if s.split_brain_minutes_per_year > 0.0 || s.np_shutdowns > 0 {
             rows.push((
-                "split brain per year",
+                "split brain per year".to_string(),
                 format!("{:.3} min", s.split_brain_minutes_per_year),
             ));
-            rows.push(("NP shutdowns", s.np_shutdowns.to_string()));
+            rows.push(("NP shutdowns".to_string(), s.np_shutdowns.to_string()));
         }
         for (label, value) in rows {
             let _ = writeln!(out, "  {label:<28} {value}");
@@ -132,5 +141,47 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(out, "    {cause:<26} {minutes:>10.3}  {share:>5.1}%");
         }
     }
+    if let Some(cost) = &report.cost {
+        let _ = writeln!(out, "\ncost per year (95% CI)");
+        for (label, value) in [
+            ("total", risk::amount_interval(&cost.total_per_year)),
+            ("downtime", risk::amount_interval(&cost.downtime_per_year)),
+            (
+                "lost writes",
+                risk::amount_interval(&cost.lost_writes_per_year),
+            ),
+            (
+                "servers and clusters",
+                risk::amount(cost.infrastructure_per_year),
+            ),
+        ] {
+            let _ = writeln!(out, "  {label:<28} {value}");
+        }
+    }
     out
+}
+
+/// The yearly-downtime distribution and the breach probability of the `[sla]`, or of the
+/// common budgets without one (nothing for the exact solution, which has no years).
+fn risk_rows(report: &Report, s: &ServiceReport) -> Vec<(String, String)> {
+    let Some(q) = &s.downtime_per_year_quantiles else {
+        return Vec::new();
+    };
+    let mut rows = vec![("downtime in one year".to_string(), risk::quantiles(q))];
+    match (&report.sla, &s.sla_breach_probability) {
+        (Some(sla), Some(p)) => {
+            rows.push(("SLA".to_string(), risk::sla(sla)));
+            rows.push(("P(year breaches) (95% CI)".to_string(), risk::breach(p)));
+            rows.push((String::new(), risk::breach_counts(p)));
+        }
+        _ => {
+            for (budget, p) in &s.breach_probability_by_budget {
+                rows.push((
+                    format!("P(year breaches {budget})"),
+                    format!("{} ({})", risk::breach(p), risk::breach_counts(p)),
+                ));
+            }
+        }
+    }
+    rows
 }

@@ -3,6 +3,7 @@
 
 mod cluster_set;
 mod cluster_set_reader;
+mod commitments;
 mod dist_spec;
 mod error;
 mod file;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 pub use cluster_set::{
     Dns, FaultDomain, Interconnect, Link, Master, NpResolution, Operations, Vm, Witness,
 };
+pub use commitments::{Cost, Sla};
 pub use dist_spec::DIST_NAMES;
 use dist_spec::{read_dist, Zero};
 pub use error::{ScenarioError, Source};
@@ -61,6 +63,10 @@ pub struct Scenario {
     pub injects: Vec<Inject>,
     /// `[[expect]]`: assertions checked by `ecxsim test`.
     pub expects: Vec<Expect>,
+    /// `[sla]`: the yearly downtime budget breaches are counted against.
+    pub sla: Option<Sla>,
+    /// `[cost]`: what downtime, lost writes and the infrastructure cost.
+    pub cost: Option<Cost>,
 }
 
 impl Scenario {
@@ -267,6 +273,8 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
     let mut names: Vec<String> = vms.iter().map(|v| v.name.clone()).collect();
     names.extend(services.iter().map(|s| s.name.clone()));
     let expects = test_reader::read_expects(&mut top, &clusters, &names)?;
+    let sla = commitments::read_sla(&mut top, &simulation)?;
+    let cost = commitments::read_cost(&mut top)?;
     top.finish()?;
 
     Ok(Scenario {
@@ -286,6 +294,8 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
         backend,
         injects,
         expects,
+        sla,
+        cost,
     })
 }
 

@@ -232,6 +232,17 @@ impl<'a> TableReader<'a> {
 
     /// A finite number greater than zero (integers are accepted).
     pub fn positive_number(&mut self, key: &'static str) -> Result<Option<WithSpan<f64>>> {
+        self.number_where(key, |v| v > 0.0, "a number greater than zero")
+    }
+
+    /// A finite number that `accept` allows (integers are accepted); otherwise an error that
+    /// says `expected`.
+    pub fn number_where(
+        &mut self,
+        key: &'static str,
+        accept: impl Fn(f64) -> bool,
+        expected: &str,
+    ) -> Result<Option<WithSpan<f64>>> {
         match self.item(key) {
             None => Ok(None),
             Some((item, span)) => {
@@ -239,11 +250,11 @@ impl<'a> TableReader<'a> {
                     .as_float()
                     .or_else(|| item.as_integer().map(|i| i as f64))
                     .ok_or_else(|| self.wrong_type(key, item, span.clone(), "a number"))?;
-                if !(value.is_finite() && value > 0.0) {
+                if !(value.is_finite() && accept(value)) {
                     return Err(self.error(
                         span,
                         key,
-                        format!("expected a number greater than zero, found {value}"),
+                        format!("expected {expected}, found {value}"),
                     ));
                 }
                 Ok(Some((value, span)))

@@ -251,6 +251,9 @@ mod tests {
             horizon_hours: 1.0,
             warmup_hours: 0.0,
             data_loss_seconds: Default::default(),
+            yearly_downtime_minutes: Default::default(),
+            sla: None,
+            cost: None,
             services: BTreeMap::from([(
                 "app".to_string(),
                 ServiceReport {

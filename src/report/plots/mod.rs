@@ -1,6 +1,7 @@
 //! Charts for architects, each written as `<stem>.png` and `<stem>.svg` into the output folder:
 //! availability on a nines scale, MTBF beside MTTR, downtime by cause, data lost per
-//! cross-cluster failover, the race curve and parameter sweeps.
+//! cross-cluster failover, downtime in one year against the SLA, the race curve and parameter
+//! sweeps.
 //!
 //! Every chart is deterministic (same input, same bytes), written atomically, drawn with the
 //! embedded font (no system fonts needed), and says so in words when it has nothing to show.
@@ -17,6 +18,7 @@ mod scale;
 mod standard;
 pub mod style;
 mod sweep;
+mod yearly_downtime;
 
 pub use availability::availability_nines;
 pub use canvas::with_extension;
@@ -26,3 +28,4 @@ pub use mtbf_mttr::mtbf_mttr;
 pub use race::{race_curve, RaceCurve};
 pub use standard::{standard_charts, Figure};
 pub use sweep::{sweep_lines, SweepMetric, SweepPoint, SWEEP_METRICS};
+pub use yearly_downtime::yearly_downtime;

@@ -1,11 +1,11 @@
 //! The charts every `run` and `compare` writes, per service: availability, MTBF and MTTR,
-//! downtime by cause. Named `<kind>-<service>` so that several services share a folder.
+//! downtime by cause, downtime in one year. Named `<kind>-<service>` so that several services share a folder.
 
 use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{availability_nines, downtime_by_cause, mtbf_mttr};
+use super::{availability_nines, downtime_by_cause, mtbf_mttr, yearly_downtime};
 use crate::analysis::summary::Report;
 
 /// A chart written to disk: `<stem>.png` and `<stem>.svg`.
@@ -44,7 +44,7 @@ pub fn standard_charts(reports: &[(&str, &Report)], dir: &Path) -> io::Result<Ve
         .flat_map(|(_, r)| r.services.keys())
         .collect();
     type Draw = fn(&[(&str, &Report)], &str, &Path) -> io::Result<()>;
-    let kinds: [(&str, &str, Draw); 3] = [
+    let kinds: [(&str, &str, Draw); 4] = [
         (
             "availability",
             "Availability on a nines scale, with 95% confidence intervals",
@@ -55,6 +55,11 @@ pub fn standard_charts(reports: &[(&str, &Report)], dir: &Path) -> io::Result<Ve
             "downtime-by-cause",
             "Downtime per year by cause",
             downtime_by_cause,
+        ),
+        (
+            "yearly-downtime",
+            "Downtime in one year (share of years with more), with the SLA",
+            yearly_downtime,
         ),
     ];
     let mut figures = Vec::new();

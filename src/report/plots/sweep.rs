@@ -33,9 +33,9 @@ fn estimate(e: &crate::analysis::summary::Estimate) -> (f64, f64, f64) {
 }
 
 /// The metrics of a sweep's charts: availability and downtime always; data lost per
-/// failover, unprotected time and cross-cluster failovers where they move (a sweep of a
-/// replication interval moves them and hardly the availability).
-pub const SWEEP_METRICS: [SweepMetric; 5] = [
+/// failover, unprotected time, cross-cluster failovers, SLA breaches and cost where they move
+/// (a sweep of a replication interval moves them and hardly the availability).
+pub const SWEEP_METRICS: [SweepMetric; 7] = [
     SweepMetric {
         key: "downtime",
         label: "downtime per year (min)",
@@ -73,6 +73,30 @@ pub const SWEEP_METRICS: [SweepMetric; 5] = [
         nines: false,
         always: false,
         value: |p| (p.cross_cluster_failovers_per_year, f64::NAN, f64::NAN),
+    },
+    SweepMetric {
+        key: "sla-breach",
+        label: "share of years breaching the SLA",
+        nines: false,
+        always: false,
+        value: |p| {
+            p.sla_breach_probability
+                .as_ref()
+                .map_or((f64::NAN, f64::NAN, f64::NAN), |b| {
+                    (b.mean, b.ci95[0], b.ci95[1])
+                })
+        },
+    },
+    SweepMetric {
+        key: "cost",
+        label: "expected cost per year",
+        nines: false,
+        always: false,
+        value: |p| {
+            p.cost_per_year
+                .as_ref()
+                .map_or((f64::NAN, f64::NAN, f64::NAN), estimate)
+        },
     },
 ];
 

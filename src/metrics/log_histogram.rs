@@ -1,0 +1,147 @@
+//! A histogram of non-negative durations with logarithmic buckets: memory stays constant
+//! however many samples a run has, the count, mean and maximum are exact, and quantiles are
+//! read to within half a bucket (0.6% of the value). Two histograms of the same quantity
+//! combine by adding their counts (`absorb`), so partial runs can be merged.
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Micros;
+
+/// Buckets per factor of ten: each bucket spans 1.2% of its value.
+const PER_DECADE: f64 = 200.0;
+/// Durations from 1 µs to 10^15 µs (31 years) have their own bucket; outside that they share
+/// the first or the last.
+const BUCKETS: usize = 15 * PER_DECADE as usize + 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogHistogram {
+    /// Samples below one microsecond (nothing at all).
+    zero: u64,
+    counts: Vec<u64>,
+    total: u128,
+    max: Micros,
+    n: u64,
+}
+
+impl Default for LogHistogram {
+    fn default() -> Self {
+        LogHistogram {
+            zero: 0,
+            counts: vec![0; BUCKETS],
+            total: 0,
+            max: 0,
+            n: 0,
+        }
+    }
+}
+
+impl LogHistogram {
+    pub fn push(&mut self, value: Micros) {
+        self.n += 1;
+        self.total += value as u128;
+        self.max = self.max.max(value);
+        if value == 0 {
+            self.zero += 1;
+        } else {
+            let bucket = ((value as f64).log10() * PER_DECADE).floor() as usize;
+            self.counts[bucket.min(BUCKETS - 1)] += 1;
+        }
+    }
+
+    /// Adds another histogram's samples to this one.
+    pub fn absorb(&mut self, other: &LogHistogram) {
+        self.zero += other.zero;
+        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+            *mine += theirs;
+        }
+        self.total += other.total;
+        self.max = self.max.max(other.max);
+        self.n += other.n;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
+    /// The exact mean in µs; zero without samples.
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.total as f64 / self.n as f64
+        }
+    }
+
+    pub fn max(&self) -> Micros {
+        self.max
+    }
+
+    /// The value (µs) below which a share `q` of the samples fall: the geometric middle of the
+    /// nearest-rank sample's bucket, never above the largest sample seen.
+    pub fn quantile(&self, q: f64) -> f64 {
+        let rank = ((q * self.n as f64).ceil() as u64).clamp(1, self.n.max(1));
+        if rank <= self.zero {
+            return 0.0;
+        }
+        let mut seen = self.zero;
+        for (bucket, &count) in self.counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                let middle = 10f64.powf((bucket as f64 + 0.5) / PER_DECADE);
+                return middle.min(self.max as f64);
+            }
+        }
+        self.max as f64
+    }
+
+    /// `n` evenly spaced quantiles in µs, the last one the maximum: a bounded stand-in for the
+    /// samples in a chart (whose curve then ends where the summary's maximum says).
+    pub fn quantiles(&self, n: usize) -> Vec<f64> {
+        if self.n == 0 || n == 0 {
+            return Vec::new();
+        }
+        let mut q: Vec<f64> = (0..n - 1)
+            .map(|i| self.quantile((i as f64 + 0.5) / n as f64))
+            .collect();
+        q.push(self.max as f64);
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absorbing_is_pushing_the_same_samples() {
+        let (mut a, mut b, mut both) = (
+            LogHistogram::default(),
+            LogHistogram::default(),
+            LogHistogram::default(),
+        );
+        for i in 0..1000u64 {
+            let v = i * i * 37;
+            if i % 3 == 0 {
+                a.push(v)
+            } else {
+                b.push(v)
+            }
+            both.push(v);
+        }
+        a.absorb(&b);
+        assert_eq!(a, both);
+        assert_eq!(a.quantile(0.9), both.quantile(0.9));
+    }
+
+    #[test]
+    fn quantiles_are_within_half_a_bucket() {
+        let mut h = LogHistogram::default();
+        (1..=10_000u64).for_each(|i| h.push(i * 1_000));
+        for q in [0.5, 0.9, 0.99] {
+            let exact = (q * 10_000.0) * 1_000.0;
+            assert!((h.quantile(q) / exact - 1.0).abs() < 0.006, "{q}");
+        }
+        assert_eq!(h.mean(), 5_000.5 * 1_000.0);
+        assert_eq!(h.quantiles(4).last(), Some(&10_000_000.0));
+    }
+}
