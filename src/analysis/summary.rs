@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::stats::{nines, Welford};
 use crate::metrics::{DataLossHistogram, DataLossSummary, CAUSES};
@@ -101,8 +101,9 @@ pub struct DataLossCurve {
     pub summary: Option<DataLossSummary>,
 }
 
-/// Accumulates one service's replications, in replication order.
-#[derive(Debug, Clone, Default)]
+/// Accumulates one service's replications, in replication order. Its JSON (derived) is the
+/// exact state a partial result of a sharded run carries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceAccumulator {
     availability: Welford,
     downtime_per_year: Welford,
@@ -140,6 +141,24 @@ impl ServiceAccumulator {
             .data_loss
             .iter()
             .for_each(|&us| self.data_loss.push(us));
+    }
+
+    /// Adds the replications accumulated in `later`, as if pushed after these.
+    pub fn merge(&mut self, later: &ServiceAccumulator) {
+        self.availability.merge(&later.availability);
+        self.downtime_per_year.merge(&later.downtime_per_year);
+        self.up += later.up;
+        self.down += later.down;
+        self.outages += later.outages;
+        for (sum, &d) in self.down_by_cause.iter_mut().zip(&later.down_by_cause) {
+            *sum += d;
+        }
+        self.split_brain += later.split_brain;
+        self.np_shutdowns += later.np_shutdowns;
+        self.unprotected += later.unprotected;
+        self.replication_broken += later.replication_broken;
+        self.vm_running_twice += later.vm_running_twice;
+        self.data_loss.merge(&later.data_loss);
     }
 
     /// The distribution of writes lost per cross-cluster failover, for the chart.

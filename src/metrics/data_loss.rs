@@ -4,7 +4,7 @@
 //! stays constant however many replications or simulated years a run has: the mean and the
 //! maximum are exact, quantiles are read to within half a bucket (0.6% of the value).
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::time::{seconds, Micros};
 
@@ -45,10 +45,12 @@ const PER_DECADE: f64 = 200.0;
 const BUCKETS: usize = 15 * PER_DECADE as usize + 1;
 
 /// Every cross-cluster failover's lost writes, in constant memory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataLossHistogram {
     /// Losses below one microsecond (no write lost).
     zero: u64,
+    /// Written as `[bucket, count]` pairs of the buckets in use: most of them are empty.
+    #[serde(with = "sparse_buckets")]
     counts: Vec<u64>,
     total: u128,
     max: Micros,
@@ -82,6 +84,17 @@ impl DataLossHistogram {
 
     pub fn count(&self) -> u64 {
         self.n
+    }
+
+    /// Adds the failovers counted in `other` (sums and counts: exact in any order).
+    pub fn merge(&mut self, other: &DataLossHistogram) {
+        self.zero += other.zero;
+        for (sum, &count) in self.counts.iter_mut().zip(&other.counts) {
+            *sum += count;
+        }
+        self.total += other.total;
+        self.max = self.max.max(other.max);
+        self.n += other.n;
     }
 
     /// The loss (µs) below which a share `q` of failovers fall: the geometric middle of the
@@ -133,6 +146,37 @@ impl DataLossHistogram {
     }
 }
 
+/// The histogram's buckets as `[bucket, count]` pairs of the non-empty ones; read back into
+/// the full array, refusing a bucket outside it.
+mod sparse_buckets {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(counts: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        let used: Vec<(usize, u64)> = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(i, &c)| (i, c))
+            .collect();
+        used.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        let used = Vec::<(usize, u64)>::deserialize(d)?;
+        let mut counts = vec![0; BUCKETS];
+        for (bucket, count) in used {
+            let slot = counts.get_mut(bucket).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "data-loss bucket {bucket} is out of range (0 to {})",
+                    BUCKETS - 1
+                ))
+            })?;
+            *slot = count;
+        }
+        Ok(counts)
+    }
+}
+
 /// The nearest-rank quantile of sorted samples: the smallest value with at least a share `q`
 /// of the samples at or below it.
 fn quantile(sorted: &[Micros], q: f64) -> Micros {
@@ -180,5 +224,26 @@ mod tests {
         assert_eq!(curve.len(), 100);
         assert_eq!(curve[99], exact.max_seconds);
         assert!(DataLossHistogram::default().summary().is_none());
+    }
+
+    #[test]
+    fn merged_histograms_and_their_json_are_exact() {
+        let mut a = DataLossHistogram::default();
+        let (mut b, mut both) = (a.clone(), a.clone());
+        for (i, loss) in [0, 5 * S, 300 * S, 7, 72 * 3600 * S].into_iter().enumerate() {
+            let h = if i % 2 == 0 { &mut a } else { &mut b };
+            h.push(loss);
+            both.push(loss);
+        }
+        let mut merged = a.clone();
+        merged.merge(&b);
+        assert_eq!(merged, both);
+        let text = serde_json::to_string(&merged).unwrap();
+        assert!(text.len() < 200, "sparse: {text}");
+        let back: DataLossHistogram = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, merged);
+        let outside = text.replacen("\"counts\":[[", "\"counts\":[[99999,1],[", 1);
+        let err = serde_json::from_str::<DataLossHistogram>(&outside).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
     }
 }

@@ -10,6 +10,7 @@ pub mod outputs;
 pub mod plots;
 pub mod publish;
 pub mod race_report;
+pub mod sets;
 pub mod sweep_table;
 pub mod table;
 pub mod test_report;
