@@ -79,7 +79,10 @@ pub struct CompareAccumulator {
 impl CompareAccumulator {
     pub fn new(scenarios: &[&Scenario]) -> CompareAccumulator {
         CompareAccumulator {
-            scenarios: scenarios.iter().map(|s| ScenarioAccumulator::new(s)).collect(),
+            scenarios: scenarios
+                .iter()
+                .map(|s| ScenarioAccumulator::new(s))
+                .collect(),
             differences: scenarios
                 .iter()
                 .skip(1)
@@ -133,7 +136,10 @@ impl CompareAccumulator {
 
     /// The comparison's report; `scenarios` labels the accumulated scenarios in order.
     pub fn report(&self, scenarios: &[ScenarioLabel], options: &RunOptions) -> CompareReport {
-        let baseline = scenarios.first().map(|s| s.name.clone()).unwrap_or_default();
+        let baseline = scenarios
+            .first()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
         let differences = self
             .differences
             .iter()

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use ecxsim::control::ControlVariant;
-use ecxsim::race::{sweep, SweepConfig, SweepReport};
 use ecxsim::partial::{self, Partial, Point};
+use ecxsim::race::{sweep, SweepConfig, SweepReport};
 use ecxsim::report::publish::Publication;
 use ecxsim::report::{atomic, csv_out::RunCsv, outputs, race_report, sets, table, test_report};
 use ecxsim::run::{run, RunOptions, CHUNK};
@@ -469,7 +469,12 @@ fn publish(output: Publication) -> Result<PathBuf, Failure> {
 }
 
 /// Publishes a set and prints `--json`'s text or the table.
-fn publish_and_print(output: Publication, json: bool, text: &str, table: String) -> Result<(), Failure> {
+fn publish_and_print(
+    output: Publication,
+    json: bool,
+    text: &str,
+    table: String,
+) -> Result<(), Failure> {
     let dir = publish(output)?;
     if json {
         print!("{text}");
@@ -606,10 +611,9 @@ fn shard_replications(work: &[(usize, std::ops::Range<u64>)], replications: u64)
         ecxsim::run::chunk_replications(chunks, replications)
     });
     format!(
-        "replications {} to {} of 0 to {}",
+        "replications {} to {} (of {replications}, counted from 0)",
         indices.start,
         indices.end.saturating_sub(1),
-        replications - 1
     )
 }
 

@@ -107,13 +107,22 @@ pub fn read(dir: &Path) -> Result<Input, String> {
         dir: dir.to_path_buf(),
         partial,
     };
-    let invalid = |why: String| format!("{}: {PARTIAL_FILE} describes no valid shard: {why}", input.shown());
+    let invalid = |why: String| {
+        format!(
+            "{}: {PARTIAL_FILE} describes no valid shard: {why}",
+            input.shown()
+        )
+    };
     input.partial.work().map_err(invalid)?;
     if input.partial.command == crate::partial::Command::Sweep {
         let values = input.partial.values.as_deref().unwrap_or_default();
-        let count = parse_values(values).map_err(|e| invalid(e.to_string()))?.len();
+        let count = parse_values(values)
+            .map_err(|e| invalid(e.to_string()))?
+            .len();
         if count != input.partial.points.len() || input.partial.param.is_none() {
-            return Err(invalid(format!("--values {values:?} do not match its points")));
+            return Err(invalid(format!(
+                "--values {values:?} do not match its points"
+            )));
         }
     }
     Ok(input)
@@ -215,7 +224,10 @@ fn mismatch(first: &Input, other: &Input) -> Option<String> {
 /// Reads the partial results in `dirs` and checks that they are the shards of one run, each
 /// once: gives them in shard order.
 pub fn gather(dirs: &[PathBuf]) -> Result<Vec<Input>, String> {
-    let mut inputs = dirs.iter().map(|d| read(d)).collect::<Result<Vec<_>, _>>()?;
+    let mut inputs = dirs
+        .iter()
+        .map(|d| read(d))
+        .collect::<Result<Vec<_>, _>>()?;
     let Some(first) = inputs.first() else {
         return Err("no partial result given".to_string());
     };

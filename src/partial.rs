@@ -153,7 +153,8 @@ impl Partial {
     /// Writes partial.json into `dir`, after the digests of the files already there.
     pub fn write(mut self, dir: &Path, files: &[&str]) -> io::Result<()> {
         for name in files {
-            self.files.insert(name.to_string(), digest(&dir.join(name))?);
+            self.files
+                .insert(name.to_string(), digest(&dir.join(name))?);
         }
         let text = serde_json::to_string_pretty(&self).expect("partials serialise") + "\n";
         atomic::write(&dir.join(PARTIAL_FILE), text.as_bytes())
@@ -255,7 +256,10 @@ pub const MAX_LINE_BYTES: u64 = 64 << 20;
 /// Reads lines of at most `MAX_LINE_BYTES` (without their newline); `None` at the end.
 pub fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Option<()>> {
     line.clear();
-    let n = reader.by_ref().take(MAX_LINE_BYTES + 1).read_until(b'\n', line)?;
+    let n = reader
+        .by_ref()
+        .take(MAX_LINE_BYTES + 1)
+        .read_until(b'\n', line)?;
     if n == 0 {
         return Ok(None);
     }

@@ -288,7 +288,10 @@ pub fn run_in_chunks<A: Clone>(
         push(&mut current, results)?;
         let index = results.first().map_or(0, |r| r.index);
         if (index + 1) % CHUNK == 0 || index + 1 == last {
-            chunk_done(index / CHUNK, std::mem::replace(&mut current, empty.clone()))?;
+            chunk_done(
+                index / CHUNK,
+                std::mem::replace(&mut current, empty.clone()),
+            )?;
         }
         Ok(())
     })

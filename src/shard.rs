@@ -37,7 +37,9 @@ impl FromStr for Shard {
         };
         let (index, count) = (number(k)?, number(n)?);
         if count == 0 {
-            return Err(format!("{text:?}: N, the number of shards, must be at least 1"));
+            return Err(format!(
+                "{text:?}: N, the number of shards, must be at least 1"
+            ));
         }
         if index == 0 || index > count {
             return Err(format!(
@@ -75,7 +77,11 @@ impl Shard {
     /// the order the merge reads them. `replications` holds each point's replications.
     /// Refuses more shards than units: a shard with nothing to compute is a mistake (a job
     /// array sized for another run), not a speed-up.
-    pub fn work(&self, units: Units, replications: &[u64]) -> Result<Vec<(usize, Range<u64>)>, String> {
+    pub fn work(
+        &self,
+        units: Units,
+        replications: &[u64],
+    ) -> Result<Vec<(usize, Range<u64>)>, String> {
         match units {
             Units::Chunks => {
                 let total = replications.first().copied().unwrap_or(0);

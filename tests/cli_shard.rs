@@ -99,7 +99,10 @@ fn assert_merges_to(dir: &Path, partials: &[String], whole: &str, expected_files
         merged.keys().collect::<Vec<_>>()
     );
     for (name, bytes) in &whole {
-        assert!(merged[name] == *bytes, "{name} differs from the single run's");
+        assert!(
+            merged[name] == *bytes,
+            "{name} differs from the single run's"
+        );
     }
 }
 
@@ -167,7 +170,12 @@ fn shards_of_a_compare_and_of_a_sweep_merge_to_the_single_runs_bytes() {
         dir.path(),
         &partials,
         &whole,
-        &["sweep.json", "sweep.csv", "report.html", "sweep-downtime-app.svg"],
+        &[
+            "sweep.json",
+            "sweep.csv",
+            "report.html",
+            "sweep-downtime-vm1.svg",
+        ],
     );
 }
 
@@ -181,7 +189,10 @@ fn bad_shard_values_are_usage_errors() {
         ("a/b", "not a whole number"),
     ] {
         let err = refused(&["run", example, "--replications", "10", "--shard", shard]);
-        assert!(err.contains("--shard") && err.contains(says), "{shard}: {err}");
+        assert!(
+            err.contains("--shard") && err.contains(says),
+            "{shard}: {err}"
+        );
     }
     let err = refused(&["run", example, "--replications", "2000", "--shard", "1/4"]);
     assert!(
@@ -198,7 +209,10 @@ fn bad_shard_values_are_usage_errors() {
         "--shard",
         "3/3",
     ]);
-    assert!(err.contains("2 values") && err.contains("at most 2 shards"), "{err}");
+    assert!(
+        err.contains("2 values") && err.contains("at most 2 shards"),
+        "{err}"
+    );
 }
 
 /// Two shards of a short standalone run (two chunks), with `extra` options for shard 2.
@@ -233,19 +247,53 @@ fn shards_that_do_not_belong_together_are_refused_by_name() {
     let err = refused(&["merge", &one, &seeded, "--out", &out]);
     assert!(err.contains(&seeded) && err.contains("seed 7"), "{err}");
 
-    let [_, longer] = pair(d, "longer", &["--replications", "1200"]);
+    let longer = path(d, "longer");
+    let scenario = path(&root(), "scenarios/standalone_ecx.toml");
+    succeeds(&[
+        "run",
+        &scenario,
+        "--replications",
+        "1200",
+        "--shard",
+        "2/2",
+        "--out",
+        &longer,
+    ]);
     let err = refused(&["merge", &one, &longer, "--out", &out]);
-    assert!(err.contains(&longer) && err.contains("1200 replications"), "{err}");
+    assert!(
+        err.contains(&longer) && err.contains("1200 replications"),
+        "{err}"
+    );
 
     let other = short(d, "standalone_ecx.toml", "5y");
     let three = path(d, "three");
-    succeeds(&["run", &other, "--replications", "1100", "--shard", "2/2", "--out", &three]);
+    succeeds(&[
+        "run",
+        &other,
+        "--replications",
+        "1100",
+        "--shard",
+        "2/2",
+        "--out",
+        &three,
+    ]);
     let err = refused(&["merge", &one, &three, "--out", &out]);
-    assert!(err.contains(&three) && err.contains("different scenario"), "{err}");
+    assert!(
+        err.contains(&three) && err.contains("different scenario"),
+        "{err}"
+    );
 
     let of_three = path(d, "of-three");
-    let scenario = path(&root(), "scenarios/standalone_ecx.toml");
-    succeeds(&["run", &scenario, "--replications", "3100", "--shard", "2/3", "--out", &of_three]);
+    succeeds(&[
+        "run",
+        &scenario,
+        "--replications",
+        "3100",
+        "--shard",
+        "2/3",
+        "--out",
+        &of_three,
+    ]);
     let err = refused(&["merge", &one, &of_three, "--out", &out]);
     assert!(err.contains("one of 3 shards"), "{err}");
 
@@ -272,7 +320,10 @@ fn shards_that_do_not_belong_together_are_refused_by_name() {
     other_build.replace_range(build..build + 16, "0123456789abcdef");
     std::fs::write(&partial_json, other_build).unwrap();
     let err = refused(&["merge", &one, &two, "--out", &out]);
-    assert!(err.contains(&two) && err.contains("build 0123456789abcdef"), "{err}");
+    assert!(
+        err.contains(&two) && err.contains("build 0123456789abcdef"),
+        "{err}"
+    );
     std::fs::write(&partial_json, text).unwrap();
     succeeds(&["merge", &one, &two, "--out", &out]);
 }
@@ -287,7 +338,10 @@ fn folders_that_are_not_partials_or_are_damaged_are_refused() {
     let scenario = path(&root(), "scenarios/standalone_ecx.toml");
     succeeds(&["run", &scenario, "--replications", "10", "--out", &whole]);
     let err = refused(&["merge", &one, &whole, "--out", &out]);
-    assert!(err.contains(&format!("{whole} is not a partial result")), "{err}");
+    assert!(
+        err.contains(&format!("{whole} is not a partial result")),
+        "{err}"
+    );
 
     // One digit changed: still valid JSON, but not what the shard wrote.
     let damage = |file: &str, edit: &dyn Fn(&str) -> String| {
@@ -296,10 +350,14 @@ fn folders_that_are_not_partials_or_are_damaged_are_refused() {
         std::fs::write(&p, edit(&text)).unwrap();
         text
     };
-    let original = damage("accumulators.jsonl", &|t| t.replacen("\"n\":76", "\"n\":77", 1));
+    let original = damage("accumulators.jsonl", &|t| {
+        t.replacen("\"n\":76", "\"n\":77", 1)
+    });
     let err = refused(&["merge", &one, &two, "--out", &out]);
     assert!(err.contains("accumulators.jsonl is damaged"), "{err}");
-    damage("accumulators.jsonl", &|_| original[..original.len() / 2].to_string());
+    damage("accumulators.jsonl", &|_| {
+        original[..original.len() / 2].to_string()
+    });
     let err = refused(&["merge", &one, &two, "--out", &out]);
     assert!(err.contains("accumulators.jsonl line 1"), "{err}");
     damage("accumulators.jsonl", &|_| original.clone());
@@ -311,7 +369,10 @@ fn folders_that_are_not_partials_or_are_damaged_are_refused() {
 
     let meta = damage("partial.json", &|t| t[..t.len() / 2].to_string());
     let err = refused(&["merge", &one, &two, "--out", &out]);
-    assert!(err.contains("partial.json: not a readable partial result"), "{err}");
+    assert!(
+        err.contains("partial.json: not a readable partial result"),
+        "{err}"
+    );
     damage("partial.json", &|_| meta.clone());
 
     // Nothing was published by the refused merges; the repaired set merges.

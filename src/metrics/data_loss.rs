@@ -230,7 +230,10 @@ mod tests {
     fn merged_histograms_and_their_json_are_exact() {
         let mut a = DataLossHistogram::default();
         let (mut b, mut both) = (a.clone(), a.clone());
-        for (i, loss) in [0, 5 * S, 300 * S, 7, 72 * 3600 * S].into_iter().enumerate() {
+        for (i, loss) in [0, 5 * S, 300 * S, 7, 72 * 3600 * S]
+            .into_iter()
+            .enumerate()
+        {
             let h = if i % 2 == 0 { &mut a } else { &mut b };
             h.push(loss);
             both.push(loss);
