@@ -3,31 +3,11 @@
 //! not belong together, missing or duplicated shards, bad `--shard` values and damaged
 //! partial results are refused with exit 2, naming what is wrong.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::path::Path;
 
-fn ecxsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ecxsim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
-
-fn succeeds(args: &[&str]) -> String {
-    let out = ecxsim(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{ecxsim, root, snapshot, succeeds};
 
 /// Runs ecxsim, which must refuse with exit 2 and no panic; its standard error.
 fn refused(args: &[&str]) -> String {
@@ -36,20 +16,6 @@ fn refused(args: &[&str]) -> String {
     assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
     assert!(!err.contains("panicked"), "{err}");
     err
-}
-
-/// Every file of a folder with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn path(dir: &Path, name: &str) -> String {
@@ -81,17 +47,24 @@ fn shards(dir: &Path, args: &[&str], n: u64, order: &[u64]) -> Vec<String> {
         .collect()
 }
 
-/// Merges `partials` into `dir/merged` and checks it holds exactly the files of `whole`.
-fn assert_merges_to(dir: &Path, partials: &[String], whole: &str, expected_files: &[&str]) {
-    let merged = path(dir, "merged");
-    let args: Vec<&str> = ["merge"]
+/// Runs `args` once and as `n` shards given to `merge` in `order`, and checks that the merge
+/// wrote exactly the single run's files (`expected` among them), byte for byte.
+fn assert_shards_merge_to_one_run(args: &[&str], n: u64, order: &[u64], expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = path(dir.path(), "whole");
+    succeeds(&[args, &["--out", &whole]].concat());
+    let partials = shards(dir.path(), args, n, order);
+    let partial = snapshot(Path::new(&partials[0]));
+    assert!(partial.contains_key("partial.json") && partial.contains_key("accumulators.jsonl"));
+    let merged = path(dir.path(), "merged");
+    let merge: Vec<&str> = ["merge"]
         .into_iter()
         .chain(partials.iter().map(String::as_str))
         .chain(["--out", &merged])
         .collect();
-    succeeds(&args);
-    let (whole, merged) = (snapshot(Path::new(whole)), snapshot(Path::new(&merged)));
-    for file in expected_files {
+    succeeds(&merge);
+    let (whole, merged) = (snapshot(Path::new(&whole)), snapshot(Path::new(&merged)));
+    for file in expected {
         assert!(whole.contains_key(*file), "the single run wrote no {file}");
     }
     assert_eq!(
@@ -110,17 +83,11 @@ fn assert_merges_to(dir: &Path, partials: &[String], whole: &str, expected_files
 fn four_shards_of_a_run_merge_to_the_single_runs_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = short(dir.path(), "cluster_set.toml", "30d");
-    // Four chunks, the last one short.
-    let args = ["run", &scenario, "--replications", "3500", "--outages"];
-    let whole = path(dir.path(), "whole");
-    succeeds(&[&args[..], &["--out", &whole]].concat());
-    let partials = shards(dir.path(), &args, 4, &[3, 1, 4, 2]);
-    let partial = snapshot(Path::new(&partials[0]));
-    assert!(partial.contains_key("partial.json") && partial.contains_key("accumulators.jsonl"));
-    assert_merges_to(
-        dir.path(),
-        &partials,
-        &whole,
+    // Four chunks, the last one short; the shards given out of order.
+    assert_shards_merge_to_one_run(
+        &["run", &scenario, "--replications", "3500", "--outages"],
+        4,
+        &[3, 1, 4, 2],
         &[
             "summary.json",
             "replications.csv",
@@ -133,43 +100,37 @@ fn four_shards_of_a_run_merge_to_the_single_runs_bytes() {
 }
 
 #[test]
-fn shards_of_a_compare_and_of_a_sweep_merge_to_the_single_runs_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let compare = [
-        "compare",
-        "scenarios/standalone_ecx.toml@simulation.horizon=30d",
-        "scenarios/cluster_set.toml@simulation.horizon=30d",
-        "--replications",
-        "2100",
-    ];
-    let whole = path(dir.path(), "whole-compare");
-    succeeds(&[&compare[..], &["--out", &whole]].concat());
-    let partials = shards(dir.path(), &compare, 3, &[2, 3, 1]);
-    assert_merges_to(
-        dir.path(),
-        &partials,
-        &whole,
+fn shards_of_a_compare_merge_to_the_single_runs_bytes() {
+    assert_shards_merge_to_one_run(
+        &[
+            "compare",
+            "scenarios/standalone_ecx.toml@simulation.horizon=30d",
+            "scenarios/cluster_set.toml@simulation.horizon=30d",
+            "--replications",
+            "2100",
+        ],
+        3,
+        &[2, 3, 1],
         &["compare.json", "report.html", "data-loss-vm1.png"],
     );
+}
 
-    let dir = tempfile::tempdir().unwrap();
-    let sweep = [
-        "sweep",
-        "scenarios/standalone_ecx.toml@simulation.horizon=1y",
-        "--param",
-        "cluster.cluster1.shared_disk.ttf.mean",
-        "--values",
-        "2000h..20000h:3",
-        "--replications",
-        "1500",
-    ];
-    let whole = path(dir.path(), "whole-sweep");
-    succeeds(&[&sweep[..], &["--out", &whole]].concat());
-    let partials = shards(dir.path(), &sweep, 3, &[3, 1, 2]);
-    assert_merges_to(
-        dir.path(),
-        &partials,
-        &whole,
+#[test]
+fn shards_of_a_sweep_merge_to_the_single_runs_bytes() {
+    // Each value two chunks, each shard one value.
+    assert_shards_merge_to_one_run(
+        &[
+            "sweep",
+            "scenarios/standalone_ecx.toml@simulation.horizon=1y",
+            "--param",
+            "cluster.cluster1.shared_disk.ttf.mean",
+            "--values",
+            "2000h..20000h:3",
+            "--replications",
+            "1500",
+        ],
+        3,
+        &[3, 1, 2],
         &[
             "sweep.json",
             "sweep.csv",

@@ -124,6 +124,32 @@ mod tests {
     }
 
     #[test]
+    fn its_json_reads_back_to_the_bit() {
+        // Values whose shortest decimal form needs all 17 digits, subnormals, extremes.
+        let hard = [
+            0.1 + 0.2,
+            1.0 - f64::EPSILON,
+            f64::MIN_POSITIVE / 3.0,
+            5e-324,
+            f64::MAX,
+            -0.0,
+            0.999_999_999_999_999_9,
+            std::f64::consts::PI * 1e-300,
+        ];
+        let text = serde_json::to_string(&hard).unwrap();
+        let back: Vec<f64> = serde_json::from_str(&text).unwrap();
+        for (a, b) in hard.iter().zip(&back) {
+            assert_eq!(a.to_bits(), b.to_bits(), "{a:e} read back as {b:e}");
+        }
+        let mut w = Welford::default();
+        (1..1000).for_each(|i| w.push(1.0 - 1.0 / f64::from(i).powf(1.7)));
+        let back: Welford = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();
+        assert_eq!(back.n, w.n);
+        assert_eq!(back.mean.to_bits(), w.mean.to_bits());
+        assert_eq!(back.m2.to_bits(), w.m2.to_bits());
+    }
+
+    #[test]
     fn t_interval_uses_the_t_quantile() {
         // t(0.975, 4 dof) = 2.7764451051977987.
         let half = t_half_width(2.0, 5, 0.95).unwrap();

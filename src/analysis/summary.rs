@@ -212,6 +212,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_accumulator_state_reads_back_exactly_and_merges_in_order() {
+        let mut acc = ServiceAccumulator::default();
+        [0.999_9, 0.25, 1.0 / 3.0].iter().for_each(|&x| {
+            acc.availability.push(x);
+            acc.downtime_per_year.push(x * MINUTES_PER_YEAR);
+        });
+        // Sums past u64: centuries of microseconds over millions of replications.
+        acc.up = u128::from(u64::MAX) * 1000 + 7;
+        acc.down_by_cause[3] = u128::MAX / 5;
+        acc.outages = 12;
+        acc.data_loss.push(1_234_567);
+        let text = serde_json::to_string(&acc).unwrap();
+        let back: ServiceAccumulator = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, acc);
+        let mut twice = back.clone();
+        twice.merge(&acc);
+        assert_eq!(twice.outages, 24);
+        assert_eq!(twice.up, 2 * acc.up);
+        assert_eq!(twice.data_loss.count(), 2);
+        assert_eq!(twice.availability.count(), 6);
+        assert_eq!(twice.availability.mean(), acc.availability.mean());
+    }
+
+    #[test]
     fn intervals_stay_inside_the_feasible_range() {
         // Two perfect replications and one at 96.5%: the t interval (2 dof) reaches past 100%.
         let mut w = Welford::default();
