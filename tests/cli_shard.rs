@@ -287,6 +287,20 @@ fn shards_that_do_not_belong_together_are_refused_by_name() {
     );
     std::fs::write(&partial_json, text).unwrap();
     succeeds(&["merge", &one, &two, "--out", &out]);
+    // A shard run again into its folder replaces its partial result; the merge replaces its
+    // output.
+    let scenario = path(&root(), "scenarios/standalone_ecx.toml");
+    succeeds(&[
+        "run",
+        &scenario,
+        "--replications",
+        "1100",
+        "--shard",
+        "2/2",
+        "--out",
+        &two,
+    ]);
+    succeeds(&["merge", &one, &two, "--out", &out]);
 }
 
 #[test]
