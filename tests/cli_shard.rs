@@ -176,13 +176,27 @@ fn bad_shard_values_are_usage_errors() {
     );
 }
 
+/// `run SCENARIO --replications R --shard K/N --out OUT`, which must succeed.
+fn run_shard(scenario: &str, replications: &str, shard: &str, out: &str) {
+    succeeds(&[
+        "run",
+        scenario,
+        "--replications",
+        replications,
+        "--shard",
+        shard,
+        "--out",
+        out,
+    ]);
+}
+
 /// Two shards of a short standalone run (two chunks), with `extra` options for shard 2.
 fn pair(dir: &Path, name: &str, extra: &[&str]) -> [String; 2] {
     let scenario = path(&root(), "scenarios/standalone_ecx.toml");
     let base = ["run", &scenario, "--replications", "1100"];
     let one = path(dir, &format!("{name}-1"));
     let two = path(dir, &format!("{name}-2"));
-    succeeds(&[&base[..], &["--shard", "1/2", "--out", &one]].concat());
+    run_shard(&scenario, "1100", "1/2", &one);
     succeeds(&[&base[..], extra, &["--shard", "2/2", "--out", &two]].concat());
     [one, two]
 }
@@ -210,16 +224,7 @@ fn shards_that_do_not_belong_together_are_refused_by_name() {
 
     let longer = path(d, "longer");
     let scenario = path(&root(), "scenarios/standalone_ecx.toml");
-    succeeds(&[
-        "run",
-        &scenario,
-        "--replications",
-        "1200",
-        "--shard",
-        "2/2",
-        "--out",
-        &longer,
-    ]);
+    run_shard(&scenario, "1200", "2/2", &longer);
     let err = refused(&["merge", &one, &longer, "--out", &out]);
     assert!(
         err.contains(&longer) && err.contains("1200 replications"),
@@ -228,16 +233,7 @@ fn shards_that_do_not_belong_together_are_refused_by_name() {
 
     let other = short(d, "standalone_ecx.toml", "5y");
     let three = path(d, "three");
-    succeeds(&[
-        "run",
-        &other,
-        "--replications",
-        "1100",
-        "--shard",
-        "2/2",
-        "--out",
-        &three,
-    ]);
+    run_shard(&other, "1100", "2/2", &three);
     let err = refused(&["merge", &one, &three, "--out", &out]);
     assert!(
         err.contains(&three) && err.contains("different scenario"),
@@ -245,16 +241,7 @@ fn shards_that_do_not_belong_together_are_refused_by_name() {
     );
 
     let of_three = path(d, "of-three");
-    succeeds(&[
-        "run",
-        &scenario,
-        "--replications",
-        "3100",
-        "--shard",
-        "2/3",
-        "--out",
-        &of_three,
-    ]);
+    run_shard(&scenario, "3100", "2/3", &of_three);
     let err = refused(&["merge", &one, &of_three, "--out", &out]);
     assert!(err.contains("one of 3 shards"), "{err}");
 
@@ -290,16 +277,7 @@ fn shards_that_do_not_belong_together_are_refused_by_name() {
     // A shard run again into its folder replaces its partial result; the merge replaces its
     // output.
     let scenario = path(&root(), "scenarios/standalone_ecx.toml");
-    succeeds(&[
-        "run",
-        &scenario,
-        "--replications",
-        "1100",
-        "--shard",
-        "2/2",
-        "--out",
-        &two,
-    ]);
+    run_shard(&scenario, "1100", "2/2", &two);
     succeeds(&["merge", &one, &two, "--out", &out]);
 }
 
