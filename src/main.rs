@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 
 use ecxsim::control::ControlVariant;
 use ecxsim::partial::{self, Partial, Point};
-use ecxsim::race::{sweep, SweepConfig, SweepReport};
+use ecxsim::race::{
+    sweep, SweepConfig, SweepReport, TerminalProgress, DEFAULT_MAX_STATES, SENSITIVITY_SWEEPS,
+};
 use ecxsim::report::publish::Publication;
 use ecxsim::report::{atomic, csv_out::RunCsv, outputs, race_report, sets, table, test_report};
 use ecxsim::run::{run, RunOptions, CHUNK};
@@ -168,6 +170,12 @@ enum Command {
         /// Skip the exhaustive enumeration of interleavings.
         #[arg(long)]
         no_exhaustive: bool,
+        /// Stop the exhaustive enumeration, without a count, past this many distinct states.
+        #[arg(long, default_value_t = DEFAULT_MAX_STATES)]
+        max_states: usize,
+        /// Skip the sweeps with each mock assumption at its plausible extremes.
+        #[arg(long)]
+        no_sensitivity: bool,
         /// Output folder for race.csv (default: results/<scenario name>).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -291,6 +299,8 @@ fn main() -> ExitCode {
             step,
             runs,
             no_exhaustive,
+            max_states,
+            no_sensitivity,
             out,
             json,
         } => {
@@ -300,6 +310,8 @@ fn main() -> ExitCode {
                 offset_step_s: step,
                 runs_per_offset: runs,
                 exhaustive: !no_exhaustive,
+                max_states,
+                sensitivity: !no_sensitivity,
                 ..SweepConfig::default()
             };
             race_command(&scenario, control.as_deref(), config, out, json)
@@ -905,9 +917,9 @@ fn check_race_options(config: &SweepConfig) -> Result<(), Failure> {
             "--from and --to must lie within -86400 and 86400 seconds (a day)",
         ));
     }
-    if step <= 0.0 || to < from || config.runs_per_offset == 0 {
+    if step <= 0.0 || to < from || config.runs_per_offset == 0 || config.max_states == 0 {
         return Err(Failure::input(
-            "expected --step > 0, --from <= --to and --runs >= 1",
+            "expected --step > 0, --from <= --to, --runs >= 1 and --max-states >= 1",
         ));
     }
     let offsets = ((to - from) / step).floor() + 1.0;
@@ -949,15 +961,27 @@ fn race_command(
             .map(|n| parse_control(n.trim()))
             .collect::<Result<_, _>>()?,
     };
+    eprintln!("{}", race_report::what_is_raced(&scenario));
+    let sweeps = 1 + if config.sensitivity {
+        SENSITIVITY_SWEEPS
+    } else {
+        0
+    };
+    let runs = config.offsets().len() as u64 * config.runs_per_offset * sweeps;
+    let progress = TerminalProgress::new(
+        runs * variants.len() as u64,
+        config.exhaustive.then_some(config.max_states),
+    );
     let base = &scenario;
     let reports: Vec<SweepReport> = variants
         .into_iter()
         .map(|variant| {
             let mut sc = base.clone();
             sc.control = variant;
-            sweep(&sc, &config)
+            sweep(&sc, &config, &progress)
         })
         .collect();
+    progress.finish();
     let output = begin_output(Some(out), &scenario.name)?;
     let (dir, shown) = (output.dir(), output.target().display());
     race_report::write_csv(&dir.join("race.csv"), &reports)

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use ecxsim::control::{ControlVariant, CoordinationConfig};
-use ecxsim::race::{exhaustive, sweep, SweepConfig};
+use ecxsim::race::{exhaustive, sweep, Silent, SweepConfig, DEFAULT_MAX_STATES};
 use ecxsim::scenario::{load, Scenario};
 
 /// The race's reference topology (two clusters of two servers, one VM), from the pinned
@@ -27,6 +27,7 @@ fn config(runs: u64, step: f64) -> SweepConfig {
         offset_step_s: step,
         runs_per_offset: runs,
         exhaustive: false,
+        sensitivity: false,
         ..SweepConfig::default()
     }
 }
@@ -34,14 +35,14 @@ fn config(runs: u64, step: f64) -> SweepConfig {
 #[test]
 fn as_shipped_breaks_in_the_random_sweep() {
     let base = two_clusters(ControlVariant::AsShipped);
-    let report = sweep(&base, &config(50, 20.0));
+    let report = sweep(&base, &config(50, 20.0), &Silent);
     assert!(report.broken > 0, "no broken outcome found");
 }
 
 #[test]
 fn coordinated_never_breaks_in_the_random_sweep() {
     let base = two_clusters(coordinated());
-    let report = sweep(&base, &config(100, 20.0));
+    let report = sweep(&base, &config(100, 20.0), &Silent);
     assert_eq!(report.broken, 0, "{report:#?}");
     assert!(report.runs >= 100);
 }
@@ -49,7 +50,7 @@ fn coordinated_never_breaks_in_the_random_sweep() {
 #[test]
 fn as_shipped_breaks_in_some_interleavings() {
     let base = two_clusters(ControlVariant::AsShipped);
-    let report = exhaustive(&base);
+    let report = exhaustive(&base, DEFAULT_MAX_STATES, &Silent);
     assert!(report.broken > 0);
     assert!(report.broken < report.interleavings);
     assert!(report.failing_timeline.is_some());
@@ -58,7 +59,7 @@ fn as_shipped_breaks_in_some_interleavings() {
 #[test]
 fn coordinated_survives_every_interleaving() {
     let base = two_clusters(coordinated());
-    let report = exhaustive(&base);
+    let report = exhaustive(&base, DEFAULT_MAX_STATES, &Silent);
     assert!(report.interleavings > 1);
     assert_eq!(report.broken, 0, "{:?}", report.failing_timeline);
 }
@@ -70,7 +71,7 @@ fn sweep_is_deterministic() {
         runs_per_offset: 5,
         ..config(5, 60.0)
     };
-    assert_eq!(sweep(&base, &cfg), sweep(&base, &cfg));
+    assert_eq!(sweep(&base, &cfg, &Silent), sweep(&base, &cfg, &Silent));
 }
 
 /// The full sweep of the issue (-120 s..+120 s by 10 s, 100 runs per offset) as a table:
@@ -82,8 +83,8 @@ fn print_race_table() {
         exhaustive: true,
         ..SweepConfig::default()
     };
-    let shipped = sweep(&two_clusters(ControlVariant::AsShipped), &cfg);
-    let coord = sweep(&two_clusters(coordinated()), &cfg);
+    let shipped = sweep(&two_clusters(ControlVariant::AsShipped), &cfg, &Silent);
+    let coord = sweep(&two_clusters(coordinated()), &cfg, &Silent);
     println!("| offset s | as-shipped broken/runs | end states | coordinated broken/runs | restore s (shipped/coord) | to healthy s (shipped/coord) |");
     println!("|---|---|---|---|---|---|");
     for (a, b) in shipped.offsets.iter().zip(&coord.offsets) {
@@ -116,4 +117,39 @@ fn print_race_table() {
             r.control, e.interleavings, e.broken, e.states, e.end_states
         );
     }
+}
+
+#[test]
+fn the_enumeration_stops_at_its_state_budget_without_a_count() {
+    let base = two_clusters(ControlVariant::AsShipped);
+    let report = exhaustive(&base, 50, &Silent);
+    assert!(!report.complete);
+    assert_eq!(report.states, 50);
+    assert_eq!(report.interleavings, 0);
+    assert!(report.failing_timeline.is_none());
+    let full = exhaustive(&base, DEFAULT_MAX_STATES, &Silent);
+    assert!(full.complete && full.states > 50 && full.states < DEFAULT_MAX_STATES);
+}
+
+/// A second VM replicated the other way between the same two clusters is raced too: a run
+/// is broken when either VM ends broken.
+#[test]
+fn every_vm_between_the_two_clusters_is_raced() {
+    let mut base = two_clusters(ControlVariant::AsShipped);
+    let mut second = base.vms[0].clone();
+    second.name = "TestVM2".into();
+    std::mem::swap(&mut second.cluster, &mut second.replica_cluster);
+    base.vms.push(second);
+    assert_eq!(ecxsim::race::raced_vms(&base), vec![0, 1]);
+    let cfg = SweepConfig {
+        offset_min_s: -20.0,
+        offset_max_s: 20.0,
+        ..config(40, 10.0)
+    };
+    let one = sweep(&two_clusters(ControlVariant::AsShipped), &cfg, &Silent);
+    let two = sweep(&base, &cfg, &Silent);
+    assert_eq!(two.vms, vec!["TestVM1".to_string(), "TestVM2".to_string()]);
+    assert_eq!(one.vms, vec!["TestVM1".to_string()]);
+    // The second VM's re-pointing races too.
+    assert!(two.broken > one.broken, "{} vs {}", two.broken, one.broken);
 }

@@ -158,6 +158,17 @@ fn data_loss_chart_is_written_with_and_without_failovers() {
     assert_written(&none);
 }
 
+/// A race curve with a band of +-0.01 around each share.
+fn curve(control: &str, points: &[(f64, f64)]) -> plots::RaceCurve {
+    plots::RaceCurve {
+        control: control.to_string(),
+        points: points
+            .iter()
+            .map(|&(x, y)| (x, y, (y - 0.01).max(0.0), y + 0.01))
+            .collect(),
+    }
+}
+
 #[test]
 fn race_curve_is_written() {
     let (_keep, dir) = out_dir();
@@ -171,7 +182,11 @@ fn race_curve_is_written() {
         .map(|&o| (o, if o < 30.0 { 0.9 - o / 40.0 } else { 0.05 }))
         .collect();
     let stem = dir.join("race");
-    plots::race_curve(&[("no fencing", &naive), ("disk fencing", &fenced)], &stem).unwrap();
+    plots::race_curve(
+        &[curve("no fencing", &naive), curve("disk fencing", &fenced)],
+        &stem,
+    )
+    .unwrap();
     assert_written(&stem);
 }
 
@@ -227,7 +242,7 @@ fn all_charts(dir: &Path) -> Vec<(PathBuf, &'static str)> {
         &stem("data_loss"),
     )
     .unwrap();
-    plots::race_curve(&[("no fencing", &race)], &stem("race")).unwrap();
+    plots::race_curve(&[curve("no fencing", &race)], &stem("race")).unwrap();
     plots::sweep_lines(
         "server MTTR (h)",
         &plots::SWEEP_METRICS[0],

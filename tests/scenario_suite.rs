@@ -66,6 +66,7 @@ fn race(control: &str) -> serde_json::Value {
         "10",
         "--runs",
         "100",
+        "--no-sensitivity",
         "--json",
         "--out",
         dir.path().to_str().unwrap(),
@@ -91,6 +92,66 @@ fn the_race_breaks_the_as_shipped_scripts() {
     let ex = &report["exhaustive"];
     assert!(ex["interleavings"].as_u64().unwrap() > 1000);
     assert!(ex["broken"].as_u64().unwrap() > 0);
+}
+
+/// The race's size with each mock assumption at its extremes, every share with its interval:
+/// the slow failure of an unreachable call (Windows' TCP connect timeout) breaks the
+/// published scripts far more often than a refused connection.
+#[test]
+fn the_race_reports_its_sensitivity_to_the_mock_assumptions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ecxsim(&[
+        "race",
+        "scenarios/two_cluster_replica.toml",
+        "--control",
+        "as-shipped",
+        "--from",
+        "-30",
+        "--to",
+        "30",
+        "--runs",
+        "30",
+        "--no-exhaustive",
+        "--json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let points = report["sensitivity"].as_array().unwrap();
+    let share = |assumption: &str, value: &str| {
+        let p = points
+            .iter()
+            .find(|p| p["assumption"] == assumption && p["value"] == value)
+            .unwrap_or_else(|| panic!("no {assumption} = {value} in {points:?}"));
+        let (runs, broken) = (p["runs"].as_u64().unwrap(), p["broken"].as_u64().unwrap());
+        assert_eq!(runs, 7 * 30);
+        let ci: Vec<f64> = p["ci95"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let mean = broken as f64 / runs as f64;
+        assert!(ci[0] <= mean && mean <= ci[1], "{p}");
+        (mean, ci[0], ci[1])
+    };
+    for (assumption, values) in [
+        ("checkpoint", ["0s", "30s"]),
+        ("unreachable_call", ["the call's own duration", "21s"]),
+        ("rest_during_group_start", ["false", "true"]),
+        ("crash_state", ["error", "resynchronization-required"]),
+    ] {
+        for value in values {
+            share(assumption, value);
+        }
+    }
+    let (_, _, refused_high) = share("unreachable_call", "the call's own duration");
+    let (_, slow_low, _) = share("unreachable_call", "21s");
+    assert!(slow_low > refused_high, "{points:?}");
+    // The sweep's own share has its interval too.
+    assert_eq!(report["broken_ci95"].as_array().unwrap().len(), 2);
+    assert_eq!(report["vms"], serde_json::json!(["TestVM1"]));
 }
 
 #[test]

@@ -10,16 +10,35 @@ use ecxsim::model::scripted::{run_test, scripted_faults};
 use ecxsim::scenario::load;
 use ecxsim::world::TraceKind;
 
-/// The calls the new active server of cluster1 makes in a move within cluster1 (test plan 3),
-/// in order.
-fn change_primary_calls() -> Vec<String> {
+/// The calls `server` makes in a move within cluster1 (test plan 3), in order: c1s1 gives the
+/// group up (Stop.ps1), c1s2 takes it (ChangePrimary).
+fn move_calls(server: &str) -> Vec<String> {
     let sc = load(Path::new("scenarios/test_plan/3_move_within_cluster1.toml")).unwrap();
     let faults = scripted_faults(&sc);
     trace_replication(&sc, sc.simulation.seed, 0, &faults)
         .into_iter()
-        .filter(|e| e.kind == TraceKind::Call && e.server == "c1s2")
+        .filter(|e| e.kind == TraceKind::Call && e.server == server)
         .map(|e| e.text.split(" -> ").next().unwrap_or_default().to_string())
         .collect()
+}
+
+fn change_primary_calls() -> Vec<String> {
+    move_calls("c1s2")
+}
+
+#[test]
+fn stop_guards_the_local_removal_with_an_unfiltered_listing() {
+    let calls = move_calls("c1s1");
+    let removal = calls
+        .iter()
+        .position(|c| c == "Remove-VMReplication TestVM1 -ComputerName c1s1")
+        .unwrap_or_else(|| panic!("no local removal in {calls:#?}"));
+    // `$PriInfo = Get-VMReplication -ComputerName $OwnPriSrv`, no VM named.
+    assert_eq!(
+        calls[removal - 1],
+        "Get-VMReplication -ComputerName c1s1",
+        "{calls:#?}"
+    );
 }
 
 #[test]

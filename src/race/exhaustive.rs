@@ -23,16 +23,22 @@ use crate::scenario::Scenario;
 use crate::time::{Micros, MICROS_PER_MINUTE, MICROS_PER_SECOND};
 use crate::world::{trace, EndState};
 
-use super::sweep::{double_failover, race_base};
+use super::sweep::{double_failover, race_base, raced_vms, run_end_state, Progress};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExhaustiveReport {
+    /// What the enumeration holds fixed, so that only the order of completions varies.
+    pub fixed: &'static str,
+    /// False when it stopped at the state budget: then there are no counts.
+    pub complete: bool,
     /// Complete interleavings (orders of call completions).
     pub interleavings: u64,
     pub broken: u64,
     pub end_states: BTreeMap<String, u64>,
     /// Distinct states visited.
     pub states: usize,
+    /// The state budget (`--max-states`).
+    pub max_states: usize,
     /// One broken interleaving as a readable timeline (calls in completion order).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failing_timeline: Option<String>,
@@ -47,6 +53,13 @@ struct Count {
 }
 
 const CRASH_AT: Micros = 60 * MICROS_PER_SECOND;
+
+/// Said with every exhaustive count: it is blind to what these settings exclude (a checkpoint
+/// still being created when Start-VM comes, a slow failure of an unreachable call).
+pub const FIXED: &str =
+    "both crashes at the same instant, heartbeat timeouts and group starts of 30 s, \
+no checkpoint wait, no flaky removal, every call as long as any other (only the order of \
+completions varies)";
 
 /// The scenario the exploration replays (on `race_base`): simultaneous crashes, fixed
 /// timings, no flakiness (its outcome is not a scheduling choice), no checkpoint wait (it
@@ -67,6 +80,7 @@ impl Exploration {
             vm.checkpoint = Dist::Fixed(0);
         }
         sc.backend.flaky_remove_probability = 0.0;
+        sc.backend.assumptions.unreachable_call = None;
         let faults = scripted_faults(&sc);
         Exploration {
             scenario: sc,
@@ -92,19 +106,29 @@ impl Exploration {
     }
 }
 
-fn explore(
-    exploration: &Exploration,
-    prefix: &mut Vec<TaskId>,
-    memo: &mut HashMap<u64, Count>,
-) -> Count {
-    let world = exploration.replay(prefix, false);
+/// The state budget was reached.
+struct OverBudget;
+
+struct Search<'a> {
+    exploration: &'a Exploration,
+    raced: Vec<usize>,
+    memo: HashMap<u64, Count>,
+    max_states: usize,
+    progress: &'a dyn Progress,
+}
+
+fn explore(search: &mut Search, prefix: &mut Vec<TaskId>) -> Result<Count, OverBudget> {
+    let world = search.exploration.replay(prefix, false);
     let key = world.state_key();
-    if let Some(c) = memo.get(&key) {
-        return c.clone();
+    if let Some(c) = search.memo.get(&key) {
+        return Ok(c.clone());
+    }
+    if search.memo.len() >= search.max_states {
+        return Err(OverBudget);
     }
     let enabled = world.enabled_tasks();
     let count = if enabled.is_empty() {
-        let state = world.end_state(0);
+        let state = run_end_state(&search.raced, |v| world.end_state(v));
         Count {
             total: 1,
             by_state: BTreeMap::from([(state, 1)]),
@@ -115,8 +139,9 @@ fn explore(
         let mut acc = Count::default();
         for task in enabled {
             prefix.push(task);
-            let sub = explore(exploration, prefix, memo);
+            let sub = explore(search, prefix);
             prefix.pop();
+            let sub = sub?;
             acc.total += sub.total;
             for (s, n) in &sub.by_state {
                 *acc.by_state.entry(*s).or_insert(0) += n;
@@ -131,15 +156,36 @@ fn explore(
         }
         acc
     };
-    memo.insert(key, count.clone());
-    count
+    search.memo.insert(key, count.clone());
+    search.progress.state_seen();
+    Ok(count)
 }
 
-/// Enumerates every interleaving of one double failover of `base`.
-pub fn exhaustive(base: &Scenario) -> ExhaustiveReport {
+/// Enumerates every interleaving of one double failover of `base`, unless that takes more
+/// than `max_states` distinct states.
+pub fn exhaustive(base: &Scenario, max_states: usize, progress: &dyn Progress) -> ExhaustiveReport {
     let exploration = Exploration::new(base);
-    let mut memo = HashMap::new();
-    let count = explore(&exploration, &mut vec![], &mut memo);
+    let mut search = Search {
+        exploration: &exploration,
+        raced: raced_vms(base),
+        memo: HashMap::new(),
+        max_states,
+        progress,
+    };
+    let Ok(count) = explore(&mut search, &mut vec![]) else {
+        return ExhaustiveReport {
+            fixed: FIXED,
+            complete: false,
+            interleavings: 0,
+            broken: 0,
+            end_states: BTreeMap::new(),
+            states: search.memo.len(),
+            max_states,
+            failing_timeline: None,
+        };
+    };
+    let states = search.memo.len();
+    let raced = search.raced;
     let broken = count
         .by_state
         .iter()
@@ -148,17 +194,20 @@ pub fn exhaustive(base: &Scenario) -> ExhaustiveReport {
         .sum();
     let failing_timeline = count.broken_path.map(|path| {
         let world = exploration.replay(&path, true);
-        let state = world.end_state(0);
+        let state = run_end_state(&raced, |v| world.end_state(v));
         let (_, records) = world.finish(0);
         let mut text = trace::render(&records.trace);
         text.push_str(&format!("end state: {}\n", state.name()));
         text
     });
     ExhaustiveReport {
+        fixed: FIXED,
+        complete: true,
         interleavings: count.total,
         broken,
         end_states: count.by_state.iter().map(|(s, n)| (s.name(), *n)).collect(),
-        states: memo.len(),
+        states,
+        max_states,
         failing_timeline,
     }
 }

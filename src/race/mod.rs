@@ -6,7 +6,14 @@
 //! calls can complete, for one double failover.
 
 mod exhaustive;
+mod progress;
+mod sensitivity;
 mod sweep;
 
 pub use exhaustive::{exhaustive, ExhaustiveReport};
-pub use sweep::{double_failover, sweep, OffsetResult, SweepConfig, SweepReport};
+pub use progress::TerminalProgress;
+pub use sensitivity::{SensitivityPoint, SWEEPS as SENSITIVITY_SWEEPS};
+pub use sweep::{
+    double_failover, raced_vms, sweep, OffsetResult, Progress, Silent, SweepConfig, SweepReport,
+    DEFAULT_MAX_STATES,
+};

@@ -5,7 +5,8 @@ use std::io;
 use std::path::Path;
 
 use super::html::{self, Document};
-use super::plots::{self, with_extension};
+use super::plots::{self, with_extension, RaceCurve};
+use super::race_report;
 use crate::analysis::summary::Report;
 use crate::compare::Difference;
 use crate::race::SweepReport as RaceReport;
@@ -189,20 +190,19 @@ fn cluster_set_table(doc: &mut Document, reports: &[&Report]) {
 
 /// The race curve (one line per control variant) and report.html of `race`.
 pub fn race_outputs(dir: &Path, title: &str, reports: &[RaceReport]) -> io::Result<()> {
-    let curves: Vec<(String, Vec<(f64, f64)>)> = reports
+    let series: Vec<RaceCurve> = reports
         .iter()
-        .map(|r| {
-            let points = r
+        .map(|r| RaceCurve {
+            control: r.control.clone(),
+            points: r
                 .offsets
                 .iter()
-                .map(|o| (o.offset_s, o.broken as f64 / o.runs.max(1) as f64))
-                .collect();
-            (r.control.clone(), points)
+                .map(|o| {
+                    let [lo, hi] = o.broken_ci95;
+                    (o.offset_s, o.broken as f64 / o.runs.max(1) as f64, lo, hi)
+                })
+                .collect(),
         })
-        .collect();
-    let series: Vec<(&str, &[(f64, f64)])> = curves
-        .iter()
-        .map(|(c, p)| (c.as_str(), p.as_slice()))
         .collect();
     let stem = dir.join("race-curve");
     plots::race_curve(&series, &stem)?;
@@ -231,6 +231,7 @@ pub fn race_outputs(dir: &Path, title: &str, reports: &[RaceReport]) -> io::Resu
                     format!("{:.0}", o.offset_s),
                     o.runs.to_string(),
                     o.broken.to_string(),
+                    race_report::share(o.broken, o.runs, o.broken_ci95),
                     o.mean_vm_restore_s
                         .map_or("-".into(), |s| format!("{s:.0}")),
                     o.mean_time_to_healthy_s
@@ -244,16 +245,27 @@ pub fn race_outputs(dir: &Path, title: &str, reports: &[RaceReport]) -> io::Resu
                 "offset (s)",
                 "runs",
                 "broken",
+                "broken share [95% CI]",
                 "VM running again (s)",
                 "replication healthy (s)",
                 "end states",
             ],
             rows,
         );
+        if !r.sensitivity.is_empty() {
+            doc.paragraph(
+                "Sensitivity: the same sweep with each assumption of the mocks that no source fixes \
+                 at its plausible extremes.",
+            );
+            doc.table(
+                &race_report::SENSITIVITY_COLUMNS,
+                race_report::sensitivity_rows(r),
+            );
+        }
         if let Some(ex) = &r.exhaustive {
             doc.paragraph(&format!(
-                "Exhaustive: {} of {} interleavings of the two start scripts' backend calls end broken ({} distinct states).",
-                ex.broken, ex.interleavings, ex.states
+                "Exhaustive: {}",
+                race_report::exhaustive_summary(ex)
             ));
         }
     }

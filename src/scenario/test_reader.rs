@@ -10,7 +10,7 @@ use toml_edit::Item;
 use super::dist_spec::{read_dist, Zero};
 use super::reader::{Result, TableReader};
 use super::Cluster;
-use crate::backend::sim::CallDurations;
+use crate::backend::sim::{CallDurations, CrashState, MockAssumptions};
 use crate::backend::{GroupStatus, PowerState, ReplicationMode, ReplicationState};
 use crate::control::{ControlVariant, CoordinationConfig, ScriptName};
 use crate::time::{parse_duration, Micros};
@@ -26,21 +26,14 @@ pub fn control_variant(name: &str) -> Option<ControlVariant> {
     }
 }
 
-/// `[backend]`: how long each backend call takes, and the documented flaky removal.
-#[derive(Debug, Clone)]
+/// `[backend]`: how long each backend call takes, the documented flaky removal, and what the
+/// mocks assume where no source says.
+#[derive(Debug, Clone, Default)]
 pub struct Backend {
     pub calls: CallDurations,
     /// Probability that the local Remove-VMReplication on a previous primary fails.
     pub flaky_remove_probability: f64,
-}
-
-impl Default for Backend {
-    fn default() -> Self {
-        Backend {
-            calls: CallDurations::default(),
-            flaky_remove_probability: 0.0,
-        }
-    }
+    pub assumptions: MockAssumptions,
 }
 
 pub fn read_backend(top: &mut TableReader, base: &Path) -> Result<Backend> {
@@ -81,6 +74,20 @@ pub fn read_backend(top: &mut TableReader, base: &Path) -> Result<Backend> {
                 ))
             }
         }
+    }
+    backend.assumptions.unreachable_call =
+        read_dist(&mut t, "unreachable_call", Zero::Forbidden, base)?;
+    if let Some(early) = t.boolean("rest_during_group_start")? {
+        backend.assumptions.rest_during_group_start = early;
+    }
+    if let Some((name, span)) = t.string("crash_state")? {
+        backend.assumptions.crash_state = CrashState::parse(&name).ok_or_else(|| {
+            t.error(
+                span,
+                "crash_state",
+                format!("expected one of {}", CrashState::NAMES),
+            )
+        })?;
     }
     t.finish()?;
     Ok(backend)

@@ -39,19 +39,19 @@ impl EndState {
     }
 }
 
-/// Classifies `vm` given the active servers (group online there, with its disk).
+/// Classifies `vm` given the active servers (group online there, with its disk); the VM
+/// runs where it serves from (`HostState::serves`).
 pub fn classify(
     farm: &HyperVFarm,
     vm: &str,
     primary_active: Option<&str>,
     replica_active: Option<&str>,
 ) -> EndState {
-    let running = farm.running_hosts(vm);
-    let running: Vec<&str> = running.iter().map(String::as_str).collect();
+    let running = farm.serving_hosts(vm);
     classify_running(farm, vm, &running, primary_active, replica_active)
 }
 
-/// `classify` given the hosts where the VM runs (the caller knows where to look).
+/// `classify` given the hosts the VM serves from (the caller knows where to look).
 pub fn classify_running(
     farm: &HyperVFarm,
     vm: &str,

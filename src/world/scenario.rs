@@ -84,8 +84,8 @@ impl std::fmt::Display for Fault {
             Fault::NetworkCut { server } => write!(f, "network_cut {server}"),
             Fault::RestUnreachable { cluster, duration } => write!(
                 f,
-                "rest_unreachable {cluster} for {}s",
-                crate::time::seconds(*duration)
+                "rest_unreachable {cluster} for {}",
+                crate::time::Human(*duration)
             ),
             Fault::ScriptRestart { cluster } => write!(f, "script_restart {cluster}"),
             Fault::Reconnect { server } => write!(f, "reconnect {server}"),

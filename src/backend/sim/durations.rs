@@ -67,6 +67,21 @@ impl CallDurations {
         }
     }
 
+    /// The duration of `op` issued from `caller`; `unanswered`: the time to fail of a call
+    /// that nothing answers, drawn instead.
+    pub fn sample_or_fail<R: Rng + ?Sized>(
+        &self,
+        op: &Op,
+        caller: &str,
+        unanswered: Option<&Dist>,
+        rng: &mut R,
+    ) -> Micros {
+        match unanswered {
+            Some(fail_after) => fail_after.sample(rng).max(1),
+            None => self.sample(op, caller, rng),
+        }
+    }
+
     /// The duration of `op` issued from `caller`.
     pub fn sample<R: Rng + ?Sized>(&self, op: &Op, caller: &str, rng: &mut R) -> Micros {
         let base = match op.kind() {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 
+use super::assumptions::CrashState;
 use super::op::{HvCmd, OpOutput, OpResult};
 use crate::backend::{
     BackendError, PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo,
@@ -83,6 +84,19 @@ pub struct HostState {
     /// The cluster's shared disk is attached here (this is the group's active server).
     pub disk: bool,
     pub vms: BTreeMap<String, VmOnHost>,
+}
+
+impl HostState {
+    /// `vm` runs here with its disk: the copy clients can use. A VM left running on a host
+    /// that lost the disk does no I/O, so it serves nothing (and is not a second copy).
+    pub fn serves(&self, vm: &str) -> bool {
+        self.up
+            && self.disk
+            && self
+                .vms
+                .get(vm)
+                .is_some_and(|v| v.power == PowerState::Running)
+    }
 }
 
 /// What a cmdlet set in motion that the world must time.
@@ -605,42 +619,6 @@ impl HyperVFarm {
         }
     }
 
-    /// One replication cycle of every replicating primary of `vm`; returns the hosts whose
-    /// cycle completed. A primary that cannot deliver goes to Error/Critical.
-    pub fn replication_cycle(&mut self, vm: &str) -> Vec<String> {
-        let primaries: Vec<String> = self
-            .hosts
-            .iter()
-            .filter(|(_, h)| h.up)
-            .filter(|(_, h)| {
-                h.vms
-                    .get(vm)
-                    .and_then(|v| v.replication.as_ref())
-                    .is_some_and(|r| {
-                        r.mode == ReplicationMode::Primary
-                            && r.state == ReplicationState::Replicating
-                    })
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
-        let mut delivered = vec![];
-        for host in primaries {
-            let replica_ok = self.pair_intact(&host, vm) && {
-                let replica = &self.relationship(&host, vm).expect("present").replica;
-                self.relationship(replica, vm)
-                    .is_some_and(|r| r.state == ReplicationState::Replicating)
-            };
-            if replica_ok {
-                delivered.push(host);
-            } else {
-                self.rel_mut(&host, vm)
-                    .expect("present")
-                    .set(ReplicationState::Error, ReplicationHealth::Critical);
-            }
-        }
-        delivered
-    }
-
     /// The shared disk leaves `host`: its relationships go to Error/Critical; a running VM
     /// keeps its power state (the documented "VM keeps running") but has no storage.
     pub fn detach_disk(&mut self, host: &str) {
@@ -702,8 +680,9 @@ impl HyperVFarm {
         }
     }
 
-    /// The host dies: every VM on it stops; its disk is gone with it.
-    pub fn crash(&mut self, host: &str) {
+    /// The host dies: every VM on it stops; its disk is gone with it. `leaves` is what its
+    /// primary relationships come back to with the disk (see `CrashState`).
+    pub fn crash(&mut self, host: &str, leaves: CrashState) {
         self.detach_disk(host);
         if let Some(h) = self.hosts.get_mut(host) {
             h.up = false;
@@ -711,6 +690,16 @@ impl HyperVFarm {
             for v in h.vms.values_mut() {
                 v.power = PowerState::Off;
                 v.checkpoint_until = 0;
+                let primary = v.replication.as_mut().filter(|r| {
+                    r.mode == ReplicationMode::Primary
+                        && leaves == CrashState::ResynchronizationRequired
+                });
+                if let Some(rel) = primary {
+                    rel.before_loss = Some((
+                        ReplicationState::WaitingForStartResynchronize,
+                        ReplicationHealth::Critical,
+                    ));
+                }
             }
         }
     }
@@ -729,6 +718,15 @@ impl HyperVFarm {
     }
 
     /// Hosts where `vm` is powered on.
+    /// The hosts `vm` serves from (`HostState::serves`).
+    pub fn serving_hosts(&self, vm: &str) -> Vec<&str> {
+        self.hosts
+            .iter()
+            .filter(|(_, h)| h.serves(vm))
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+
     pub fn running_hosts(&self, vm: &str) -> Vec<String> {
         self.hosts
             .iter()
@@ -958,5 +956,42 @@ mod tests {
         run(&mut farm, "r", HvCmd::EnableAsReplica { vm: vm() });
         run(&mut farm, "p", enable(Some(30)));
         assert_eq!(farm.relationship("r", "vm").unwrap().frequency_s, 30);
+    }
+
+    /// A crashed primary whose storage comes back: in Error it resumes replicating (its
+    /// partner still points back); needing a resynchronisation, it does not.
+    #[test]
+    fn what_a_crash_leaves_decides_whether_replication_resumes_by_itself() {
+        for (leaves, after) in [
+            (CrashState::Error, ReplicationState::Replicating),
+            (
+                CrashState::ResynchronizationRequired,
+                ReplicationState::WaitingForStartResynchronize,
+            ),
+        ] {
+            let mut farm = HyperVFarm::default();
+            for h in ["p", "r"] {
+                farm.add_host(h, "c");
+                farm.hosts.get_mut(h).unwrap().disk = true;
+            }
+            initial_pair(&mut farm, "vm", "p", "r", 30);
+            farm.crash("p", leaves);
+            assert_eq!(
+                farm.relationship("p", "vm").unwrap().state,
+                ReplicationState::Error
+            );
+            farm.power_on("p");
+            farm.attach_disk("p");
+            assert_eq!(
+                farm.relationship("p", "vm").unwrap().state,
+                after,
+                "{leaves}"
+            );
+            // The replica side is not the one that crashed.
+            assert_eq!(
+                farm.relationship("r", "vm").unwrap().state,
+                ReplicationState::Replicating
+            );
+        }
     }
 }

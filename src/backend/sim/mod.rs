@@ -6,6 +6,7 @@
 //! applying its effect to the world as it is at that moment. Two scripts therefore interleave
 //! exactly as their calls overlap.
 
+pub mod assumptions;
 pub mod clients;
 pub mod durations;
 pub mod ecx;
@@ -14,6 +15,7 @@ pub mod hyperv;
 pub mod lease;
 pub mod op;
 
+pub use assumptions::{CrashState, MockAssumptions};
 pub use clients::SimBackend;
 pub use durations::CallDurations;
 pub use ecx::EcxCluster;

@@ -28,11 +28,12 @@ where
     if rep_info.is_some() && b.remove_vm_replication(&opp, vm).await.is_err() {
         ret += 1;
     }
-    // 5. Local removal, with no pause here.
-    if let Ok(Some(_)) = b.get_vm_replication(own, vm).await {
-        if b.remove_vm_replication(own, vm).await.is_err() {
-            ret += 2;
-        }
+    // 5. Local removal, with no pause here. The guard is an unfiltered
+    // `Get-VMReplication -ComputerName <own>` tested with `-eq $null`: it holds whenever the
+    // node holds any relationship, this VM's or another's (a failed listing is `$null` too).
+    let local = b.list_vm_replication(own).await.unwrap_or_default();
+    if !local.is_empty() && b.remove_vm_replication(own, vm).await.is_err() {
+        ret += 2;
     }
     // 6.
     ret

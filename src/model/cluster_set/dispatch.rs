@@ -6,7 +6,9 @@ use crate::backend::sim::hyperv::HvEffect;
 use crate::backend::sim::lease::Grant;
 use crate::backend::sim::{EcxCluster, HvCmd, Op, OpOutput, OpResult, TaskId};
 use crate::backend::{BackendError, GroupInfo, GroupStatus, NO_SERVER};
+use crate::dist::Dist;
 use crate::model::cluster::{Group, GroupCommand};
+use crate::scenario::Scenario;
 
 use super::master_rt::group_name;
 use super::world::{Event, World};
@@ -16,7 +18,7 @@ use crate::world::TraceKind;
 /// network, whatever the world's servers do. No server name contains spaces.
 pub(super) const EXTERNAL_CLIENT: &str = "client outside the world";
 
-impl World<'_> {
+impl<'a> World<'a> {
     /// Completes `op` of `task` (the master's if `master`) issued from host `caller`; `None`
     /// if the task now waits (for a lease).
     pub(super) fn apply(
@@ -98,13 +100,62 @@ impl World<'_> {
                 .is_some_and(|&(c, s)| self.clusters[c].server_reachable(s))
     }
 
+    /// The FIP of cluster `c` answers: online on a reachable server, the REST API up.
+    fn fip_answers(&self, c: usize) -> bool {
+        let (_, server, fip, _) = self.group_state(c);
+        self.cal.now() >= self.rest_down_until[c]
+            && fip
+            && server.is_some_and(|s| self.clusters[c].server_reachable(s))
+    }
+
+    /// Some server of cluster `c` answers a group command (a stopped group has no FIP).
+    fn some_server_answers(&self, c: usize) -> bool {
+        let sim = &self.clusters[c];
+        self.cal.now() >= self.rest_down_until[c]
+            && (0..sim.server_count()).any(|s| sim.server_reachable(s))
+    }
+
+    /// Whether `op` issued from `caller` now reaches something that answers: a call that does
+    /// not takes `[backend] unreachable_call` to fail, when that is set. (Whether it fails is
+    /// still decided when it completes, as with every call.)
+    fn answers_now(&self, caller: &str, op: &Op) -> bool {
+        let rest = |cluster: &str, answers: &dyn Fn(usize) -> bool| {
+            self.host_reachable(caller) && self.cluster_index(cluster).is_some_and(answers)
+        };
+        match op {
+            Op::RestGroup { cluster, .. }
+            | Op::RestCluster { cluster }
+            | Op::RestServers { cluster }
+            | Op::RestResources { cluster } => rest(cluster, &|c| self.fip_answers(c)),
+            Op::RestStartGroup { cluster, .. }
+            | Op::RestStopGroup { cluster, .. }
+            | Op::RestMoveGroup { cluster, .. } => rest(cluster, &|c| self.some_server_answers(c)),
+            Op::Hv { host, .. } => self.farm.reach(caller, host).is_ok(),
+            // Sleeps, DNS and the lease service (on the master cluster, not raced).
+            _ => true,
+        }
+    }
+
+    /// `[backend] unreachable_call` if it is set and nothing answers `op` now: the call takes
+    /// that long to fail instead of its own duration.
+    pub(super) fn unanswered(&self, caller: &str, op: &Op) -> Option<&'a Dist> {
+        let scenario: &'a Scenario = self.scenario;
+        let fail_after = scenario.backend.assumptions.unreachable_call.as_ref()?;
+        (!self.answers_now(caller, op)).then_some(fail_after)
+    }
+
     /// The group's status, the server it is on, and whether fip and script are online.
     fn group_state(&self, c: usize) -> (GroupStatus, Option<usize>, bool, bool) {
         match self.clusters[c].group() {
             Group::Online(s) => (GroupStatus::Online, Some(s), true, true),
             Group::Scripts(s) => (GroupStatus::OnlinePending, Some(s), true, false),
             Group::Stopping(s) => (GroupStatus::OfflinePending, Some(s), true, false),
-            Group::Starting(s) => (GroupStatus::OnlinePending, Some(s), false, false),
+            Group::Starting(s) => (
+                GroupStatus::OnlinePending,
+                Some(s),
+                self.scenario.backend.assumptions.rest_during_group_start,
+                false,
+            ),
             Group::SplitBrain => (
                 GroupStatus::Online,
                 self.clusters[c].active_server(),
@@ -127,7 +178,8 @@ impl World<'_> {
         ecx.status = status;
         ecx.current = server.map(|s| spec.servers[s].clone());
         ecx.fip_online = fip;
-        ecx.sd_online = fip && self.clusters[c].disk_up();
+        let starting = matches!(self.clusters[c].group(), Group::Starting(_));
+        ecx.sd_online = fip && !starting && self.clusters[c].disk_up();
         ecx.script_online = script;
         ecx
     }
@@ -137,20 +189,20 @@ impl World<'_> {
         let unreachable = || BackendError::Unreachable {
             target: format!("fip-{cluster}"),
         };
-        if !self.host_reachable(caller) {
+        let Some(c) = self
+            .cluster_index(cluster)
+            .filter(|_| self.host_reachable(caller))
+        else {
             return Err(unreachable());
-        }
-        let c = self.cluster_index(cluster).ok_or_else(unreachable)?;
+        };
         if master {
             let up = self.clusters[c].is_up();
             if let Some(m) = self.master.as_mut() {
                 m.observed[c] = Some(up);
             }
         }
-        // The FIP answers from a reachable server (checked before building any answer).
-        let (_, server, fip, _) = self.group_state(c);
-        let answering = self.cal.now() >= self.rest_down_until[c];
-        if !(answering && fip && server.is_some_and(|s| self.clusters[c].server_reachable(s))) {
+        // Checked before building any answer.
+        if !self.fip_answers(c) {
             return Err(unreachable());
         }
         if let Op::RestGroup { group, .. } = op {
@@ -195,10 +247,7 @@ impl World<'_> {
             target: format!("fip-{cluster}"),
         };
         let c = self.cluster_index(cluster).ok_or_else(unreachable)?;
-        let sim = &self.clusters[c];
-        let answering = (0..sim.server_count()).any(|s| sim.server_reachable(s))
-            && self.cal.now() >= self.rest_down_until[c];
-        if !(self.host_reachable(caller) && answering) {
+        if !(self.host_reachable(caller) && self.some_server_answers(c)) {
             return Err(unreachable());
         }
         let servers = &self.scenario.clusters[c].servers;

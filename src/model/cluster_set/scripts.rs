@@ -207,8 +207,10 @@ impl World<'_> {
             self.script_calls.insert(id, call.id);
             if !self.chosen {
                 let caller = &self.server_names[meta.host as usize];
+                let unanswered = self.unanswered(caller, &op);
                 let calls = &self.scenario.backend.calls;
-                let delay = calls.sample(&op, caller, &mut self.rng_calls[meta.vm]);
+                let rng = &mut self.rng_calls[meta.vm];
+                let delay = calls.sample_or_fail(&op, caller, unanswered, rng);
                 self.cal.schedule_in(delay, Event::OpDone { task: id });
             }
             self.pending.insert(id, op);

@@ -31,7 +31,7 @@ use super::operations::OperatorRt;
 use super::scripts::ScriptTask;
 use super::vm::{SyncClock, VmRt, VmView};
 use super::ScriptedFault;
-use crate::world::{ScriptRecord, TraceEntry, TraceKind, VmHistory};
+use crate::world::{Fault, ScriptRecord, TraceEntry, TraceKind, VmHistory};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Event {
@@ -563,8 +563,10 @@ impl<'s> World<'s> {
     }
 
     pub(super) fn inject(&mut self, fault: ScriptedFault) {
-        let label = self.describe(fault);
-        self.note(TraceKind::Inject, "", || format!("inject {label}"));
+        if self.trace.is_some() {
+            let label = self.describe(fault);
+            self.note(TraceKind::Inject, "", || format!("inject {label}"));
+        }
         let refused = match fault {
             ScriptedFault::Cluster { cluster, fault } => {
                 self.with_cluster(cluster, |sim, scope| sim.inject(fault, scope));
@@ -603,53 +605,77 @@ impl<'s> World<'s> {
         }
     }
 
-    /// A scripted fault as a scenario file writes it: `server_crash c1s1`.
+    /// A scripted fault as a scenario file writes it (`server_crash c1s1`): the `Fault` it
+    /// was made from, whose `Display` says it.
     fn describe(&self, fault: ScriptedFault) -> String {
         let clusters = &self.scenario.clusters;
-        let server = |c: usize, s: usize| clusters[c].servers[s].as_str();
-        match fault {
+        let cluster = |c: usize| clusters[c].name.clone();
+        let server = |c: usize, s: usize| clusters[c].servers[s].clone();
+        let named = |c: usize, s: Option<usize>| s.map(|s| server(c, s));
+        let fault = match fault {
             ScriptedFault::Cluster { cluster: c, fault } => match fault {
-                ClusterFault::ServerCrash { server: s } => format!("server_crash {}", server(c, s)),
-                ClusterFault::ServerPowerOn { server: s } => format!("power_on {}", server(c, s)),
-                ClusterFault::ServerCutOff { server: s } => format!("network_cut {}", server(c, s)),
-                ClusterFault::ServerReconnected { server: s } => {
-                    format!("reconnect {}", server(c, s))
+                ClusterFault::ServerCrash { server: s } => Fault::ServerCrash {
+                    server: server(c, s),
+                },
+                ClusterFault::ServerPowerOn { server: s } => Fault::PowerOn {
+                    server: server(c, s),
+                },
+                ClusterFault::ServerCutOff { server: s } => Fault::NetworkCut {
+                    server: server(c, s),
+                },
+                ClusterFault::ServerReconnected { server: s } => Fault::Reconnect {
+                    server: server(c, s),
+                },
+                // A fault domain's, never injected: no scenario file writes them.
+                ClusterFault::ServerOutage { server: s } => {
+                    return format!("outage {}", server(c, s))
                 }
-                ClusterFault::ServerOutage { server: s } => format!("outage {}", server(c, s)),
-                ClusterFault::ServerRestored { server: s } => format!("restored {}", server(c, s)),
-                ClusterFault::InterconnectDown => format!("interconnect_down {}", clusters[c].name),
-                ClusterFault::InterconnectUp => format!("interconnect_up {}", clusters[c].name),
-                ClusterFault::DiskFailure => format!("disk_failure {}", clusters[c].name),
-                ClusterFault::DiskRepair => format!("disk_repair {}", clusters[c].name),
+                ClusterFault::ServerRestored { server: s } => {
+                    return format!("restored {}", server(c, s))
+                }
+                ClusterFault::InterconnectDown => Fault::InterconnectDown {
+                    cluster: cluster(c),
+                },
+                ClusterFault::InterconnectUp => Fault::InterconnectUp {
+                    cluster: cluster(c),
+                },
+                ClusterFault::DiskFailure => Fault::DiskFailure {
+                    cluster: cluster(c),
+                },
+                ClusterFault::DiskRepair => Fault::DiskRepair {
+                    cluster: cluster(c),
+                },
             },
             ScriptedFault::Group {
                 cluster: c,
                 command,
-            } => {
-                let name = &clusters[c].name;
-                match command {
-                    GroupCommand::Stop => format!("group_stop {name}"),
-                    GroupCommand::Start { server: None } => format!("group_start {name}"),
-                    GroupCommand::Start { server: Some(s) } => {
-                        format!("group_start {name} on {}", server(c, s))
-                    }
-                    GroupCommand::Move { server: None } => format!("group_move {name}"),
-                    GroupCommand::Move { server: Some(s) } => {
-                        format!("group_move {name} to {}", server(c, s))
-                    }
-                }
-            }
-            ScriptedFault::Witness { up: true } => "witness_up".to_string(),
-            ScriptedFault::Witness { up: false } => "witness_down".to_string(),
-            ScriptedFault::RestUnreachable { cluster, duration } => format!(
-                "rest_unreachable {} for {}",
-                clusters[cluster].name,
-                crate::time::Human(duration)
-            ),
-            ScriptedFault::ScriptRestart { cluster } => {
-                format!("script_restart {}", clusters[cluster].name)
-            }
-        }
+            } => match command {
+                GroupCommand::Stop => Fault::GroupStop {
+                    cluster: cluster(c),
+                },
+                GroupCommand::Start { server: s } => Fault::GroupStart {
+                    cluster: cluster(c),
+                    target: named(c, s),
+                },
+                GroupCommand::Move { server: s } => Fault::GroupMove {
+                    cluster: cluster(c),
+                    target: named(c, s),
+                },
+            },
+            ScriptedFault::Witness { up: true } => Fault::WitnessUp,
+            ScriptedFault::Witness { up: false } => Fault::WitnessDown,
+            ScriptedFault::RestUnreachable {
+                cluster: c,
+                duration,
+            } => Fault::RestUnreachable {
+                cluster: cluster(c),
+                duration,
+            },
+            ScriptedFault::ScriptRestart { cluster: c } => Fault::ScriptRestart {
+                cluster: cluster(c),
+            },
+        };
+        fault.to_string()
     }
 
     fn schedule_domain_failure(&mut self, d: usize) {
@@ -735,7 +761,8 @@ impl<'s> World<'s> {
                 if powered {
                     self.farm.power_on(host);
                 } else {
-                    self.farm.crash(host);
+                    self.farm
+                        .crash(host, self.scenario.backend.assumptions.crash_state);
                     let host = self.server_ids[c][s];
                     self.kill_scripts(|t| t.host == host);
                 }
@@ -932,13 +959,7 @@ impl<'s> World<'s> {
                 let Some(h) = self.farm.hosts.get(host) else {
                     continue;
                 };
-                let on = h.up
-                    && h.vms
-                        .get(name)
-                        .is_some_and(|x| x.power == crate::backend::PowerState::Running);
-                // A VM left running on a host that lost the disk does no I/O: only copies
-                // with their disk count.
-                if on && h.disk {
+                if h.serves(name) {
                     running.push(host);
                     twice |= serving.is_some_and(|s| s != copy);
                     // Running twice, clients reach the copy DNS sends them to.
@@ -1016,11 +1037,13 @@ impl<'s> World<'s> {
                 }
                 _ => {
                     let vm = op.vm().and_then(|name| self.vm_index.get(name).copied());
+                    let unanswered = self.unanswered(&caller, &op);
+                    let m = self.master.as_mut().expect("checked above");
                     let stream = match vm {
                         Some(v) => &mut self.rng_calls[v],
                         None => &mut m.call_stream,
                     };
-                    let delay = m.calls.sample(&op, &caller, stream);
+                    let delay = m.calls.sample_or_fail(&op, &caller, unanswered, stream);
                     self.cal
                         .schedule_in(delay, Event::MasterCallDone { call: call.id });
                 }

@@ -23,6 +23,6 @@ pub use canvas::with_extension;
 pub use data_loss::{data_loss, data_loss_counted, LossSeries};
 pub use downtime::downtime_by_cause;
 pub use mtbf_mttr::mtbf_mttr;
-pub use race::race_curve;
+pub use race::{race_curve, RaceCurve};
 pub use standard::{standard_charts, Figure};
 pub use sweep::{sweep_lines, SweepMetric, SweepPoint, SWEEP_METRICS};
