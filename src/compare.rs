@@ -3,13 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::cost::CostModel;
 use crate::analysis::sla::PairedBreaches;
 use crate::analysis::stats::Welford;
 use crate::analysis::summary::{Estimate, Report, MINUTES_PER_YEAR};
-use crate::run::{run_together, service_names, RunError, RunOptions, ScenarioAccumulator};
+use crate::model::ReplicationResult;
+use crate::run::{
+    run_folded, service_names, Merge, RunError, RunOptions, ScenarioAccumulator, ScenarioLabel,
+};
 use crate::scenario::Scenario;
 
 /// Per-replication differences (scenario minus baseline) of one service.
@@ -42,115 +45,226 @@ pub struct CompareReport {
     pub differences: Vec<Difference>,
 }
 
-/// For scenario `k` against the baseline: pairs of (service index in k, service index in the
-/// baseline) with the same name.
-fn shared_services(baseline: &Scenario, other: &Scenario) -> Vec<(String, usize, usize)> {
+/// For scenario `k` against the baseline: the services of `other` that the baseline has too,
+/// each with its index in `other` and in the baseline, and empty accumulators of their
+/// per-replication differences (breaches judged against the baseline's `[sla]`).
+fn shared_services(baseline: &Scenario, other: &Scenario) -> Vec<PairedService> {
     let base = service_names(baseline);
+    let sla = baseline.sla.map(|s| s.downtime);
     service_names(other)
         .into_iter()
         .enumerate()
-        .filter_map(|(i, name)| {
-            let j = base.iter().position(|b| *b == name)?;
-            Some((name, i, j))
+        .filter_map(|(index, name)| {
+            let baseline_index = base.iter().position(|b| *b == name)?;
+            Some(PairedService {
+                name,
+                index,
+                baseline_index,
+                availability: Welford::default(),
+                downtime_per_year: Welford::default(),
+                breaches: PairedBreaches::new(sla),
+            })
         })
         .collect()
+}
+
+/// One service's per-replication differences, scenario minus baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairedService {
+    name: String,
+    /// The service's position in the scenario's results and in the baseline's.
+    index: usize,
+    baseline_index: usize,
+    availability: Welford,
+    downtime_per_year: Welford,
+    /// Years of the two breaching a budget, paired by replication and year.
+    breaches: PairedBreaches,
+}
+
+/// The accumulators of scenarios run together: each scenario's services, and the paired
+/// differences of each scenario after the first against the first. Its JSON (derived) is the
+/// exact state a partial result of a sharded `compare` or `sweep` carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareAccumulator {
+    scenarios: Vec<ScenarioAccumulator>,
+    /// `[k - 1]`: scenario `k` against the first.
+    differences: Vec<Vec<PairedService>>,
+    /// `[k - 1]`: scenario `k`'s yearly cost minus the first's, when both have a `[cost]`.
+    cost_differences: Vec<Option<Welford>>,
+    /// Each scenario's prices, to price a replication as it comes (not needed to merge).
+    #[serde(skip)]
+    costs: Vec<Option<CostModel>>,
+}
+
+impl CompareAccumulator {
+    pub fn new(scenarios: &[&Scenario]) -> CompareAccumulator {
+        let costs: Vec<Option<CostModel>> = scenarios.iter().map(|s| CostModel::of(s)).collect();
+        CompareAccumulator {
+            cost_differences: costs
+                .iter()
+                .skip(1)
+                .map(|c| (c.is_some() && costs[0].is_some()).then(Welford::default))
+                .collect(),
+            costs,
+            scenarios: scenarios
+                .iter()
+                .map(|s| ScenarioAccumulator::new(s))
+                .collect(),
+            differences: scenarios
+                .iter()
+                .skip(1)
+                .map(|s| shared_services(scenarios[0], s))
+                .collect(),
+        }
+    }
+
+    /// One replication's results, one per scenario in order.
+    pub fn push(&mut self, results: &[ReplicationResult]) {
+        for (acc, result) in self.scenarios.iter_mut().zip(results) {
+            acc.push(result);
+        }
+        for (shared, other) in self.differences.iter_mut().zip(&results[1..]) {
+            for slot in shared {
+                let (other, base) = (
+                    &other.services[slot.index],
+                    &results[0].services[slot.baseline_index],
+                );
+                slot.availability
+                    .push(other.totals.availability() - base.totals.availability());
+                slot.downtime_per_year.push(
+                    other.totals.downtime_minutes_per_year()
+                        - base.totals.downtime_minutes_per_year(),
+                );
+                slot.breaches
+                    .push(&other.totals.down_by_year, &base.totals.down_by_year);
+            }
+        }
+        for (k, difference) in self.cost_differences.iter_mut().enumerate() {
+            if let (Some(w), Some(Some(model)), Some(Some(base))) = (
+                difference.as_mut(),
+                self.costs.get(k + 1),
+                self.costs.first(),
+            ) {
+                w.push(model.yearly(&results[k + 1]).total - base.yearly(&results[0]).total);
+            }
+        }
+    }
+
+    /// Whether `other` accumulates the same scenarios, services and pairs (a partial result
+    /// read from a file must, before it is merged into this).
+    pub fn same_shape(&self, other: &CompareAccumulator) -> bool {
+        let names = |a: &CompareAccumulator| -> Vec<Vec<String>> {
+            a.scenarios
+                .iter()
+                .map(|s| s.service_names().map(str::to_string).collect())
+                .collect()
+        };
+        let pairs = |a: &CompareAccumulator| -> Vec<Vec<(String, usize, usize)>> {
+            a.differences
+                .iter()
+                .map(|d| {
+                    d.iter()
+                        .map(|p| (p.name.clone(), p.index, p.baseline_index))
+                        .collect()
+                })
+                .collect()
+        };
+        names(self) == names(other) && pairs(self) == pairs(other)
+    }
+
+    /// The comparison's report; `scenarios` labels the accumulated scenarios in order.
+    pub fn report(&self, scenarios: &[ScenarioLabel], options: &RunOptions) -> CompareReport {
+        let baseline = scenarios
+            .first()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let differences = self
+            .differences
+            .iter()
+            .zip(scenarios.iter().skip(1))
+            .zip(&self.cost_differences)
+            .map(|((shared, scenario), cost)| Difference {
+                scenario: scenario.name.clone(),
+                baseline: baseline.clone(),
+                cost_per_year: cost.as_ref().map(Estimate::from_replications),
+                services: shared
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            ServiceDifference {
+                                // A difference of two availabilities lies in [-1, 1], of two
+                                // downtimes within a year of minutes either way.
+                                availability: Estimate::from_replications_within(
+                                    &p.availability,
+                                    -1.0,
+                                    1.0,
+                                ),
+                                downtime_minutes_per_year: Estimate::from_replications_within(
+                                    &p.downtime_per_year,
+                                    -MINUTES_PER_YEAR,
+                                    MINUTES_PER_YEAR,
+                                ),
+                                sla_breach_probability: p.breaches.sla_difference(),
+                                breach_probability_by_budget: p.breaches.common_differences(),
+                            },
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut report = CompareReport {
+            scenarios: self
+                .scenarios
+                .iter()
+                .zip(scenarios)
+                .map(|(acc, s)| acc.report(s, options))
+                .collect(),
+            differences,
+        };
+        disambiguate(&mut report);
+        report
+    }
+}
+
+impl Merge for CompareAccumulator {
+    fn merge(&mut self, later: &CompareAccumulator) {
+        for (acc, more) in self.scenarios.iter_mut().zip(&later.scenarios) {
+            acc.merge(more);
+        }
+        for (shared, more) in self.differences.iter_mut().zip(&later.differences) {
+            for (slot, add) in shared.iter_mut().zip(more) {
+                slot.availability.merge(&add.availability);
+                slot.downtime_per_year.merge(&add.downtime_per_year);
+                slot.breaches.merge(&add.breaches);
+            }
+        }
+        for (mine, more) in self
+            .cost_differences
+            .iter_mut()
+            .zip(&later.cost_differences)
+        {
+            if let (Some(mine), Some(more)) = (mine.as_mut(), more.as_ref()) {
+                mine.merge(more);
+            }
+        }
+    }
 }
 
 /// Runs `scenarios` together: the same seed and replication indices for all.
 pub fn compare(scenarios: &[Scenario], options: &RunOptions) -> Result<CompareReport, RunError> {
     let refs: Vec<&Scenario> = scenarios.iter().collect();
-    let mut accumulators: Vec<ScenarioAccumulator> =
-        scenarios.iter().map(ScenarioAccumulator::new).collect();
-    let pairs: Vec<Vec<(String, usize, usize)>> = scenarios
-        .iter()
-        .skip(1)
-        .map(|s| shared_services(&scenarios[0], s))
-        .collect();
-    // [scenario k-1][shared service] -> (availability difference, downtime difference,
-    // breaches paired by year)
-    let baseline_sla = scenarios[0].sla.map(|s| s.downtime);
-    let mut diffs: Vec<Vec<(Welford, Welford, PairedBreaches)>> = pairs
-        .iter()
-        .map(|p| {
-            let slot = (
-                Welford::default(),
-                Welford::default(),
-                PairedBreaches::new(baseline_sla),
-            );
-            vec![slot; p.len()]
-        })
-        .collect();
-    let costs: Vec<Option<CostModel>> = scenarios.iter().map(CostModel::of).collect();
-    // [scenario k-1] -> yearly cost difference, when both are priced
-    let mut cost_diffs: Vec<Option<Welford>> = costs[1..]
-        .iter()
-        .map(|c| (c.is_some() && costs[0].is_some()).then(Welford::default))
-        .collect();
-    run_together(&refs, options, |results| {
-        for (acc, result) in accumulators.iter_mut().zip(results) {
-            acc.push(result);
-        }
-        for (k, shared) in pairs.iter().enumerate() {
-            for (slot, (_, i, j)) in diffs[k].iter_mut().zip(shared) {
-                let (other, base) = (&results[k + 1].services[*i], &results[0].services[*j]);
-                slot.0
-                    .push(other.totals.availability() - base.totals.availability());
-                slot.1.push(
-                    other.totals.downtime_minutes_per_year()
-                        - base.totals.downtime_minutes_per_year(),
-                );
-                slot.2
-                    .push(&other.totals.down_by_year, &base.totals.down_by_year);
-            }
-            if let (Some(w), Some(model), Some(base)) =
-                (cost_diffs[k].as_mut(), &costs[k + 1], &costs[0])
-            {
-                w.push(model.yearly(&results[k + 1]).total - base.yearly(&results[0]).total);
-            }
-        }
-        Ok(())
-    })?;
-    let differences = pairs
-        .iter()
-        .zip(&diffs)
-        .enumerate()
-        .map(|(k, (shared, slots))| Difference {
-            cost_per_year: cost_diffs[k].as_ref().map(Estimate::from_replications),
-            scenario: scenarios[k + 1].name.clone(),
-            baseline: scenarios[0].name.clone(),
-            services: shared
-                .iter()
-                .zip(slots)
-                .map(|((name, _, _), (a, d, breaches))| {
-                    (
-                        name.clone(),
-                        ServiceDifference {
-                            // A difference of two availabilities lies in [-1, 1], of two
-                            // downtimes within a year of minutes either way.
-                            availability: Estimate::from_replications_within(a, -1.0, 1.0),
-                            downtime_minutes_per_year: Estimate::from_replications_within(
-                                d,
-                                -MINUTES_PER_YEAR,
-                                MINUTES_PER_YEAR,
-                            ),
-                            sla_breach_probability: breaches.sla_difference(),
-                            breach_probability_by_budget: breaches.common_differences(),
-                        },
-                    )
-                })
-                .collect(),
-        })
-        .collect();
-    let mut report = CompareReport {
-        scenarios: scenarios
-            .iter()
-            .zip(&accumulators)
-            .map(|(s, acc)| acc.report(s, options))
-            .collect(),
-        differences,
-    };
-    disambiguate(&mut report);
-    Ok(report)
+    let acc = run_folded(
+        &refs,
+        options,
+        CompareAccumulator::new(&refs),
+        |acc, results| {
+            acc.push(results);
+            Ok(())
+        },
+    )?;
+    let labels: Vec<ScenarioLabel> = scenarios.iter().map(ScenarioLabel::of).collect();
+    Ok(acc.report(&labels, options))
 }
 
 /// Two scenarios of the same name (two files with one `name`) would give two columns, two

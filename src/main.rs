@@ -7,15 +7,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use ecxsim::analysis::summary::Report;
 use ecxsim::control::ControlVariant;
+use ecxsim::partial::{self, Partial, Point};
 use ecxsim::race::{
     sweep, SweepConfig, SweepReport, TerminalProgress, DEFAULT_MAX_STATES, SENSITIVITY_SWEEPS,
 };
 use ecxsim::report::publish::Publication;
-use ecxsim::report::{atomic, csv_out::RunCsv, outputs, race_report, table, test_report};
+use ecxsim::report::{atomic, csv_out::RunCsv, outputs, race_report, sets, table, test_report};
 use ecxsim::run::{run, RunOptions, CHUNK};
 use ecxsim::scenario::{self, Scenario};
+use ecxsim::shard::Shard;
 use ecxsim::workload::Workload;
 
 #[derive(Parser)]
@@ -51,6 +52,11 @@ struct SimArgs {
     /// Run even past the limits on simulated years and CSV size (see the README).
     #[arg(long)]
     allow_large: bool,
+    /// Compute only shard K of N (whole chunks of 1024 replications; for sweep, whole
+    /// values) and write a partial result for `ecxsim merge` (default folder:
+    /// results/<name>-shard-K-of-N).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
 }
 
 impl SimArgs {
@@ -108,6 +114,19 @@ enum Command {
         values: String,
         #[command(flatten)]
         sim: SimArgs,
+    },
+    /// Combine the partial results of `run`, `compare` or `sweep --shard K/N` (one folder per
+    /// shard, all N of them) into the files one run writes.
+    Merge {
+        #[arg(required = true)]
+        partials: Vec<PathBuf>,
+        /// Output folder (default: the command's, results/<scenario name>, results/compare or
+        /// results/sweep).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the JSON report instead of the table.
+        #[arg(long)]
+        json: bool,
     },
     /// Solve a scenario exactly (exponential times only) and print the same report shape.
     Analytic {
@@ -262,6 +281,11 @@ fn main() -> ExitCode {
             sim,
         } => sweep_command(&scenarios, &param, &values, sim),
         Command::Compare { scenarios, sim } => compare_command(&scenarios, sim),
+        Command::Merge {
+            partials,
+            out,
+            json,
+        } => merge_command(&partials, out, json),
         Command::Test {
             paths,
             control,
@@ -456,11 +480,78 @@ fn publish(output: Publication) -> Result<PathBuf, Failure> {
     Ok(target)
 }
 
-fn write_json(dir: &Path, report: &Report) -> Result<String, Failure> {
-    let text = serde_json::to_string_pretty(report).expect("reports serialise") + "\n";
-    atomic::write(&dir.join("summary.json"), text.as_bytes())
-        .map_err(|e| Failure::input(format!("cannot write summary.json: {e}")))?;
-    Ok(text)
+/// Publishes a set and prints `--json`'s text or the table.
+fn publish_and_print(
+    output: Publication,
+    json: bool,
+    text: &str,
+    table: String,
+) -> Result<(), Failure> {
+    let dir = publish(output)?;
+    if json {
+        print!("{text}");
+    } else {
+        print!("{table}");
+        println!("\nwrote {}", dir.display());
+    }
+    Ok(())
+}
+
+/// The default folder of a shard's partial result.
+fn shard_folder(name: &str, shard: Shard) -> String {
+    format!("{name}-shard-{}-of-{}", shard.index, shard.count)
+}
+
+/// `--shard K/N` of `run`, `compare` or `sweep`: computes the shard's `work` of `points`
+/// (each point's scenarios and options) and publishes its partial result. With `csv`, `run`'s
+/// rows of the shard's replications are written too.
+fn shard_command(
+    partial: Partial,
+    points: &[(Vec<&Scenario>, RunOptions)],
+    work: &[(usize, std::ops::Range<u64>)],
+    output: Publication,
+    csv: Option<(&Scenario, bool)>,
+    computed: &str,
+) -> Result<(), Failure> {
+    let (dir, shown) = (output.dir(), output.target().display());
+    let cannot_write = |e: std::io::Error| Failure::input(format!("cannot write to {shown}: {e}"));
+    let mut rows = csv
+        .map(|(scenario, outages)| RunCsv::create(dir, scenario, outages))
+        .transpose()
+        .map_err(cannot_write)?;
+    let mut chunks = partial::ChunkWriter::create(dir).map_err(cannot_write)?;
+    let replications: Vec<u64> = partial.points.iter().map(|p| p.replications).collect();
+    let bar = progress_bar(ecxsim::shard::replications_of(work, &replications));
+    ecxsim::shard::run_shard(points, work, &mut chunks, |results| {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+        rows.as_mut().map_or(Ok(()), |csv| csv.write(&results[0]))
+    })
+    .map_err(|e| Failure::input(format!("run failed: {e}")))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    chunks.commit().map_err(cannot_write)?;
+    let mut files = vec![partial::ACCUMULATORS_FILE];
+    if let Some(csv) = rows {
+        csv.commit().map_err(cannot_write)?;
+        files.push("replications.csv");
+        if partial.outages {
+            files.push("outages.csv");
+        }
+    }
+    let shard = partial.shard;
+    let command = partial.command.name();
+    partial.write(dir, &files).map_err(cannot_write)?;
+    let dir = publish(output)?;
+    println!(
+        "shard {shard} of `{command}`: {computed}\nwrote the partial result {} (combine all {} \
+         shards with `ecxsim merge`)",
+        dir.display(),
+        shard.count
+    );
+    Ok(())
 }
 
 /// A progress bar on stderr, only for a terminal and a run of several chunks.
@@ -480,10 +571,30 @@ fn run_command(path: &Path, sim: SimArgs, outages: bool) -> Result<(), Failure> 
     let scenario = load_warned(path)?;
     let mut options = sim.options(&scenario);
     options.keep_outages = outages;
+    if let Some(shard) = sim.shard {
+        let point = Point::new(None, &[&scenario], &options);
+        let mut partial = Partial::new(partial::Command::Run, vec![point], shard);
+        partial.outages = outages;
+        let work = partial.work().map_err(Failure::input)?;
+        let replications = ecxsim::shard::replications_of(&work, &[options.replications]);
+        Workload::run(&scenario, replications, options.seed, outages)
+            .check(sim.allow_large)
+            .map_err(Failure::input)?;
+        let output = begin_output(sim.out, &shard_folder(&scenario.name, shard))?;
+        let computed = shard_replications(&work, options.replications);
+        let points = [(vec![&scenario], options)];
+        return shard_command(
+            partial,
+            &points,
+            &work,
+            output,
+            Some((&scenario, outages)),
+            &computed,
+        );
+    }
     Workload::run(&scenario, options.replications, options.seed, outages)
         .check(sim.allow_large)
         .map_err(Failure::input)?;
-    let json = sim.json;
     let output = begin_output(sim.out, &scenario.name)?;
     let (dir, shown) = (output.dir(), output.target().display());
     let mut csv = RunCsv::create(dir, &scenario, outages)
@@ -501,22 +612,21 @@ fn run_command(path: &Path, sim: SimArgs, outages: bool) -> Result<(), Failure> 
     }
     csv.commit()
         .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
-    let text = write_json(dir, &report)?;
-    outputs::availability_outputs(
-        dir,
-        &format!("ecxsim run: {}", report.scenario),
-        &[&report],
-        &[],
+    let text = sets::run_files(dir, &report)
+        .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
+    publish_and_print(output, sim.json, &text, table::render(&report))
+}
+
+/// What a shard of `run` or `compare` computes, in words.
+fn shard_replications(work: &[(usize, std::ops::Range<u64>)], replications: u64) -> String {
+    let indices = work.first().map_or(0..0, |(_, chunks)| {
+        ecxsim::run::chunk_replications(chunks, replications)
+    });
+    format!(
+        "replications {} to {} (of {replications}, counted from 0)",
+        indices.start,
+        indices.end.saturating_sub(1),
     )
-    .map_err(|e| Failure::input(format!("cannot write the charts to {shown}: {e}")))?;
-    let dir = publish(output)?;
-    if json {
-        print!("{text}");
-    } else {
-        print!("{}", table::render(&report));
-        println!("\nwrote {}", dir.display());
-    }
-    Ok(())
 }
 
 fn timeline_command(path: &Path, replication: u64, seed: Option<u64>) -> Result<(), Failure> {
@@ -547,44 +657,38 @@ fn compare_command(paths: &[PathBuf], sim: SimArgs) -> Result<(), Failure> {
         .collect::<Result<_, _>>()?;
     let options = sim.options(&scenarios[0]);
     let refs: Vec<&Scenario> = scenarios.iter().collect();
+    if let Some(shard) = sim.shard {
+        let point = Point::new(None, &refs, &options);
+        let partial = Partial::new(partial::Command::Compare, vec![point], shard);
+        let work = partial.work().map_err(Failure::input)?;
+        let replications = ecxsim::shard::replications_of(&work, &[options.replications]);
+        Workload::simulation(&refs, replications, 1)
+            .check(sim.allow_large)
+            .map_err(Failure::input)?;
+        let output = begin_output(sim.out, &shard_folder("compare", shard))?;
+        let computed = shard_replications(&work, options.replications);
+        return shard_command(partial, &[(refs, options)], &work, output, None, &computed);
+    }
     Workload::simulation(&refs, options.replications, 1)
         .check(sim.allow_large)
         .map_err(Failure::input)?;
-    let json = sim.json;
     let output = begin_output(sim.out, "compare")?;
     let (dir, shown) = (output.dir(), output.target().display());
     let report = ecxsim::compare::compare(&scenarios, &options)
         .map_err(|e| Failure::input(format!("run failed: {e}")))?;
-    let text = serde_json::to_string_pretty(&report).expect("reports serialise") + "\n";
-    atomic::write(&dir.join("compare.json"), text.as_bytes())
+    let text = sets::compare_files(dir, &report)
         .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
-    let reports: Vec<&ecxsim::analysis::summary::Report> = report.scenarios.iter().collect();
-    let names: Vec<&str> = reports.iter().map(|r| r.scenario.as_str()).collect();
-    outputs::availability_outputs(
-        dir,
-        &format!("ecxsim compare: {}", names.join(" vs ")),
-        &reports,
-        &report.differences,
-    )
-    .map_err(|e| Failure::input(format!("cannot write the charts to {shown}: {e}")))?;
-    let dir = publish(output)?;
-    if json {
-        print!("{text}");
-    } else {
-        print!("{}", ecxsim::report::compare_table::render(&report));
-        println!("\nwrote {}", dir.display());
-    }
-    Ok(())
+    let table = ecxsim::report::compare_table::render(&report);
+    publish_and_print(output, sim.json, &text, table)
 }
 
 fn sweep_command(
     paths: &[PathBuf],
     param: &str,
-    values: &str,
+    values_spec: &str,
     sim: SimArgs,
 ) -> Result<(), Failure> {
-    let json = sim.json;
-    let values = ecxsim::sweep::parse_values(values).map_err(Failure::input)?;
+    let values = ecxsim::sweep::parse_values(values_spec).map_err(Failure::input)?;
     let args: Vec<String> = paths
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
@@ -598,6 +702,32 @@ fn sweep_command(
             warned(scenario);
         }
     }
+    if let Some(shard) = sim.shard {
+        let points: Vec<(Vec<&Scenario>, RunOptions)> = runs
+            .iter()
+            .map(|scenarios| (scenarios.iter().collect(), sim.options(&scenarios[0])))
+            .collect();
+        let described = values
+            .iter()
+            .zip(&points)
+            .map(|(value, (scenarios, options))| {
+                Point::new(Some(value.label()), scenarios, options)
+            })
+            .collect();
+        let mut partial = Partial::new(partial::Command::Sweep, described, shard);
+        partial.param = Some(param.to_string());
+        partial.values = Some(values_spec.to_string());
+        let work = partial.work().map_err(Failure::input)?;
+        let own: Vec<usize> = work.iter().map(|(point, _)| *point).collect();
+        let own_runs: Vec<Vec<Scenario>> = own.iter().map(|&p| runs[p].clone()).collect();
+        Workload::sweep(&own_runs, |s| sim.options(s).replications)
+            .check(sim.allow_large)
+            .map_err(Failure::input)?;
+        let output = begin_output(sim.out.clone(), &shard_folder("sweep", shard))?;
+        let labels: Vec<String> = own.iter().map(|&p| values[p].label()).collect();
+        let computed = format!("{param} = {}", labels.join(", "));
+        return shard_command(partial, &points, &work, output, None, &computed);
+    }
     Workload::sweep(&runs, |s| sim.options(s).replications)
         .check(sim.allow_large)
         .map_err(Failure::input)?;
@@ -605,19 +735,64 @@ fn sweep_command(
     let (dir, shown) = (output.dir(), output.target().display());
     let report =
         ecxsim::sweep::sweep(&refs, param, &values, |s| sim.options(s)).map_err(Failure::input)?;
-    let text = serde_json::to_string_pretty(&report).expect("reports serialise") + "\n";
-    atomic::write(&dir.join("sweep.json"), text.as_bytes())
+    let text = sets::sweep_files(dir, &report)
         .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
-    outputs::sweep_outputs(dir, &format!("ecxsim sweep: {param}"), &report)
-        .map_err(|e| Failure::input(format!("cannot write to {shown}: {e}")))?;
-    let dir = publish(output)?;
-    if json {
-        print!("{text}");
-    } else {
-        print!("{}", ecxsim::report::sweep_table::render(&report));
-        println!("\nwrote {}", dir.display());
+    let table = ecxsim::report::sweep_table::render(&report);
+    publish_and_print(output, sim.json, &text, table)
+}
+
+fn merge_command(dirs: &[PathBuf], out: Option<PathBuf>, json: bool) -> Result<(), Failure> {
+    use ecxsim::merge::{self, Merged};
+    let inputs = merge::gather(dirs).map_err(Failure::input)?;
+    let first = &inputs[0].partial;
+    let default = match first.command {
+        // As `run` checked it: one folder name, inside results/.
+        partial::Command::Run => first
+            .points
+            .first()
+            .and_then(|p| p.scenarios.first())
+            .map(|s| s.label.name.clone())
+            .filter(|n| !n.contains(['/', '\\']) && n != "." && n != ".." && !n.is_empty())
+            .unwrap_or_else(|| "run".to_string()),
+        partial::Command::Compare => "compare".to_string(),
+        partial::Command::Sweep => "sweep".to_string(),
+    };
+    let target = output_path(out, &default);
+    if let Ok(real) = std::fs::canonicalize(&target) {
+        if let Some(input) = inputs
+            .iter()
+            .find(|i| std::fs::canonicalize(&i.dir).is_ok_and(|d| d == real))
+        {
+            return Err(Failure::input(format!(
+                "--out {} is the partial result {}: merge into another folder",
+                target.display(),
+                input.dir.display()
+            )));
+        }
     }
-    Ok(())
+    let output = begin_output(Some(target), &default)?;
+    let (dir, shown) = (output.dir(), output.target().display());
+    let totals = merge::fold(&inputs).map_err(Failure::input)?;
+    let cannot_write = |e: std::io::Error| Failure::input(format!("cannot write to {shown}: {e}"));
+    let (text, table) = match merge::reports(first, &totals) {
+        Merged::Run(report) => {
+            merge::concatenate(&inputs, "replications.csv", dir).map_err(Failure::input)?;
+            if first.outages {
+                merge::concatenate(&inputs, "outages.csv", dir).map_err(Failure::input)?;
+            }
+            let text = sets::run_files(dir, &report).map_err(cannot_write)?;
+            (text, table::render(&report))
+        }
+        Merged::Compare(report) => (
+            sets::compare_files(dir, &report).map_err(cannot_write)?,
+            ecxsim::report::compare_table::render(&report),
+        ),
+        Merged::Sweep(report) => (
+            sets::sweep_files(dir, &report).map_err(cannot_write)?,
+            ecxsim::report::sweep_table::render(&report),
+        ),
+    };
+    publish_and_print(output, json, &text, table)
 }
 
 fn analytic_command(path: &Path, json: bool) -> Result<(), Failure> {

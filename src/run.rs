@@ -8,20 +8,37 @@
 //! their differences are estimated pairwise, replication by replication.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::interrupt::{self, Signal};
 
 use crate::analysis::cost::{CostAccumulator, CostModel};
 use crate::analysis::summary::{Report, ServiceAccumulator, SlaReport};
 use crate::model::{simulate_replication, ReplicationResult};
-use crate::scenario::Scenario;
-use crate::time::hours;
+use crate::scenario::{Scenario, Sla};
+use crate::time::{hours, Micros};
 
-/// Replications in a batch of progress: runs of a few batches are too short for a progress bar.
+/// Replications in a chunk: the unit of reduction and of sharding. Each chunk's replications
+/// are accumulated on their own, and the chunks' accumulators merged in chunk order, so that a
+/// run split into shards of whole chunks and merged afterwards gives the same bits as one run.
+/// Runs of a few chunks are too short for a progress bar.
 pub const CHUNK: u64 = 1024;
+
+/// How many chunks `replications` make (the last one may be short).
+pub fn chunk_count(replications: u64) -> u64 {
+    replications.div_ceil(CHUNK)
+}
+
+/// The replication indices of chunks `chunks` of a run of `replications`.
+pub fn chunk_replications(chunks: &Range<u64>, replications: u64) -> Range<u64> {
+    let at = |chunk: u64| chunk.saturating_mul(CHUNK).min(replications);
+    at(chunks.start)..at(chunks.end)
+}
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -83,12 +100,22 @@ pub fn service_names(scenario: &Scenario) -> Vec<String> {
 pub fn run_together(
     scenarios: &[&Scenario],
     options: &RunOptions,
+    sink: impl FnMut(&[ReplicationResult]) -> std::io::Result<()>,
+) -> Result<(), RunError> {
+    run_range(scenarios, options, 0..options.replications, sink)
+}
+
+/// `run_together` on the replication indices `indices` only (a shard's).
+fn run_range(
+    scenarios: &[&Scenario],
+    options: &RunOptions,
+    indices: Range<u64>,
     mut sink: impl FnMut(&[ReplicationResult]) -> std::io::Result<()>,
 ) -> Result<(), RunError> {
     let threads = options.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let pipeline = Pipeline::new(options.replications, 2 * threads as u64 + 2);
+    let pipeline = Pipeline::new(indices, 2 * threads as u64 + 2);
     std::thread::scope(|scope| {
         for n in 0..threads {
             let pipeline = &pipeline;
@@ -115,7 +142,7 @@ pub fn run_together(
 
 /// The hand-over between the workers and the in-order sink of `run_together`.
 struct Pipeline {
-    replications: u64,
+    indices: Range<u64>,
     window: u64,
     /// The next index a worker takes.
     next: AtomicU64,
@@ -136,16 +163,16 @@ struct Handover {
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
 
 impl Pipeline {
-    fn new(replications: u64, window: u64) -> Pipeline {
+    fn new(indices: Range<u64>, window: u64) -> Pipeline {
         Pipeline {
-            replications,
-            window,
-            next: AtomicU64::new(0),
+            next: AtomicU64::new(indices.start),
             stopped: AtomicBool::new(false),
             state: Mutex::new(Handover {
                 ready: BTreeMap::new(),
-                consumed: 0,
+                consumed: indices.start,
             }),
+            indices,
+            window,
             changed: Condvar::new(),
         }
     }
@@ -183,7 +210,7 @@ impl Pipeline {
         let _guard = StopOnPanic(self);
         loop {
             let i = self.next.fetch_add(1, Ordering::SeqCst);
-            if i >= self.replications {
+            if i >= self.indices.end {
                 return;
             }
             let mut state = self.lock();
@@ -212,7 +239,7 @@ impl Pipeline {
         &self,
         mut sink: impl FnMut(Vec<ReplicationResult>) -> std::io::Result<()>,
     ) -> Result<(), RunError> {
-        for i in 0..self.replications {
+        for i in self.indices.clone() {
             let mut state = self.lock();
             let results = loop {
                 if let Some(results) = state.ready.remove(&i) {
@@ -242,8 +269,91 @@ impl Pipeline {
     }
 }
 
+/// Runs the replications of chunks `chunks` (see `CHUNK`) in index order: `push` feeds each
+/// replication's results to the current chunk's accumulator (a fresh copy of `empty`), and
+/// `chunk_done` receives each chunk's accumulator as soon as its last replication is in. A
+/// whole run merges them in chunk order (`run_folded`); a shard writes them out for
+/// `ecxsim merge`, which merges them in the same order.
+pub fn run_in_chunks<A: Clone>(
+    scenarios: &[&Scenario],
+    options: &RunOptions,
+    chunks: Range<u64>,
+    empty: &A,
+    mut push: impl FnMut(&mut A, &[ReplicationResult]) -> std::io::Result<()>,
+    mut chunk_done: impl FnMut(u64, A) -> std::io::Result<()>,
+) -> Result<(), RunError> {
+    let indices = chunk_replications(&chunks, options.replications);
+    let last = indices.end;
+    let mut current = empty.clone();
+    run_range(scenarios, options, indices, |results| {
+        push(&mut current, results)?;
+        let index = results.first().map_or(0, |r| r.index);
+        if (index + 1) % CHUNK == 0 || index + 1 == last {
+            chunk_done(
+                index / CHUNK,
+                std::mem::replace(&mut current, empty.clone()),
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Accumulators that chunks are merged into, in chunk order.
+pub trait Merge {
+    /// Adds what `later` accumulated, as if it had been pushed after this.
+    fn merge(&mut self, later: &Self);
+}
+
+/// Adds `chunk` to the total of the chunks before it; the first chunk is taken as it is. A
+/// whole run and `ecxsim merge` both reduce through this, in chunk order.
+pub fn fold_chunk<A: Merge>(total: &mut Option<A>, chunk: A) {
+    match total {
+        Some(total) => total.merge(&chunk),
+        None => *total = Some(chunk),
+    }
+}
+
+/// A whole run reduced chunk by chunk: each chunk accumulated from `empty`, the chunks folded
+/// in chunk order (`empty` itself for a run of no replications).
+pub fn run_folded<A: Clone + Merge>(
+    scenarios: &[&Scenario],
+    options: &RunOptions,
+    empty: A,
+    push: impl FnMut(&mut A, &[ReplicationResult]) -> std::io::Result<()>,
+) -> Result<A, RunError> {
+    let mut total = None;
+    let chunks = 0..chunk_count(options.replications);
+    run_in_chunks(scenarios, options, chunks, &empty, push, |_, chunk| {
+        fold_chunk(&mut total, chunk);
+        Ok(())
+    })?;
+    Ok(total.unwrap_or(empty))
+}
+
+/// What a report says about the scenario it comes from, besides the numbers: kept in a partial
+/// result of a sharded run, so that the merge can write the report without the scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioLabel {
+    pub name: String,
+    pub horizon: Micros,
+    pub warmup: Micros,
+    pub sla: Option<Sla>,
+}
+
+impl ScenarioLabel {
+    pub fn of(scenario: &Scenario) -> ScenarioLabel {
+        ScenarioLabel {
+            name: scenario.name.clone(),
+            horizon: scenario.simulation.horizon,
+            warmup: scenario.simulation.warmup,
+            sla: scenario.sla,
+        }
+    }
+}
+
 /// The per-service accumulators of one scenario, fed replication by replication, and its
 /// yearly cost when it has a `[cost]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioAccumulator {
     services: Vec<(String, ServiceAccumulator)>,
     cost: Option<(CostModel, CostAccumulator)>,
@@ -273,14 +383,19 @@ impl ScenarioAccumulator {
         }
     }
 
-    pub fn report(&self, scenario: &Scenario, options: &RunOptions) -> Report {
+    /// The names of the services, in report order.
+    pub fn service_names(&self) -> impl Iterator<Item = &str> {
+        self.services.iter().map(|(name, _)| name.as_str())
+    }
+
+    pub fn report(&self, scenario: &ScenarioLabel, options: &RunOptions) -> Report {
         Report {
             scenario: scenario.name.clone(),
             method: "simulation".to_string(),
             seed: options.seed,
             replications: options.replications,
-            horizon_hours: hours(scenario.simulation.horizon),
-            warmup_hours: hours(scenario.simulation.warmup),
+            horizon_hours: hours(scenario.horizon),
+            warmup_hours: hours(scenario.warmup),
             services: self
                 .services
                 .iter()
@@ -304,6 +419,17 @@ impl ScenarioAccumulator {
     }
 }
 
+impl Merge for ScenarioAccumulator {
+    fn merge(&mut self, later: &ScenarioAccumulator) {
+        for ((_, acc), (_, more)) in self.services.iter_mut().zip(&later.services) {
+            acc.merge(more);
+        }
+        if let (Some((_, acc)), Some((_, more))) = (self.cost.as_mut(), later.cost.as_ref()) {
+            acc.merge(more);
+        }
+    }
+}
+
 /// Runs one scenario; `sink` sees each replication's result in index order (for streaming
 /// CSV output).
 pub fn run(
@@ -311,10 +437,14 @@ pub fn run(
     options: &RunOptions,
     mut sink: impl FnMut(&ReplicationResult) -> std::io::Result<()>,
 ) -> Result<Report, RunError> {
-    let mut acc = ScenarioAccumulator::new(scenario);
-    run_together(&[scenario], options, |results| {
-        acc.push(&results[0]);
-        sink(&results[0])
-    })?;
-    Ok(acc.report(scenario, options))
+    let acc = run_folded(
+        &[scenario],
+        options,
+        ScenarioAccumulator::new(scenario),
+        |acc, results| {
+            acc.push(&results[0]);
+            sink(&results[0])
+        },
+    )?;
+    Ok(acc.report(&ScenarioLabel::of(scenario), options))
 }

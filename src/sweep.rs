@@ -14,7 +14,7 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use crate::analysis::sla::{BreachProbability, DowntimeQuantiles};
 use crate::analysis::summary::Estimate;
-use crate::compare::compare;
+use crate::compare::{compare, CompareReport};
 use crate::metrics::{DataLossSummary, CAUSES};
 use crate::rate::parse_rate;
 use crate::run::{RunError, RunOptions};
@@ -35,7 +35,8 @@ pub enum SweepValue {
 }
 
 impl SweepValue {
-    fn parse(text: &str) -> SweepValue {
+    /// A value as `--values` gives it (or as `label` wrote it: the two agree).
+    pub fn parse(text: &str) -> SweepValue {
         let t = text.trim();
         if let Ok(i) = t.parse::<i64>() {
             SweepValue::Integer(i)
@@ -459,27 +460,18 @@ pub fn sweep(
     values: &[SweepValue],
     options: impl Fn(&Scenario) -> RunOptions,
 ) -> Result<SweepReport, SweepError> {
-    let mut variants = Vec::new();
-    for arg in args {
-        // Each file is checked as it stands before anything is simulated.
-        load_variant(arg)?;
-        variants.push(Variant::read(arg)?);
-    }
+    let runs = check(args, param, values)?;
+    let reports = runs
+        .iter()
+        .map(|scenarios| compare(scenarios, &options(&scenarios[0])))
+        .collect::<Result<Vec<CompareReport>, RunError>>()?;
+    Ok(sweep_report(param, values, &reports))
+}
+
+/// The sweep's report from the comparison at each value, in the order of `values`.
+pub fn sweep_report(param: &str, values: &[SweepValue], reports: &[CompareReport]) -> SweepReport {
     let mut points = Vec::new();
-    let mut applies_somewhere = false;
-    for value in values {
-        let mut scenarios: Vec<Scenario> = Vec::new();
-        for variant in &variants {
-            let edited = set_value(&variant.text, param, value)?;
-            applies_somewhere |= edited.is_some();
-            let edited = edited.unwrap_or_else(|| variant.text.clone());
-            let scenario = variant.parse(edited).map_err(|mut e| {
-                e.message = format!("{} (with {param} = {})", e.message, value.label());
-                e
-            })?;
-            scenarios.push(scenario);
-        }
-        let report = compare(&scenarios, &options(&scenarios[0]))?;
+    for (value, report) in values.iter().zip(reports) {
         for r in &report.scenarios {
             for (service, s) in &r.services {
                 points.push(SweepPoint {
@@ -505,18 +497,11 @@ pub fn sweep(
             }
         }
     }
-    if !applies_somewhere {
-        return Err(SweepError::Path(
-            param.to_string(),
-            "no scenario has this element (check the section and the cluster or VM name)"
-                .to_string(),
-        ));
-    }
-    Ok(SweepReport {
+    SweepReport {
         param: param.to_string(),
         values: values.iter().map(SweepValue::label).collect(),
         points,
-    })
+    }
 }
 
 /// What `sweep` would refuse, found before anything is simulated: every file, the path (it

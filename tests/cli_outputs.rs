@@ -2,20 +2,12 @@
 //! report.html; `sweep` works on both example scenarios and writes sweep.csv with a row per
 //! scenario and value; `race` draws its curve. Bad sweep paths and values are clear errors.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn ecxsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ecxsim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
+use common::{ecxsim, root};
 
 fn files(dir: &Path, ext: &str) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)

@@ -2,15 +2,15 @@
 //! a write that fails (a full disk), a signal (SIGINT, SIGTERM, SIGHUP) or a second run into
 //! the same folder leaves the previous set as it was and no temporary file beside it.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{root, snapshot};
 
 /// The binary started as from an interactive shell: whatever this test process ignores
 /// (a CI job started in the background ignores SIGINT), the child has the default actions.
@@ -31,20 +31,6 @@ fn command(args: &[&str]) -> Command {
 
 fn ecxsim(args: &[&str]) -> Output {
     command(args).output().unwrap()
-}
-
-/// Every file of a folder with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn entries(dir: &Path) -> Vec<String> {

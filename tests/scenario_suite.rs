@@ -3,20 +3,12 @@
 //! that must fail, and `ecxsim race` finding the double-failover race in the as-shipped
 //! scripts and not in the coordinated ones.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::path::Path;
+use std::process::Output;
 
-fn ecxsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ecxsim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
+use common::{ecxsim, root};
 
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)

@@ -380,7 +380,7 @@ fn bad_sla_and_cost_values_are_located_errors() {
         assert!(err.contains(says), "{section}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
-    // An SLA needs a whole year after the warmup.
+    // An SLA needs a whole year after the warmup: without one, a warning.
     let text = alternating(
         "short",
         "200d",
@@ -393,8 +393,15 @@ fn bad_sla_and_cost_values_are_located_errors() {
         "run",
         write(dir.path(), "short.toml", &text).to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("judged per year"));
+    // It runs (a quick look at a short horizon is useful), says why the SLA figures are
+    // empty, and leaves them empty.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("judged per whole year"));
 }
 
 #[test]

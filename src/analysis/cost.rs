@@ -11,7 +11,7 @@ use crate::scenario::{Cost, Scenario};
 use crate::time::{MICROS_PER_MINUTE, MICROS_PER_YEAR};
 
 /// A scenario's prices and the fixed yearly cost of what it is built from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostModel {
     cost: Cost,
     infrastructure: f64,
@@ -107,6 +107,13 @@ impl CostAccumulator {
         self.total.push(cost.total);
         self.downtime.push(cost.downtime);
         self.lost_writes.push(cost.lost_writes);
+    }
+
+    /// Adds the replications accumulated in `later`, as if pushed after these.
+    pub fn merge(&mut self, later: &CostAccumulator) {
+        self.total.merge(&later.total);
+        self.downtime.merge(&later.downtime);
+        self.lost_writes.merge(&later.lost_writes);
     }
 
     pub fn report(&self) -> CostReport {

@@ -69,6 +69,10 @@ impl BudgetCount {
         }
     }
 
+    fn absorb(&mut self, later: &BudgetCount) {
+        self.breaching_years += later.breaching_years;
+    }
+
     fn probability(&self, years: u64) -> Option<BreachProbability> {
         (years > 0).then(|| BreachProbability {
             mean: self.breaching_years as f64 / years as f64,
@@ -115,6 +119,17 @@ impl YearlyDowntime {
             if let Some(sla) = self.sla.as_mut() {
                 sla.push(down);
             }
+        }
+    }
+
+    /// Adds the years accumulated in `later` (counts: exact in any order).
+    pub fn merge(&mut self, later: &YearlyDowntime) {
+        self.histogram.absorb(&later.histogram);
+        for (mine, theirs) in self.common.iter_mut().zip(&later.common) {
+            mine.absorb(theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (self.sla.as_mut(), later.sla.as_ref()) {
+            mine.absorb(theirs);
         }
     }
 
@@ -188,6 +203,16 @@ impl PairedBreaches {
             if let Some((budget, counts)) = self.sla.as_mut() {
                 counts.push(s > *budget, b > *budget);
             }
+        }
+    }
+
+    /// Adds the pairs accumulated in `later`.
+    pub fn merge(&mut self, later: &PairedBreaches) {
+        for (mine, theirs) in self.common.iter_mut().zip(&later.common) {
+            mine.absorb(theirs);
+        }
+        if let (Some((_, mine)), Some((_, theirs))) = (self.sla.as_mut(), later.sla.as_ref()) {
+            mine.absorb(theirs);
         }
     }
 

@@ -1,9 +1,12 @@
 //! Streaming mean and variance (Welford) and Student-t confidence intervals.
 
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Running mean and variance, numerically stable, fed in a fixed order for reproducibility.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+/// A run feeds each chunk of replications into its own `Welford` and merges the chunks in
+/// chunk order, so a sharded run merged afterwards gives the same bits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Welford {
     n: u64,
     mean: f64,
@@ -16,6 +19,25 @@ impl Welford {
         let delta = x - self.mean;
         self.mean += delta / self.n as f64;
         self.m2 += delta * (x - self.mean);
+    }
+
+    /// Adds the values of `later` as if they had been pushed after these (Chan et al.'s
+    /// pairwise update). Not bit-identical to pushing them one by one, but always the same
+    /// bits for the same two operands, which is what makes chunked runs reproducible.
+    pub fn merge(&mut self, later: &Welford) {
+        if later.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = later.clone();
+            return;
+        }
+        let n = self.n + later.n;
+        let delta = later.mean - self.mean;
+        let (na, nb) = (self.n as f64, later.n as f64);
+        self.mean += delta * nb / n as f64;
+        self.m2 += later.m2 + delta * delta * na * nb / n as f64;
+        self.n = n;
     }
 
     pub fn count(&self) -> u64 {
@@ -75,6 +97,56 @@ mod tests {
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 4.0;
         assert!((w.mean() - mean).abs() < 1e-15);
         assert!((w.variance() - var).abs() < 1e-15);
+    }
+
+    #[test]
+    fn merged_chunks_match_one_stream() {
+        let xs: Vec<f64> = (0..100).map(|i| 0.99 + f64::from(i % 7) * 1e-3).collect();
+        let mut whole = Welford::default();
+        xs.iter().for_each(|&x| whole.push(x));
+        let mut merged = Welford::default();
+        for chunk in xs.chunks(30) {
+            let mut w = Welford::default();
+            chunk.iter().for_each(|&x| w.push(x));
+            merged.merge(&w);
+        }
+        assert_eq!(merged.count(), 100);
+        assert!((merged.mean() - whole.mean()).abs() < 1e-15);
+        assert!((merged.variance() / whole.variance() - 1.0).abs() < 1e-9);
+        // An empty side changes nothing, and the first chunk is taken as it is.
+        let mut first = Welford::default();
+        xs[..30].iter().for_each(|&x| first.push(x));
+        let mut from_empty = Welford::default();
+        from_empty.merge(&first);
+        assert_eq!(from_empty, first);
+        from_empty.merge(&Welford::default());
+        assert_eq!(from_empty, first);
+    }
+
+    #[test]
+    fn its_json_reads_back_to_the_bit() {
+        // Values whose shortest decimal form needs all 17 digits, subnormals, extremes.
+        let hard = [
+            0.1 + 0.2,
+            1.0 - f64::EPSILON,
+            f64::MIN_POSITIVE / 3.0,
+            5e-324,
+            f64::MAX,
+            -0.0,
+            0.999_999_999_999_999_9,
+            std::f64::consts::PI * 1e-300,
+        ];
+        let text = serde_json::to_string(&hard).unwrap();
+        let back: Vec<f64> = serde_json::from_str(&text).unwrap();
+        for (a, b) in hard.iter().zip(&back) {
+            assert_eq!(a.to_bits(), b.to_bits(), "{a:e} read back as {b:e}");
+        }
+        let mut w = Welford::default();
+        (1..1000).for_each(|i| w.push(1.0 - 1.0 / f64::from(i).powf(1.7)));
+        let back: Welford = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();
+        assert_eq!(back.n, w.n);
+        assert_eq!(back.mean.to_bits(), w.mean.to_bits());
+        assert_eq!(back.m2.to_bits(), w.m2.to_bits());
     }
 
     #[test]

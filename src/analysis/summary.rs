@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::cost::CostReport;
 use super::sla::{BreachProbability, DowntimeQuantiles, YearlyDowntime};
@@ -150,8 +150,9 @@ pub struct DataLossCurve {
     pub summary: Option<DataLossSummary>,
 }
 
-/// Accumulates one service's replications, in replication order.
-#[derive(Debug, Clone, Default)]
+/// Accumulates one service's replications, in replication order. Its JSON (derived) is the
+/// exact state a partial result of a sharded run carries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceAccumulator {
     availability: Welford,
     downtime_per_year: Welford,
@@ -215,6 +216,31 @@ impl ServiceAccumulator {
         self.yearly.curve_minutes(2000)
     }
 
+    /// Adds the replications accumulated in `later`, as if pushed after these.
+    pub fn merge(&mut self, later: &ServiceAccumulator) {
+        self.availability.merge(&later.availability);
+        self.downtime_per_year.merge(&later.downtime_per_year);
+        self.up += later.up;
+        self.down += later.down;
+        self.outages += later.outages;
+        for (sum, &d) in self.down_by_cause.iter_mut().zip(&later.down_by_cause) {
+            *sum += d;
+        }
+        self.split_brain += later.split_brain;
+        self.np_shutdowns += later.np_shutdowns;
+        self.unprotected += later.unprotected;
+        self.replication_broken += later.replication_broken;
+        self.vm_running_twice += later.vm_running_twice;
+        if let Some((headroom, lagging, behind)) = &later.link {
+            let (h, l, b) = self.link.get_or_insert_with(Default::default);
+            h.merge(headroom);
+            *l += lagging;
+            *b += behind;
+        }
+        self.data_loss.merge(&later.data_loss);
+        self.yearly.merge(&later.yearly);
+    }
+
     /// The distribution of writes lost per cross-cluster failover, for the chart.
     pub fn data_loss_curve(&self) -> DataLossCurve {
         DataLossCurve {
@@ -275,6 +301,30 @@ impl ServiceAccumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_accumulator_state_reads_back_exactly_and_merges_in_order() {
+        let mut acc = ServiceAccumulator::default();
+        [0.999_9, 0.25, 1.0 / 3.0].iter().for_each(|&x| {
+            acc.availability.push(x);
+            acc.downtime_per_year.push(x * MINUTES_PER_YEAR);
+        });
+        // Sums past u64: centuries of microseconds over millions of replications.
+        acc.up = u128::from(u64::MAX) * 1000 + 7;
+        acc.down_by_cause[3] = u128::MAX / 5;
+        acc.outages = 12;
+        acc.data_loss.push(1_234_567);
+        let text = serde_json::to_string(&acc).unwrap();
+        let back: ServiceAccumulator = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, acc);
+        let mut twice = back.clone();
+        twice.merge(&acc);
+        assert_eq!(twice.outages, 24);
+        assert_eq!(twice.up, 2 * acc.up);
+        assert_eq!(twice.data_loss.count(), 2);
+        assert_eq!(twice.availability.count(), 6);
+        assert_eq!(twice.availability.mean(), acc.availability.mean());
+    }
 
     #[test]
     fn intervals_stay_inside_the_feasible_range() {

@@ -4,7 +4,7 @@
 //! many replications or simulated years a run has: the mean and the maximum are exact,
 //! quantiles are read to within half a bucket (0.6% of the value).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::log_histogram::LogHistogram;
 use crate::time::{seconds, Micros};
@@ -40,7 +40,7 @@ impl DataLossSummary {
 }
 
 /// Every cross-cluster failover's lost writes, in constant memory.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataLossHistogram {
     losses: LogHistogram,
 }
@@ -52,6 +52,11 @@ impl DataLossHistogram {
 
     pub fn count(&self) -> u64 {
         self.losses.count()
+    }
+
+    /// Adds the failovers counted in `other` (sums and counts: exact in any order).
+    pub fn merge(&mut self, other: &DataLossHistogram) {
+        self.losses.absorb(&other.losses);
     }
 
     /// `None` when there was no failover.
@@ -126,5 +131,29 @@ mod tests {
         assert_eq!(curve.len(), 100);
         assert_eq!(curve[99], exact.max_seconds);
         assert!(DataLossHistogram::default().summary().is_none());
+    }
+
+    #[test]
+    fn merged_histograms_and_their_json_are_exact() {
+        let mut a = DataLossHistogram::default();
+        let (mut b, mut both) = (a.clone(), a.clone());
+        for (i, loss) in [0, 5 * S, 300 * S, 7, 72 * 3600 * S]
+            .into_iter()
+            .enumerate()
+        {
+            let h = if i % 2 == 0 { &mut a } else { &mut b };
+            h.push(loss);
+            both.push(loss);
+        }
+        let mut merged = a.clone();
+        merged.merge(&b);
+        assert_eq!(merged, both);
+        let text = serde_json::to_string(&merged).unwrap();
+        assert!(text.len() < 200, "sparse: {text}");
+        let back: DataLossHistogram = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, merged);
+        let outside = text.replacen("\"counts\":[[", "\"counts\":[[99999,1],[", 1);
+        let err = serde_json::from_str::<DataLossHistogram>(&outside).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
     }
 }

@@ -3,7 +3,7 @@
 //! read to within half a bucket (0.6% of the value). Two histograms of the same quantity
 //! combine by adding their counts (`absorb`), so partial runs can be merged.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::time::Micros;
 
@@ -17,6 +17,8 @@ const BUCKETS: usize = 15 * PER_DECADE as usize + 1;
 pub struct LogHistogram {
     /// Samples below one microsecond (nothing at all).
     zero: u64,
+    /// Written as `[bucket, count]` pairs of the buckets in use: most of them are empty.
+    #[serde(with = "sparse_buckets")]
     counts: Vec<u64>,
     total: u128,
     max: Micros,
@@ -105,6 +107,37 @@ impl LogHistogram {
             .collect();
         q.push(self.max as f64);
         q
+    }
+}
+
+/// The histogram's buckets as `[bucket, count]` pairs of the non-empty ones; read back into
+/// the full array, refusing a bucket outside it.
+mod sparse_buckets {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(counts: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        let used: Vec<(usize, u64)> = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(i, &c)| (i, c))
+            .collect();
+        used.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        let used = Vec::<(usize, u64)>::deserialize(d)?;
+        let mut counts = vec![0; BUCKETS];
+        for (bucket, count) in used {
+            let slot = counts.get_mut(bucket).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "histogram bucket {bucket} is out of range (0 to {})",
+                    BUCKETS - 1
+                ))
+            })?;
+            *slot = count;
+        }
+        Ok(counts)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod plots;
 pub mod publish;
 pub mod race_report;
 pub mod risk;
+pub mod sets;
 pub mod sweep_table;
 pub mod table;
 pub mod test_report;

@@ -112,7 +112,8 @@ fn locate(target: &Path) -> Result<(PathBuf, String), PublishError> {
 
 /// Whether ecxsim writes a file of this name (its outputs, or its own temporary files).
 fn written_by_ecxsim(name: &str) -> bool {
-    const EXTENSIONS: [&str; 6] = [".json", ".csv", ".png", ".svg", ".html", ".tmp"];
+    // `.jsonl`: the accumulators of a partial result (`--shard`).
+    const EXTENSIONS: [&str; 7] = [".json", ".jsonl", ".csv", ".png", ".svg", ".html", ".tmp"];
     EXTENSIONS.iter().any(|e| name.ends_with(e))
 }
 

@@ -1,12 +1,11 @@
 //! `[sla]` and `[cost]`: what the architect signs and pays, read with located errors.
 
 use super::reader::{Result, TableReader};
-use super::Simulation;
 use crate::time::{Micros, MICROS_PER_YEAR};
 
 /// `[sla]`: the downtime a year may have. Given as an availability or as a downtime; both
 /// forms are kept so that reports can say it either way.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sla {
     pub availability: f64,
     /// Allowed downtime per 365-day year.
@@ -15,7 +14,7 @@ pub struct Sla {
 
 /// `[cost]`: amounts in one currency (plain numbers; the scenario's author picks the
 /// currency). Absent keys cost nothing.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cost {
     /// Per minute of a service's (or VM's) downtime, summed over services and VMs.
     pub downtime_per_minute: f64,
@@ -27,7 +26,7 @@ pub struct Cost {
     pub cluster_per_year: f64,
 }
 
-pub fn read_sla(top: &mut TableReader, simulation: &Simulation) -> Result<Option<Sla>> {
+pub fn read_sla(top: &mut TableReader) -> Result<Option<Sla>> {
     let Some(mut t) = top.table("sla")? else {
         return Ok(None);
     };
@@ -72,14 +71,6 @@ pub fn read_sla(top: &mut TableReader, simulation: &Simulation) -> Result<Option
             }
         }
     };
-    if simulation.horizon - simulation.warmup < MICROS_PER_YEAR {
-        return Err(top.error(
-            t.span(),
-            "sla",
-            "an SLA is judged per year: [sla] needs a horizon at least \"1y\" longer than the \
-             warmup",
-        ));
-    }
     t.finish()?;
     Ok(Some(sla))
 }

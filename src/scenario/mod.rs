@@ -100,6 +100,22 @@ impl Scenario {
                 ));
             }
         }
+        // A quick look at an example with a short horizon still runs; the yearly figures
+        // have no sample.
+        let observed = self
+            .simulation
+            .horizon
+            .saturating_sub(self.simulation.warmup);
+        if self.sla.is_some() && observed < crate::time::MICROS_PER_YEAR {
+            warnings.push(error_at(
+                &self.path,
+                "sla",
+                "an SLA is judged per whole year, and the horizon leaves less than a year after \
+                 the warmup: the SLA figures are left empty (make the horizon at least \"1y\" \
+                 longer than the warmup)"
+                    .to_string(),
+            ));
+        }
         warnings
     }
 
@@ -273,7 +289,7 @@ pub fn parse(path: &Path, text: String) -> std::result::Result<Scenario, Scenari
     let mut names: Vec<String> = vms.iter().map(|v| v.name.clone()).collect();
     names.extend(services.iter().map(|s| s.name.clone()));
     let expects = test_reader::read_expects(&mut top, &clusters, &names)?;
-    let sla = commitments::read_sla(&mut top, &simulation)?;
+    let sla = commitments::read_sla(&mut top)?;
     let cost = commitments::read_cost(&mut top)?;
     top.finish()?;
 
