@@ -79,14 +79,15 @@ fn to_micros(continuous: f64) -> Micros {
 
 /// `x.round() as u64` for `0 <= x < 2^64`, without the call into libm that `round` is on
 /// x86-64 (one per draw, in the innermost loop). Exact: `x - floor(x)` is representable, and
-/// from 2^52 up every double is an integer, whose fraction is 0.
+/// from 2^52 up every double is an integer, whose fraction is 0. Below 2^63 (every draw of
+/// a realistic scenario) through `i64`, whose conversions are one instruction each.
 #[inline]
 fn round_half_up(x: f64) -> Micros {
-    let whole = x as Micros;
-    if x - whole as f64 >= 0.5 {
-        whole + 1
+    if x < 9.223_372_036_854_775_808e18 {
+        let whole = x as i64;
+        (whole + i64::from(x - whole as f64 >= 0.5)) as Micros
     } else {
-        whole
+        x as Micros
     }
 }
 

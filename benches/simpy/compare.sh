@@ -32,27 +32,27 @@ trap 'rm -rf "$work"' EXIT
 # The same scenario with a horizon of 10 years.
 sed 's/^horizon = .*/horizon = "10y"/' "$root/scenarios/exponential.toml" >"$work/exp10.toml"
 
-# Wall time of a command in seconds.
+# Runs a command, keeping its output in last.txt; prints its wall and CPU (user + system)
+# seconds. CPU time is the steadier of the two on a machine shared with other work.
 timed() {
-    local start end
-    start=$(date +%s.%N)
-    "$@" >"$work/last.txt"
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc -l
+    /usr/bin/time -f "%e %U %S" -o "$work/time.txt" "$@" >"$work/last.txt"
+    awk '{printf "%s %.2f\n", $1, $2 + $3}' "$work/time.txt"
 }
 
 per_replication() { echo "scale=2; $1 * 1000000 / $replications" | bc -l; }
 
-ecx_seconds=$(timed "$ecxsim" run "$work/exp10.toml" --replications "$replications" --threads 1 --out "$work/ecxsim")
+read -r ecx_wall ecx_cpu < <(timed "$ecxsim" run "$work/exp10.toml" --replications "$replications" --threads 1 --out "$work/ecxsim")
 ecx_availability=$(grep -m1 'availability' "$work/last.txt" | sed 's/^ *availability (95% CI) *//')
-py_seconds=$(timed "$python" "$root/benches/simpy/standalone.py" "$work/exp10.toml" --replications "$replications" --out "$work/simpy")
+read -r py_wall py_cpu < <(timed "$python" "$root/benches/simpy/standalone.py" "$work/exp10.toml" --replications "$replications" --out "$work/simpy")
 py_availability=$(grep -m1 '^availability' "$work/last.txt" | sed 's/^availability //')
 exact=$("$ecxsim" analytic "$work/exp10.toml" | grep -m1 'availability' | awk '{print $2}')
 
-ecx_us=$(per_replication "$ecx_seconds")
-py_us=$(per_replication "$py_seconds")
 echo "model: scenarios/exponential.toml, 10 years per replication, $replications replications, one thread"
 echo "exact (CTMC) availability   $exact"
 printf '%-8s availability %s\n' ecxsim "$ecx_availability" SimPy "$py_availability"
-printf '%-8s %10.2f us/replication (%.2f s)\n' ecxsim "$ecx_us" "$ecx_seconds" SimPy "$py_us" "$py_seconds"
-echo "ratio    $(echo "scale=1; $py_seconds / $ecx_seconds" | bc -l)x"
+echo "per replication, whole process:"
+printf '%-8s %10.2f us wall %10.2f us CPU\n' \
+    ecxsim "$(per_replication "$ecx_wall")" "$(per_replication "$ecx_cpu")" \
+    SimPy "$(per_replication "$py_wall")" "$(per_replication "$py_cpu")"
+printf 'ratio    %10.1fx wall %10.1fx CPU\n' \
+    "$(echo "$py_wall / $ecx_wall" | bc -l)" "$(echo "$py_cpu / $ecx_cpu" | bc -l)"

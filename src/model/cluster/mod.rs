@@ -587,6 +587,7 @@ impl<'s> ClusterSim<'s> {
     }
 
     /// Servers without a time-to-failure distribution never fail by themselves.
+    #[inline]
     fn schedule_failure(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         if let Some(dist) = &self.spec.server_ttf {
             let ttf = dist.sample(&mut self.streams.server_ttf[server]);
@@ -596,6 +597,7 @@ impl<'s> ClusterSim<'s> {
         }
     }
 
+    #[inline]
     fn start_repair(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         let Some(ttr) = &self.spec.server_ttr else {
             return;
@@ -651,10 +653,16 @@ impl<'s> ClusterSim<'s> {
     /// starts on the server it would have chosen at the end of the detection (nothing
     /// changed), and the moved event keeps its sequence number, which no other event due at
     /// the same time can be ordered against (none is due before it).
+    #[inline]
     pub fn fuse_failover<E: Copy>(&mut self, calendar: &mut Calendar<E>) {
-        let Some(due) = self.detection_due.take() else {
-            return;
-        };
+        // Inline, as it is called after every event and most arm nothing.
+        if let Some(due) = self.detection_due.take() {
+            self.fuse_detection(due, calendar);
+        }
+    }
+
+    #[inline(never)]
+    fn fuse_detection<E: Copy>(&mut self, due: Micros, calendar: &mut Calendar<E>) {
         if self.group != Group::Detecting || !self.disk_up || !self.server_up.contains(&true) {
             return;
         }
@@ -705,6 +713,7 @@ impl<'s> ClusterSim<'s> {
         }
     }
 
+    #[inline]
     fn server_fails(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         let was_member = self.server_up[server];
         self.server_up[server] = false;
@@ -741,6 +750,7 @@ impl<'s> ClusterSim<'s> {
         }
     }
 
+    #[inline]
     fn server_repaired(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         self.in_repair -= 1;
         self.schedule_failure(server, calendar);
@@ -752,6 +762,7 @@ impl<'s> ClusterSim<'s> {
 
     /// The server joins the cluster (after a repair, a reboot, or when it can see the cluster
     /// again) and takes the group if it waits.
+    #[inline]
     fn join(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         self.server_up[server] = true;
         self.server_state[server] = ServerState::Member;

@@ -258,6 +258,7 @@ impl ClusterSim<'_> {
     /// A server has booted (after a repair or a reboot). With witness resolution it joins only
     /// if it reaches the witness or a booted peer (ECX at start-up with no heartbeat: if the
     /// NP target is unreachable, the cluster service stops).
+    #[inline]
     pub(super) fn boot(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         if self.uses_witness() && !self.can_join(server) {
             self.server_state[server] = ServerState::Isolated;
