@@ -134,23 +134,22 @@ fn unfused(scenario: &Scenario, seed: u64, index: u64) -> (TrackerTotals, Vec<Ou
 
 #[test]
 fn a_fused_failover_gives_exactly_the_results_of_its_two_steps() {
-    // Exponential times, so that failures also come during detections and starts, and every
-    // rule that can meet a failover: a shared disk, failback, a sync wait, an interconnect.
+    // Failures often enough that some come during the 30 s detections and 60 s starts, and
+    // every rule that can meet a failover: a shared disk, failback, a sync wait, an
+    // interconnect.
     let times = r#"
-server_ttf = { dist = "exponential", mean = "300h" }
-server_ttr = { dist = "exponential", mean = "20h" }
-heartbeat_timeout = { dist = "exponential", mean = "2h" }
-group_start = { dist = "exponential", mean = "3h" }
+server_ttf = { dist = "exponential", mean = "2h" }
+server_ttr = { dist = "exponential", mean = "1h" }
 repair_crews = 1
 "#;
     let variants = [
-        "shared_disk = { ttf = { dist = \"exponential\", mean = \"500h\" }, ttr = \"5h\" }",
+        "shared_disk = { ttf = { dist = \"exponential\", mean = \"50h\" }, ttr = \"5h\" }",
         "failback = true\ngroup_stop = \"30m\"",
         "server_sync_wait = \"2h\"",
-        "interconnect = { ttf = \"400h\", ttr = \"3h\" }",
+        "interconnect = { ttf = \"40h\", ttr = \"3h\" }",
     ];
     for variant in variants {
-        let s = scenario(&format!("{times}{variant}"), "20000h");
+        let s = scenario(&format!("{times}{variant}"), "2000h");
         let mut fewer = 0;
         for index in 0..20 {
             let fused = simulate_replication(&s, 7, index, true);
