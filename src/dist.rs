@@ -83,7 +83,8 @@ fn to_micros(continuous: f64) -> Micros {
 /// a realistic scenario) through `i64`, whose conversions are one instruction each.
 #[inline]
 fn round_half_up(x: f64) -> Micros {
-    if x < 9.223_372_036_854_775_808e18 {
+    // `i64::MAX as f64` is 2^63 exactly.
+    if x < i64::MAX as f64 {
         let whole = x as i64;
         (whole + i64::from(x - whole as f64 >= 0.5)) as Micros
     } else {

@@ -35,11 +35,13 @@ sed 's/^horizon = .*/horizon = "10y"/' "$root/scenarios/exponential.toml" >"$wor
 # Runs a command, keeping its output in last.txt; prints its wall and CPU (user + system)
 # seconds. CPU time is the steadier of the two on a machine shared with other work.
 timed() {
-    /usr/bin/time -f "%e %U %S" -o "$work/time.txt" "$@" >"$work/last.txt"
-    awk '{printf "%s %.2f\n", $1, $2 + $3}' "$work/time.txt"
+    local TIMEFORMAT='%3R %3U %3S'
+    { time "$@" >"$work/last.txt" 2>"$work/stderr.txt"; } 2>"$work/time.txt"
+    awk '{printf "%s %.3f\n", $1, $2 + $3}' "$work/time.txt"
 }
 
-per_replication() { echo "scale=2; $1 * 1000000 / $replications" | bc -l; }
+per_replication() { awk -v s="$1" -v n="$replications" 'BEGIN { printf "%.2f", s * 1e6 / n }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else printf "n/a" }'; }
 
 read -r ecx_wall ecx_cpu < <(timed "$ecxsim" run "$work/exp10.toml" --replications "$replications" --threads 1 --out "$work/ecxsim")
 ecx_availability=$(grep -m1 'availability' "$work/last.txt" | sed 's/^ *availability (95% CI) *//')
@@ -54,5 +56,4 @@ echo "per replication, whole process:"
 printf '%-8s %10.2f us wall %10.2f us CPU\n' \
     ecxsim "$(per_replication "$ecx_wall")" "$(per_replication "$ecx_cpu")" \
     SimPy "$(per_replication "$py_wall")" "$(per_replication "$py_cpu")"
-printf 'ratio    %10.1fx wall %10.1fx CPU\n' \
-    "$(echo "$py_wall / $ecx_wall" | bc -l)" "$(echo "$py_cpu / $ecx_cpu" | bc -l)"
+printf 'ratio    %10sx wall %10sx CPU\n' "$(ratio "$py_wall" "$ecx_wall")" "$(ratio "$py_cpu" "$ecx_cpu")"
