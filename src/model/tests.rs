@@ -121,8 +121,16 @@ fn unfused(scenario: &Scenario, seed: u64, index: u64) -> (TrackerTotals, Vec<Ou
     let sim = &scenario.simulation;
     let mut calendar: Calendar<ClusterEvent> = Calendar::new();
     let spec = &scenario.clusters[0];
-    let mut cluster =
-        ClusterSim::new(spec, seed, index, sim.warmup, sim.horizon, true, false, &mut calendar);
+    let mut cluster = ClusterSim::new(
+        spec,
+        seed,
+        index,
+        sim.warmup,
+        sim.horizon,
+        true,
+        false,
+        &mut calendar,
+    );
     let mut events = 0;
     while let Some((_, event)) = calendar.pop_until(sim.horizon) {
         events += 1;
@@ -154,8 +162,14 @@ repair_crews = 1
         for index in 0..20 {
             let fused = simulate_replication(&s, 7, index, true);
             let (totals, outages, events) = unfused(&s, 7, index);
-            assert_eq!(fused.services[0].totals, totals, "{variant}, replication {index}");
-            assert_eq!(fused.services[0].outages, outages, "{variant}, replication {index}");
+            assert_eq!(
+                fused.services[0].totals, totals,
+                "{variant}, replication {index}"
+            );
+            assert_eq!(
+                fused.services[0].outages, outages,
+                "{variant}, replication {index}"
+            );
             fewer += events - fused.events;
         }
         assert!(fewer > 100, "{variant}: only {fewer} events saved");
