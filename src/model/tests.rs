@@ -118,23 +118,17 @@ fn a_restart_on_the_top_priority_server_needs_no_failback() {
 /// Every event of one replication of `scenario`'s single cluster, one by one on a bare
 /// calendar: what the standalone world computes, without fusing a detection and its start.
 fn unfused(scenario: &Scenario, seed: u64, index: u64) -> (TrackerTotals, Vec<OutageRecord>, u64) {
-    let sim = &scenario.simulation;
-    let mut calendar: Calendar<ClusterEvent> = Calendar::new();
-    let spec = &scenario.clusters[0];
-    let mut cluster = ClusterSim::new(
-        spec,
-        seed,
-        index,
-        sim.warmup,
-        sim.horizon,
-        true,
-        false,
-        &mut calendar,
-    );
+    let mut cal: Calendar<ClusterEvent> = Calendar::new();
+    let (spec, sim) = (&scenario.clusters[0], &scenario.simulation);
+    let window = (sim.warmup, sim.horizon);
+    let mut cluster = ClusterSim::new(spec, seed, index, window.0, window.1, true, false, &mut cal);
     let mut events = 0;
-    while let Some((_, event)) = calendar.pop_until(sim.horizon) {
+    loop {
+        let Some((_, event)) = cal.pop_until(window.1) else {
+            break;
+        };
+        cluster.handle(event, &mut cal);
         events += 1;
-        cluster.handle(event, &mut calendar);
     }
     let (totals, outages) = cluster.finish();
     (totals, outages, events)
