@@ -123,10 +123,7 @@ fn unfused(scenario: &Scenario, seed: u64, index: u64) -> (TrackerTotals, Vec<Ou
     let window = (sim.warmup, sim.horizon);
     let mut cluster = ClusterSim::new(spec, seed, index, window.0, window.1, true, false, &mut cal);
     let mut events = 0;
-    loop {
-        let Some((_, event)) = cal.pop_until(window.1) else {
-            break;
-        };
+    while let Some((_, event)) = cal.pop_until(window.1) {
         cluster.handle(event, &mut cal);
         events += 1;
     }
