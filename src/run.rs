@@ -97,6 +97,10 @@ pub fn service_names(scenario: &Scenario) -> Vec<String> {
 /// streamed while the simulation goes on. A worker waits rather than run more than `window`
 /// replications ahead of the sink, so at most `window` results (with their outage records)
 /// are held at any time, whatever the number of replications.
+///
+/// Workers take whole batches of consecutive indices and hand each over at once: one
+/// hand-over (a lock and a wake-up of the sink's thread) per replication would cost more
+/// than a short replication itself.
 pub fn run_together(
     scenarios: &[&Scenario],
     options: &RunOptions,
@@ -115,7 +119,8 @@ fn run_range(
     let threads = options.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let pipeline = Pipeline::new(indices, 2 * threads as u64 + 2);
+    let batch = batch_size(options, threads, indices.end - indices.start);
+    let pipeline = Pipeline::new(indices, batch, (2 * threads as u64 + 2) * batch);
     std::thread::scope(|scope| {
         for n in 0..threads {
             let pipeline = &pipeline;
@@ -140,9 +145,24 @@ fn run_range(
     })
 }
 
+/// Replications a worker simulates before handing them over: enough that a hand-over is
+/// rare next to the work, few enough that every thread gets several batches. One when the
+/// outage records are kept, which can be many per replication.
+fn batch_size(options: &RunOptions, threads: usize, replications: u64) -> u64 {
+    if options.keep_outages {
+        1
+    } else {
+        (replications / (8 * threads.max(1) as u64)).clamp(1, 64)
+    }
+}
+
 /// The hand-over between the workers and the in-order sink of `run_together`.
 struct Pipeline {
+    /// The replication indices to run.
     indices: Range<u64>,
+    /// Consecutive indices a worker takes at once.
+    batch: u64,
+    /// How far (in replications) a worker may run ahead of the sink.
     window: u64,
     /// The next index a worker takes.
     next: AtomicU64,
@@ -153,8 +173,8 @@ struct Pipeline {
 }
 
 struct Handover {
-    /// Finished results not yet passed to the sink, by index.
-    ready: BTreeMap<u64, Vec<ReplicationResult>>,
+    /// Finished batches not yet passed to the sink, by their first index.
+    ready: BTreeMap<u64, Vec<Vec<ReplicationResult>>>,
     /// Results passed to the sink so far (the index the sink needs next).
     consumed: u64,
 }
@@ -163,8 +183,9 @@ struct Handover {
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
 
 impl Pipeline {
-    fn new(indices: Range<u64>, window: u64) -> Pipeline {
+    fn new(indices: Range<u64>, batch: u64, window: u64) -> Pipeline {
         Pipeline {
+            batch,
             next: AtomicU64::new(indices.start),
             stopped: AtomicBool::new(false),
             state: Mutex::new(Handover {
@@ -195,7 +216,7 @@ impl Pipeline {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A worker's loop: simulate the next free index, hand the result over.
+    /// A worker's loop: simulate the next free batch, hand its results over.
     fn work(&self, simulate: impl Fn(u64) -> Vec<ReplicationResult>) {
         // A panicking worker stops the others and the sink (the panic surfaces when the
         // scope joins the threads).
@@ -209,12 +230,13 @@ impl Pipeline {
         }
         let _guard = StopOnPanic(self);
         loop {
-            let i = self.next.fetch_add(1, Ordering::SeqCst);
-            if i >= self.indices.end {
+            let first = self.next.fetch_add(self.batch, Ordering::SeqCst);
+            if first >= self.indices.end {
                 return;
             }
+            let end = (first + self.batch).min(self.indices.end);
             let mut state = self.lock();
-            while i >= state.consumed + self.window {
+            while first >= state.consumed + self.window {
                 if self.should_stop() {
                     return;
                 }
@@ -225,11 +247,14 @@ impl Pipeline {
                     .0;
             }
             drop(state);
-            if self.should_stop() {
-                return;
+            let mut batch = Vec::with_capacity((end - first) as usize);
+            for i in first..end {
+                if self.should_stop() {
+                    return;
+                }
+                batch.push(simulate(i));
             }
-            let results = simulate(i);
-            self.lock().ready.insert(i, results);
+            self.lock().ready.insert(first, batch);
             self.changed.notify_all();
         }
     }
@@ -239,11 +264,12 @@ impl Pipeline {
         &self,
         mut sink: impl FnMut(Vec<ReplicationResult>) -> std::io::Result<()>,
     ) -> Result<(), RunError> {
-        for i in self.indices.clone() {
+        let mut next = self.indices.start;
+        while next < self.indices.end {
             let mut state = self.lock();
-            let results = loop {
-                if let Some(results) = state.ready.remove(&i) {
-                    break results;
+            let batch = loop {
+                if let Some(batch) = state.ready.remove(&next) {
+                    break batch;
                 }
                 if self.should_stop() {
                     return Err(match interrupt::received() {
@@ -258,11 +284,14 @@ impl Pipeline {
                     .0;
             };
             drop(state);
-            if let Err(e) = sink(results) {
-                self.stop();
-                return Err(RunError::Sink(e));
+            next += batch.len() as u64;
+            for results in batch {
+                if let Err(e) = sink(results) {
+                    self.stop();
+                    return Err(RunError::Sink(e));
+                }
             }
-            self.lock().consumed = i + 1;
+            self.lock().consumed = next;
             self.changed.notify_all();
         }
         Ok(())

@@ -1,72 +1,68 @@
-//! A calendar of future events: a binary heap keyed by (time, sequence number).
+//! A calendar of future events: a binary min-heap keyed by (time, sequence number).
 //!
 //! Equal times fire in the order they were scheduled, so a run is a pure function of its
 //! inputs. Cancellation is by generation counter (`Timer`): a cancelled event stays in the heap
 //! and is dropped when it surfaces, which is O(1) to cancel and never searches the heap.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+//!
+//! Most handlers schedule an event right after they were handed one (a failure schedules its
+//! repair, a repair the next failure). So `pop_until` leaves the event it hands out at the root
+//! and the next `schedule_at` writes over it: one sift down instead of a removal and an
+//! insertion. The order of events is exactly that of a plain heap on (time, sequence number).
 
 use crate::time::Micros;
 
-/// An event with its firing time and tie-breaking sequence number.
-#[derive(Debug, Clone)]
+/// An event with its firing time and tie-breaking sequence number, packed into one key that
+/// compares as the pair (time, sequence) does.
+#[derive(Debug, Clone, Copy)]
 pub struct Scheduled<E> {
-    pub at: Micros,
-    seq: u64,
+    key: u128,
     pub event: E,
 }
 
-impl<E> PartialEq for Scheduled<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.at == other.at && self.seq == other.seq
+impl<E> Scheduled<E> {
+    fn new(at: Micros, seq: u64, event: E) -> Scheduled<E> {
+        Scheduled {
+            key: Self::key(at, seq),
+            event,
+        }
     }
-}
 
-impl<E> Eq for Scheduled<E> {}
-
-impl<E> PartialOrd for Scheduled<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+    fn key(at: Micros, seq: u64) -> u128 {
+        (at as u128) << 64 | seq as u128
     }
-}
 
-impl<E> Ord for Scheduled<E> {
-    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest event first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .at
-            .cmp(&self.at)
-            .then_with(|| other.seq.cmp(&self.seq))
+    pub fn at(&self) -> Micros {
+        (self.key >> 64) as Micros
     }
 }
 
 /// The event calendar and the current virtual time.
 #[derive(Debug)]
 pub struct Calendar<E> {
-    heap: BinaryHeap<Scheduled<E>>,
+    /// A min-heap on `key`: every entry's key is below its children's.
+    heap: Vec<Scheduled<E>>,
+    /// The root was handed out by the last `pop_until` and is no longer pending: the next
+    /// `schedule_at` overwrites it, anything else removes it first.
+    root_taken: bool,
     now: Micros,
     next_seq: u64,
 }
 
-impl<E> Default for Calendar<E> {
+impl<E: Copy> Default for Calendar<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> Calendar<E> {
+impl<E: Copy> Calendar<E> {
     pub fn new() -> Self {
-        Calendar {
-            heap: BinaryHeap::new(),
-            now: 0,
-            next_seq: 0,
-        }
+        Self::with_capacity(0)
     }
 
     pub fn with_capacity(capacity: usize) -> Self {
         Calendar {
-            heap: BinaryHeap::with_capacity(capacity),
+            heap: Vec::with_capacity(capacity),
+            root_taken: false,
             now: 0,
             next_seq: 0,
         }
@@ -86,30 +82,65 @@ impl<E> Calendar<E> {
         debug_assert!(at >= self.now, "scheduling into the past");
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Scheduled { at, seq, event });
+        let entry = Scheduled::new(at, seq, event);
+        if self.root_taken {
+            self.root_taken = false;
+            self.sift_down(0, entry);
+        } else {
+            self.heap.push(entry);
+            self.sift_up(self.heap.len() - 1);
+        }
     }
 
     /// Removes the earliest event if it fires no later than `until`, advancing the clock to it.
     pub fn pop_until(&mut self, until: Micros) -> Option<(Micros, E)> {
-        if self.heap.peek()?.at > until {
+        self.settle();
+        let root = *self.heap.first()?;
+        let at = root.at();
+        if at > until {
             return None;
         }
-        let next = self.heap.pop()?;
-        self.now = next.at;
-        Some((next.at, next.event))
+        self.root_taken = true;
+        self.now = at;
+        Some((at, root.event))
     }
 
     /// Time of the earliest pending event.
     pub fn peek_time(&self) -> Option<Micros> {
-        self.heap.peek().map(|s| s.at)
+        if self.root_taken {
+            // The earliest pending one is a child of the taken root.
+            self.heap[1..].iter().take(2).map(Scheduled::at).min()
+        } else {
+            self.heap.first().map(Scheduled::at)
+        }
+    }
+
+    /// Moves the earliest pending event to `to` if it is due at `due` and no other event is
+    /// due at or before `to`; says whether it did. The event keeps its sequence number, and
+    /// stays the earliest, so the heap needs no change but its key.
+    pub fn postpone_next(&mut self, due: Micros, to: Micros) -> bool {
+        self.settle();
+        let Some(first) = self.heap.first() else {
+            return false;
+        };
+        if first.at() != due {
+            return false;
+        }
+        let next_other = self.heap[1..].iter().take(2).map(Scheduled::at).min();
+        if next_other.is_some_and(|at| at <= to) {
+            return false;
+        }
+        let seq = first.key as u64;
+        self.heap[0].key = Scheduled::<E>::key(to, seq);
+        true
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() - usize::from(self.root_taken)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 
     /// Advances the clock with no event (e.g. to the horizon at the end of a run).
@@ -121,8 +152,56 @@ impl<E> Calendar<E> {
     /// Empties the calendar for reuse in the next replication, keeping its allocation.
     pub fn reset(&mut self) {
         self.heap.clear();
+        self.root_taken = false;
         self.now = 0;
         self.next_seq = 0;
+    }
+
+    /// Removes the root handed out by the last `pop_until`, if nothing overwrote it.
+    fn settle(&mut self) {
+        if !std::mem::take(&mut self.root_taken) {
+            return;
+        }
+        let last = self.heap.pop().expect("a taken root is in the heap");
+        if !self.heap.is_empty() {
+            self.sift_down(0, last);
+        }
+    }
+
+    /// Places `entry` at `hole` or below it, moving smaller children up.
+    fn sift_down(&mut self, mut hole: usize, entry: Scheduled<E>) {
+        let heap = self.heap.as_mut_slice();
+        let len = heap.len();
+        loop {
+            let left = 2 * hole + 1;
+            let child = if left + 1 < len {
+                left + usize::from(heap[left + 1].key < heap[left].key)
+            } else if left < len {
+                left
+            } else {
+                break;
+            };
+            if heap[child].key >= entry.key {
+                break;
+            }
+            heap[hole] = heap[child];
+            hole = child;
+        }
+        heap[hole] = entry;
+    }
+
+    /// Moves the entry at `hole` up to its place.
+    fn sift_up(&mut self, mut hole: usize) {
+        let entry = self.heap[hole];
+        while hole > 0 {
+            let parent = (hole - 1) / 2;
+            if self.heap[parent].key <= entry.key {
+                break;
+            }
+            self.heap[hole] = self.heap[parent];
+            hole = parent;
+        }
+        self.heap[hole] = entry;
     }
 }
 
@@ -192,6 +271,41 @@ mod tests {
         cal.schedule_in(u64::MAX, 3);
         assert_eq!(cal.pop_until(u64::MAX), Some((75, 2)));
         assert_eq!(cal.pop_until(u64::MAX), Some((u64::MAX, 3)));
+    }
+
+    /// Against a plain `BinaryHeap` on (time, sequence): the same events in the same order,
+    /// whatever the mix of pops, schedules and peeks.
+    #[test]
+    fn fires_in_the_order_of_a_plain_heap() {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let mut cal = Calendar::new();
+        let mut reference = BinaryHeap::new();
+        let (mut seq, mut state) = (0u64, 0x2545_F491_4F6C_DD1Du64);
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for step in 0..20_000u64 {
+            let r = next();
+            if r % 3 == 0 {
+                let got = cal.pop_until(u64::MAX);
+                let want = reference.pop().map(|Reverse((at, _, e))| (at, e));
+                assert_eq!(got, want, "step {step}");
+            } else {
+                // Few distinct delays, so that equal times are common.
+                let delay = if r % 7 == 0 { u64::MAX } else { (r >> 8) % 16 };
+                let at = cal.now().saturating_add(delay);
+                cal.schedule_at(at, step);
+                reference.push(Reverse((at, seq, step)));
+                seq += 1;
+            }
+            assert_eq!(cal.len(), reference.len());
+            let want = reference.peek().map(|Reverse((at, _, _))| *at);
+            assert_eq!(cal.peek_time(), want);
+        }
     }
 
     #[test]

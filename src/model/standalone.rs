@@ -81,7 +81,9 @@ pub fn simulate_replication(
                     calendar: &mut calendar,
                     cluster,
                 };
-                clusters[cluster as usize].handle(event, &mut scope);
+                let cluster = &mut clusters[cluster as usize];
+                cluster.handle(event, &mut scope);
+                cluster.fuse_failover(&mut calendar);
             }
             WorldEvent::Witness(event) => {
                 let Some(w) = witness.as_mut() else { continue };
@@ -94,6 +96,7 @@ pub fn simulate_replication(
                         cluster: i as u16,
                     };
                     cluster.set_witness(up, &mut scope);
+                    cluster.fuse_failover(&mut calendar);
                 }
             }
         }

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use super::simulate_replication;
-use crate::metrics::Cause;
+use super::{simulate_replication, ClusterEvent, ClusterSim};
+use crate::engine::Calendar;
+use crate::metrics::{Cause, OutageRecord, TrackerTotals};
 use crate::scenario::{parse, Scenario};
 use crate::time::{MICROS_PER_HOUR as H, MICROS_PER_MINUTE as M, MICROS_PER_SECOND as S};
 
@@ -112,4 +113,56 @@ fn a_restart_on_the_top_priority_server_needs_no_failback() {
     let r = simulate_replication(&s, 1, 0, false);
     assert_eq!(by_cause(&r, Cause::Failback), 0);
     assert_eq!(r.services[0].totals.down, H + 60 * S);
+}
+
+/// Every event of one replication of `scenario`'s single cluster, one by one on a bare
+/// calendar: what the standalone world computes, without fusing a detection and its start.
+fn unfused(scenario: &Scenario, seed: u64, index: u64) -> (TrackerTotals, Vec<OutageRecord>, u64) {
+    let mut cal: Calendar<ClusterEvent> = Calendar::new();
+    let (spec, sim) = (&scenario.clusters[0], &scenario.simulation);
+    let window = (sim.warmup, sim.horizon);
+    let mut cluster = ClusterSim::new(spec, seed, index, window.0, window.1, true, false, &mut cal);
+    let mut events = 0;
+    while let Some((_, event)) = cal.pop_until(window.1) {
+        cluster.handle(event, &mut cal);
+        events += 1;
+    }
+    let (totals, outages) = cluster.finish();
+    (totals, outages, events)
+}
+
+#[test]
+fn a_fused_failover_gives_exactly_the_results_of_its_two_steps() {
+    // Failures often enough that some come during the 30 s detections and 60 s starts, and
+    // every rule that can meet a failover: a shared disk, failback, a sync wait, an
+    // interconnect.
+    let times = r#"
+server_ttf = { dist = "exponential", mean = "2h" }
+server_ttr = { dist = "exponential", mean = "1h" }
+repair_crews = 1
+"#;
+    let variants = [
+        "shared_disk = { ttf = { dist = \"exponential\", mean = \"50h\" }, ttr = \"5h\" }",
+        "failback = true\ngroup_stop = \"30m\"",
+        "server_sync_wait = \"2h\"",
+        "interconnect = { ttf = \"40h\", ttr = \"3h\" }",
+    ];
+    for variant in variants {
+        let s = scenario(&format!("{times}{variant}"), "2000h");
+        let mut fewer = 0;
+        for index in 0..20 {
+            let fused = simulate_replication(&s, 7, index, true);
+            let (totals, outages, events) = unfused(&s, 7, index);
+            assert_eq!(
+                fused.services[0].totals, totals,
+                "{variant}, replication {index}"
+            );
+            assert_eq!(
+                fused.services[0].outages, outages,
+                "{variant}, replication {index}"
+            );
+            fewer += events - fused.events;
+        }
+        assert!(fewer > 100, "{variant}: only {fewer} events saved");
+    }
 }

@@ -14,10 +14,28 @@ pub struct RunCsv {
     replications: csv::Writer<AtomicFile>,
     outages: Option<csv::Writer<AtomicFile>>,
     services: Vec<String>,
+    /// Each field is formatted here and copied out: no allocation per field or row.
+    field: String,
 }
 
 fn csv_err(e: csv::Error) -> io::Error {
     io::Error::other(e)
+}
+
+/// Writes `value` as the next field, formatted as `to_string` does, through `buffer`.
+fn put(
+    w: &mut csv::Writer<AtomicFile>,
+    buffer: &mut String,
+    value: impl std::fmt::Display,
+) -> io::Result<()> {
+    use std::fmt::Write;
+    buffer.clear();
+    write!(buffer, "{value}").expect("formatting into a String cannot fail");
+    w.write_field(buffer.as_bytes()).map_err(csv_err)
+}
+
+fn end_record(w: &mut csv::Writer<AtomicFile>) -> io::Result<()> {
+    w.write_record(None::<&[u8]>).map_err(csv_err)
 }
 
 impl RunCsv {
@@ -56,6 +74,7 @@ impl RunCsv {
             outages,
             // The results' order: the scenario's services, then its VMs.
             services: crate::run::service_names(scenario),
+            field: String::new(),
         })
     }
 
@@ -63,29 +82,29 @@ impl RunCsv {
         let minutes = |us: u64| us as f64 / MICROS_PER_MINUTE as f64;
         for (name, service) in self.services.iter().zip(&result.services) {
             let t = &service.totals;
-            let mut row = vec![
-                result.index.to_string(),
-                name.clone(),
-                t.availability().to_string(),
-                minutes(t.down).to_string(),
-                t.outages.to_string(),
-                hours(t.up).to_string(),
-                hours(t.down).to_string(),
-            ];
-            row.extend(t.down_by_cause.iter().map(|&d| minutes(d).to_string()));
-            self.replications.write_record(&row).map_err(csv_err)?;
+            let w = &mut self.replications;
+            let field = &mut self.field;
+            put(w, field, result.index)?;
+            w.write_field(name).map_err(csv_err)?;
+            put(w, field, t.availability())?;
+            put(w, field, minutes(t.down))?;
+            put(w, field, t.outages)?;
+            put(w, field, hours(t.up))?;
+            put(w, field, hours(t.down))?;
+            for &d in &t.down_by_cause {
+                put(w, field, minutes(d))?;
+            }
+            end_record(w)?;
             if let Some(w) = self.outages.as_mut() {
                 for o in &service.outages {
-                    w.write_record([
-                        result.index.to_string(),
-                        name.clone(),
-                        hours(o.start).to_string(),
-                        hours(o.end).to_string(),
-                        hours(o.end - o.start).to_string(),
-                        o.cause.name().to_string(),
-                        o.censored.to_string(),
-                    ])
-                    .map_err(csv_err)?;
+                    put(w, field, result.index)?;
+                    w.write_field(name).map_err(csv_err)?;
+                    put(w, field, hours(o.start))?;
+                    put(w, field, hours(o.end))?;
+                    put(w, field, hours(o.end - o.start))?;
+                    w.write_field(o.cause.name()).map_err(csv_err)?;
+                    put(w, field, o.censored)?;
+                    end_record(w)?;
                 }
             }
         }

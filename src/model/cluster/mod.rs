@@ -181,6 +181,13 @@ pub struct ClusterSim<'s> {
     /// The stop in progress: what follows it, and the stop scripts' CLP_FACTOR.
     after_stop: AfterStop,
     stop_factor: ClpFactor,
+    /// A detection armed by the event being handled ends then (see `fuse_failover`).
+    detection_due: Option<Micros>,
+    /// A draw of `group_start` taken ahead by `fuse_failover` and not used there: the next
+    /// start takes it, so the stream's draws go to the same starts as without fusing.
+    start_draw: Option<Micros>,
+    /// The armed step is a detection and the start after it, as one event.
+    fused: bool,
 }
 
 /// Schedules cluster events on a world calendar whose event type wraps `ClusterEvent`.
@@ -200,7 +207,7 @@ pub struct Scoped<'c, E> {
     pub cluster: u16,
 }
 
-impl<E: FromClusterEvent> ClusterCalendar for Scoped<'_, E> {
+impl<E: FromClusterEvent + Copy> ClusterCalendar for Scoped<'_, E> {
     fn schedule(&mut self, delay: Micros, event: ClusterEvent) {
         let wrapped = E::from_cluster_event(self.cluster, event);
         self.calendar.schedule_in(delay, wrapped);
@@ -212,7 +219,7 @@ impl<E: FromClusterEvent> ClusterCalendar for Scoped<'_, E> {
 
 /// Every cluster of a scenario, each scheduling on the shared world calendar, for one
 /// replication.
-pub fn build_clusters<'s, E: FromClusterEvent>(
+pub fn build_clusters<'s, E: FromClusterEvent + Copy>(
     scenario: &'s crate::scenario::Scenario,
     seed: u64,
     replication: u64,
@@ -290,6 +297,9 @@ impl<'s> ClusterSim<'s> {
             held: vec![false; servers],
             after_stop: AfterStop::Restart,
             stop_factor: ClpFactor::GroupMove,
+            detection_due: None,
+            start_draw: None,
+            fused: false,
         };
         for server in 0..servers {
             sim.schedule_failure(server, calendar);
@@ -508,6 +518,9 @@ impl<'s> ClusterSim<'s> {
             ClusterEvent::DiskRepaired => self.disk_repaired(calendar),
             ClusterEvent::GroupStep { generation } => {
                 if self.step.is_current(generation) {
+                    if std::mem::take(&mut self.fused) {
+                        self.fused_start();
+                    }
                     self.group_step_done(calendar);
                 }
             }
@@ -574,6 +587,7 @@ impl<'s> ClusterSim<'s> {
     }
 
     /// Servers without a time-to-failure distribution never fail by themselves.
+    #[inline]
     fn schedule_failure(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         if let Some(dist) = &self.spec.server_ttf {
             let ttf = dist.sample(&mut self.streams.server_ttf[server]);
@@ -583,6 +597,7 @@ impl<'s> ClusterSim<'s> {
         }
     }
 
+    #[inline]
     fn start_repair(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         let Some(ttr) = &self.spec.server_ttr else {
             return;
@@ -603,22 +618,75 @@ impl<'s> ClusterSim<'s> {
             .is_none_or(|crews| self.in_repair < crews)
     }
 
-    /// Arms the group's single step timer with a draw from `dist`.
-    fn arm_step(&mut self, dist: StepKind, calendar: &mut impl ClusterCalendar) {
-        let (dist, stream): (&Dist, &mut Stream) = match dist {
+    /// Arms the group's single step timer with a draw from `dist`; returns the delay.
+    fn arm_step(&mut self, kind: StepKind, calendar: &mut impl ClusterCalendar) -> Micros {
+        let ahead = match kind {
+            StepKind::Start => self.start_draw.take(),
+            _ => None,
+        };
+        let (dist, stream): (&Dist, &mut Stream) = match kind {
             StepKind::Detection => (&self.spec.heartbeat_timeout, &mut self.streams.heartbeat),
             StepKind::Start => (&self.spec.group_start, &mut self.streams.group_start),
             StepKind::Stop => (&self.spec.group_stop, &mut self.streams.group_stop),
             StepKind::SyncWait => (&self.spec.server_sync_wait, &mut self.streams.sync_wait),
         };
-        let delay = dist.sample(stream);
+        let delay = ahead.unwrap_or_else(|| dist.sample(stream));
         let generation = self.step.arm();
+        self.fused = false;
         calendar.schedule(delay, ClusterEvent::GroupStep { generation });
+        delay
     }
 
     fn start_detection(&mut self, calendar: &mut impl ClusterCalendar) {
         self.group = Group::Detecting;
-        self.arm_step(StepKind::Detection, calendar);
+        let delay = self.arm_step(StepKind::Detection, calendar);
+        self.detection_due = Some(calendar.now().saturating_add(delay));
+    }
+
+    /// Called by a world after each event it handled on this cluster: if that event armed
+    /// a detection, and no other event at all is due before the detection and the start
+    /// after it would both be over, nothing can happen in between. Then the detection's
+    /// event is moved to the end of the start and does both: one event instead of two.
+    ///
+    /// The results are exactly those of the two events: the start's duration is the same
+    /// draw of the same stream (kept for the next start if it is not used here), the group
+    /// starts on the server it would have chosen at the end of the detection (nothing
+    /// changed), and the moved event keeps its sequence number, which no other event due at
+    /// the same time can be ordered against (none is due before it).
+    #[inline]
+    pub fn fuse_failover<E: Copy>(&mut self, calendar: &mut Calendar<E>) {
+        // Inline, as it is called after every event and most arm nothing.
+        if let Some(due) = self.detection_due.take() {
+            self.fuse_detection(due, calendar);
+        }
+    }
+
+    #[inline(never)]
+    fn fuse_detection<E: Copy>(&mut self, due: Micros, calendar: &mut Calendar<E>) {
+        if self.group != Group::Detecting || !self.disk_up || !self.server_up.contains(&true) {
+            return;
+        }
+        let start = *self
+            .start_draw
+            .get_or_insert_with(|| self.spec.group_start.sample(&mut self.streams.group_start));
+        if calendar.postpone_next(due, due.saturating_add(start)) {
+            self.start_draw = None;
+            self.fused = true;
+        }
+    }
+
+    /// The detection of a fused failover ended (nothing happened since it began): the
+    /// start on the highest-priority member, which has just ended too, as `try_start`
+    /// would have begun it.
+    fn fused_start(&mut self) {
+        debug_assert_eq!(self.group, Group::Detecting);
+        let server = self
+            .server_up
+            .iter()
+            .position(|&up| up)
+            .expect("a fused failover has a member to start on");
+        self.start_event = ClpEvent::Failover;
+        self.group = Group::Starting(server);
     }
 
     /// Starts the group on the highest-priority server that is up, or waits for the disk or
@@ -645,6 +713,7 @@ impl<'s> ClusterSim<'s> {
         }
     }
 
+    #[inline]
     fn server_fails(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         let was_member = self.server_up[server];
         self.server_up[server] = false;
@@ -681,6 +750,7 @@ impl<'s> ClusterSim<'s> {
         }
     }
 
+    #[inline]
     fn server_repaired(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         self.in_repair -= 1;
         self.schedule_failure(server, calendar);
@@ -692,6 +762,7 @@ impl<'s> ClusterSim<'s> {
 
     /// The server joins the cluster (after a repair, a reboot, or when it can see the cluster
     /// again) and takes the group if it waits.
+    #[inline]
     fn join(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         self.server_up[server] = true;
         self.server_state[server] = ServerState::Member;

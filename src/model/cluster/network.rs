@@ -46,6 +46,11 @@ impl Network {
         }
     }
 
+    /// The interconnect is up, no server is cut off and no partition timeout runs.
+    pub fn quiet(&self) -> bool {
+        self.interconnect_up && !self.partition_armed && !self.cut_off.contains(&true)
+    }
+
     pub fn cancel_reboot(&mut self, server: usize) {
         self.reboot[server].cancel();
     }
@@ -98,7 +103,19 @@ impl ClusterSim<'_> {
     }
 
     /// Called after any change of connectivity or membership.
+    #[inline]
     pub(super) fn membership_changed(&mut self, calendar: &mut impl ClusterCalendar) {
+        // A cluster whose network never failed (most clusters, on most events): every member
+        // hears every other, no partition is pending and there is no dual activation to end.
+        // Checked here, inline, because it is most of the calls (every failure and repair).
+        if self.net.quiet() && !self.uses_witness() && self.group != Group::SplitBrain {
+            return;
+        }
+        self.resolve_membership(calendar);
+    }
+
+    #[inline(never)]
+    fn resolve_membership(&mut self, calendar: &mut impl ClusterCalendar) {
         if self.uses_witness() {
             self.admit_isolated(calendar);
         }
@@ -241,6 +258,7 @@ impl ClusterSim<'_> {
     /// A server has booted (after a repair or a reboot). With witness resolution it joins only
     /// if it reaches the witness or a booted peer (ECX at start-up with no heartbeat: if the
     /// NP target is unreachable, the cluster service stops).
+    #[inline]
     pub(super) fn boot(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         if self.uses_witness() && !self.can_join(server) {
             self.server_state[server] = ServerState::Isolated;

@@ -5,7 +5,7 @@
 //! timeouts of a partition) are separate from those of the servers and the group, so adding
 //! an interconnect to a cluster leaves its servers' and its group's draws unchanged.
 
-use crate::engine::{component_stream, Stream};
+use crate::engine::{component_stream_of, Stream};
 use crate::scenario::Cluster;
 
 pub(super) struct Streams {
@@ -30,27 +30,27 @@ pub(super) struct NetworkStreams {
 
 impl Streams {
     pub fn new(spec: &Cluster, seed: u64, replication: u64) -> Streams {
-        let stream = |name: String| component_stream(seed, replication, &name);
-        let cluster = &spec.name;
+        let stream = |parts: &[&str]| component_stream_of(seed, replication, parts);
+        let cluster = spec.name.as_str();
         let per_server = |quantity: &str| -> Vec<Stream> {
             spec.servers
                 .iter()
-                .map(|s| stream(format!("server/{s}/{quantity}")))
+                .map(|s| stream(&["server/", s, "/", quantity]))
                 .collect()
         };
         Streams {
             server_ttf: per_server("ttf"),
             server_ttr: per_server("ttr"),
-            heartbeat: stream(format!("cluster/{cluster}/heartbeat_timeout")),
-            group_start: stream(format!("cluster/{cluster}/group_start")),
-            group_stop: stream(format!("cluster/{cluster}/group_stop")),
-            sync_wait: stream(format!("cluster/{cluster}/server_sync_wait")),
-            disk_ttf: stream(format!("disk/{cluster}/ttf")),
-            disk_ttr: stream(format!("disk/{cluster}/ttr")),
+            heartbeat: stream(&["cluster/", cluster, "/heartbeat_timeout"]),
+            group_start: stream(&["cluster/", cluster, "/group_start"]),
+            group_stop: stream(&["cluster/", cluster, "/group_stop"]),
+            sync_wait: stream(&["cluster/", cluster, "/server_sync_wait"]),
+            disk_ttf: stream(&["disk/", cluster, "/ttf"]),
+            disk_ttr: stream(&["disk/", cluster, "/ttr"]),
             network: NetworkStreams {
-                interconnect_ttf: stream(format!("interconnect/{cluster}/ttf")),
-                interconnect_ttr: stream(format!("interconnect/{cluster}/ttr")),
-                partition_heartbeat: stream(format!("cluster/{cluster}/partition_heartbeat")),
+                interconnect_ttf: stream(&["interconnect/", cluster, "/ttf"]),
+                interconnect_ttr: stream(&["interconnect/", cluster, "/ttr"]),
+                partition_heartbeat: stream(&["cluster/", cluster, "/partition_heartbeat"]),
                 server_reboot: per_server("reboot"),
             },
         }
