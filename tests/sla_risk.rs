@@ -392,6 +392,8 @@ fn bad_sla_and_cost_values_are_located_errors() {
     let out = ecxsim(&[
         "run",
         write(dir.path(), "short.toml", &text).to_str().unwrap(),
+        "--out",
+        dir.path().join("short-out").to_str().unwrap(),
     ]);
     // It runs (a quick look at a short horizon is useful), says why the SLA figures are
     // empty, and leaves them empty.
