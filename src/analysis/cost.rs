@@ -30,11 +30,11 @@ impl CostModel {
     pub fn of(scenario: &Scenario) -> Option<CostModel> {
         let cost = scenario.cost?;
         let servers: usize = scenario.clusters.iter().map(|c| c.servers.len()).sum();
-        // Every priced piece of infrastructure: (how many, yearly cost of one). Replication
-        // links join this list when they are modelled.
+        // Every priced piece of infrastructure: (how many, yearly cost of one).
         let pieces = [
             (servers, cost.server_per_year),
             (scenario.clusters.len(), cost.cluster_per_year),
+            (scenario.links.len(), cost.link_per_year),
         ];
         Some(CostModel {
             cost,
@@ -126,5 +126,27 @@ impl CostAccumulator {
             lost_writes_per_year: estimate(&self.lost_writes, 0.0),
             infrastructure_per_year: self.infrastructure,
         }
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+    use crate::scenario::Cost;
+
+    #[test]
+    fn every_replication_link_is_priced_per_year() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/cluster_set_wan.toml");
+        let mut sc = crate::scenario::load(&path).unwrap();
+        assert!(!sc.links.is_empty());
+        sc.cost = Some(Cost {
+            link_per_year: 7000.0,
+            cluster_per_year: 100.0,
+            ..Cost::default()
+        });
+        let model = CostModel::of(&sc).unwrap();
+        let expected = 7000.0 * sc.links.len() as f64 + 100.0 * sc.clusters.len() as f64;
+        assert_eq!(model.infrastructure(), expected);
     }
 }

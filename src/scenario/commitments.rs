@@ -24,6 +24,8 @@ pub struct Cost {
     pub server_per_year: f64,
     /// Per `[[cluster]]` (licences, the cluster's own costs), per year.
     pub cluster_per_year: f64,
+    /// Per `[[link]]` (a WAN line between two sites), per year.
+    pub link_per_year: f64,
 }
 
 pub fn read_sla(top: &mut TableReader) -> Result<Option<Sla>> {
@@ -90,6 +92,7 @@ pub fn read_cost(top: &mut TableReader) -> Result<Option<Cost>> {
         amount("lost_writes_per_minute")?,
         amount("server_per_year")?,
         amount("cluster_per_year")?,
+        amount("link_per_year")?,
     ];
     if read.iter().all(Option::is_none) {
         // Misspelt keys are reported as unknown first: `finish` names the allowed ones.
@@ -99,16 +102,17 @@ pub fn read_cost(top: &mut TableReader) -> Result<Option<Cost>> {
             span,
             "cost",
             "expected at least one of downtime_per_minute, lost_writes_per_minute, \
-             server_per_year, cluster_per_year in [cost]",
+             server_per_year, cluster_per_year, link_per_year in [cost]",
         ));
     }
     t.finish()?;
-    let [downtime_per_minute, lost_writes_per_minute, server_per_year, cluster_per_year] =
+    let [downtime_per_minute, lost_writes_per_minute, server_per_year, cluster_per_year, link_per_year] =
         read.map(|v| v.unwrap_or(0.0));
     Ok(Some(Cost {
         downtime_per_minute,
         lost_writes_per_minute,
         server_per_year,
         cluster_per_year,
+        link_per_year,
     }))
 }
