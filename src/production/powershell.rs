@@ -152,20 +152,34 @@ impl Inner {
         stdin: Option<String>,
     ) -> BackendResult<(Option<i32>, String, String)> {
         let exe = &self.config.executable;
-        let mut child = Command::new(exe)
-            .args(["-NoProfile", "-NonInteractive", "-Command", script])
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| BackendError::Failed {
-                target: "PowerShell".into(),
-                message: format!("cannot run {}: {e}", exe.display()),
-            })?;
+        let spawn = || {
+            Command::new(exe)
+                .args(["-NoProfile", "-NonInteractive", "-Command", script])
+                .stdin(if stdin.is_some() {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+        };
+        // An executable just written ("text file busy" while another process's fork still
+        // holds it open for a moment) is retried briefly rather than taken for a failure.
+        let mut started = spawn();
+        for _ in 0..5 {
+            match &started {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(Duration::from_millis(20));
+                    started = spawn();
+                }
+                _ => break,
+            }
+        }
+        let mut child = started.map_err(|e| BackendError::Failed {
+            target: "PowerShell".into(),
+            message: format!("cannot run {}: {e}", exe.display()),
+        })?;
         if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
             // A shell that exits before reading is not an error of ours.
             let _ = pipe.write_all(text.as_bytes());
