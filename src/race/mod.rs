@@ -14,6 +14,6 @@ pub use exhaustive::{exhaustive, ExhaustiveReport};
 pub use progress::TerminalProgress;
 pub use sensitivity::{SensitivityPoint, SWEEPS as SENSITIVITY_SWEEPS};
 pub use sweep::{
-    double_failover, raced_vms, sweep, OffsetResult, Progress, Silent, SweepConfig, SweepReport,
-    DEFAULT_MAX_STATES,
+    crashed_servers, double_failover, raced_vms, sweep, OffsetResult, Progress, Silent,
+    SweepConfig, SweepReport, DEFAULT_MAX_STATES,
 };

@@ -131,7 +131,7 @@ pub fn raced_vms(base: &Scenario) -> Vec<usize> {
 }
 
 /// The servers that crash: the active (first) servers of the first VM's two clusters.
-fn crashed_servers(base: &Scenario) -> Option<[String; 2]> {
+pub fn crashed_servers(base: &Scenario) -> Option<[String; 2]> {
     let vm = base.vms.first()?;
     Some([
         base.clusters[vm.cluster].servers[0].clone(),

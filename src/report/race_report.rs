@@ -7,7 +7,7 @@ use std::io;
 use std::path::Path;
 
 use super::atomic::AtomicFile;
-use crate::race::{raced_vms, ExhaustiveReport, SweepReport};
+use crate::race::{crashed_servers, raced_vms, ExhaustiveReport, SweepReport};
 use crate::scenario::Scenario;
 
 fn end_state_columns(reports: &[SweepReport]) -> Vec<String> {
@@ -25,7 +25,7 @@ fn optional_seconds(v: Option<f64>) -> String {
 
 /// A broken share with its interval: `2.32% [1.77%, 2.99%]`.
 pub fn share(broken: u64, runs: u64, ci95: [f64; 2]) -> String {
-    let pct = |x: f64| format!("{:.2}%", 100.0 * x);
+    let pct = super::risk::percent;
     format!(
         "{} [{}, {}]",
         pct(broken as f64 / runs.max(1) as f64),
@@ -41,9 +41,10 @@ pub fn what_is_raced(scenario: &Scenario) -> String {
         return "nothing to race: no VM is replicated between two clusters".to_string();
     };
     let vm = &scenario.vms[first];
+    let [p_server, r_server] = crashed_servers(scenario).unwrap_or_default();
     let (p, r) = (
-        &scenario.clusters[vm.cluster],
-        &scenario.clusters[vm.replica_cluster],
+        &scenario.clusters[vm.cluster].name,
+        &scenario.clusters[vm.replica_cluster].name,
     );
     let names: Vec<String> = raced
         .iter()
@@ -58,12 +59,8 @@ pub fn what_is_raced(scenario: &Scenario) -> String {
         })
         .collect();
     let mut text = format!(
-        "racing {}: {} of {} and {} of {} crash",
+        "racing {}: {p_server} of {p} and {r_server} of {r} crash",
         names.join(", "),
-        p.servers[0],
-        p.name,
-        r.servers[0],
-        r.name
     );
     let others = scenario.vms.len() - raced.len();
     if others > 0 {
