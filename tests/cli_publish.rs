@@ -338,9 +338,11 @@ fn sweep_and_race_check_their_options_before_simulating() {
             param,
             "--values",
             values,
-            // Minutes of simulation, within the limit that needs --allow-large.
+            // Hours of simulation: a command that checked its options only afterwards would
+            // outlast the wait below by far, even on a fast machine.
             "--replications",
-            "100000",
+            "10000000",
+            "--allow-large",
             "--out",
             out,
         ])
@@ -381,7 +383,8 @@ fn sweep_and_race_check_their_options_before_simulating() {
             "is not a folder",
         ),
     ] {
-        let done = wait_at_most(child, Duration::from_secs(30));
+        // Generous: the four start at once on a loaded machine; each needs milliseconds.
+        let done = wait_at_most(child, Duration::from_secs(120));
         let err = String::from_utf8_lossy(&done.stderr);
         assert_eq!(done.status.code(), Some(2), "{err}");
         assert!(err.contains(expect), "{expect}: {err}");

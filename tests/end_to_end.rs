@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod common;
+use common::free_port;
+
 const USER: &str = "admin";
 const PASSWORD: &str = "Serve-pa55";
 const WINRM_PASSWORD: &str = "Winrm-pa55";
@@ -48,14 +51,6 @@ impl Drop for Killed {
 fn private(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn agent() -> ureq::Agent {

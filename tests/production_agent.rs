@@ -18,6 +18,9 @@ use ecxsim::production::credentials::Credential;
 use ecxsim::production::lease_book::StoredBook;
 use ecxsim::production::lease_service::LeaseService;
 
+mod common;
+use common::free_port;
+
 const ECX_PASSWORD: &str = "Ecx-pa55";
 const WINRM_PASSWORD: &str = "Winrm-pa55";
 const LEASE_PASSWORD: &str = "Lease-pa55";
@@ -62,14 +65,6 @@ fn ecx_stub(group: &'static str, server: &'static str) -> SocketAddr {
         }
     });
     addr
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Site {

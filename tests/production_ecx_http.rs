@@ -8,6 +8,8 @@ use ecxsim::backend::{BackendError, Ecx, GroupStatus};
 use ecxsim::production::credentials::Credential;
 use ecxsim::production::http_ecx::{EcxApiConfig, HttpEcx};
 
+mod common;
+
 /// What the stub saw: method, URL, Authorization header, body.
 type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;
 
@@ -73,10 +75,7 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
 
 /// A loopback port nothing listens on.
 fn closed_port() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    drop(l);
-    addr
+    format!("127.0.0.1:{}", common::free_port())
 }
 
 #[test]

@@ -16,6 +16,8 @@ use ecxsim::production::lease_book::StoredBook;
 use ecxsim::production::lease_client::LeaseClient;
 use ecxsim::production::lease_service::LeaseService;
 
+mod common;
+
 const AUTH: &str = "Basic bGVhc2U6czNjcmV0"; // lease:s3cret
 
 fn credential() -> Credential {
@@ -201,10 +203,7 @@ fn role_records_are_fenced_by_their_epoch() {
 
 #[test]
 fn an_unreachable_service_is_waited_for_then_reported() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = common::free_port();
     let c = LeaseClient::http(
         &format!("http://127.0.0.1:{port}"),
         Some(&credential()),

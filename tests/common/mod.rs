@@ -45,3 +45,22 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// A loopback port nothing listens on, for a server a test starts later (often in another
+/// process). It is taken below the kernel's ephemeral range, so a socket bound to port 0 in
+/// the meantime (a stub server, a client connection) can never be handed the same port; the
+/// process id and a counter spread concurrent tests and test binaries over the range.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000; // up to 31,999: below 32,768, Linux's default ephemeral start
+    let base = std::process::id().wrapping_mul(7919);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + base.wrapping_add(n.wrapping_mul(97)) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
