@@ -118,6 +118,26 @@ pub struct HyperVFarm {
     pub hosts: BTreeMap<String, HostState>,
     /// Which cluster's disk holds each vmcx path.
     pub paths: BTreeMap<String, (String, String)>,
+    changes: ChangeCount,
+}
+
+/// How many times the farm's methods may have changed it: a reader that derived something
+/// from the farm can tell it still holds while the count stands. It is history, not state:
+/// two farms in the same state compare and hash equal whatever their counts (the exhaustive
+/// explorer merges such states).
+#[derive(Debug, Clone, Copy, Default)]
+struct ChangeCount(u64);
+
+impl PartialEq for ChangeCount {
+    fn eq(&self, _: &ChangeCount) -> bool {
+        true
+    }
+}
+
+impl Eq for ChangeCount {}
+
+impl std::hash::Hash for ChangeCount {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 /// Where a VM's configuration file lives on a cluster's shared disk (`$VMPath\$vmcxid`).
@@ -184,7 +204,18 @@ fn not_accessible(vm: &str) -> BackendError {
 }
 
 impl HyperVFarm {
+    /// The farm's change count (see `ChangeCount`): unchanged since a reading, the reading
+    /// still holds.
+    pub fn changes(&self) -> u64 {
+        self.changes.0
+    }
+
+    fn changed(&mut self) {
+        self.changes.0 += 1;
+    }
+
     pub fn add_host(&mut self, name: &str, cluster: &str) {
+        self.changed();
         self.hosts.insert(
             name.to_string(),
             HostState {
@@ -246,6 +277,9 @@ impl HyperVFarm {
     ) -> (OpResult, Option<HvEffect>) {
         if let Err(e) = self.reach(caller, host) {
             return (Err(e), None);
+        }
+        if !cmd.only_reads() {
+            self.changed();
         }
         let mut effect = None;
         let result = match cmd {
@@ -599,6 +633,7 @@ impl HyperVFarm {
     /// Initial replication started on `primary` has transferred: both ends replicate, or the
     /// primary records an error if the pair came apart meanwhile. True on success.
     pub fn finish_initial_replication(&mut self, primary: &str, vm: &str) -> bool {
+        self.changed();
         let in_progress = self.relationship(primary, vm).is_some_and(|r| {
             r.mode == ReplicationMode::Primary
                 && r.state == ReplicationState::InitialReplicationInProgress
@@ -628,6 +663,7 @@ impl HyperVFarm {
     /// The shared disk leaves `host`: its relationships go to Error/Critical; a running VM
     /// keeps its power state (the documented "VM keeps running") but has no storage.
     pub fn detach_disk(&mut self, host: &str) {
+        self.changed();
         let Some(h) = self.hosts.get_mut(host) else {
             return;
         };
@@ -646,6 +682,7 @@ impl HyperVFarm {
     /// The shared disk comes (back) to `host`. A relationship whose partner still points back
     /// resumes where it was; one whose pair was re-pointed meanwhile stays in Error.
     pub fn attach_disk(&mut self, host: &str) {
+        self.changed();
         let Some(h) = self.hosts.get_mut(host) else {
             return;
         };
@@ -675,6 +712,7 @@ impl HyperVFarm {
     /// The critical pause of the VMs that lost their storage on `host` ran out: they are
     /// turned off (`AutomaticCriticalErrorActionTimeout`).
     pub fn power_off_without_disk(&mut self, host: &str) {
+        self.changed();
         let Some(h) = self.hosts.get_mut(host) else {
             return;
         };
@@ -689,6 +727,7 @@ impl HyperVFarm {
     /// The host dies: every VM on it stops; its disk is gone with it. `leaves` is what its
     /// primary relationships come back to with the disk (see `CrashState`).
     pub fn crash(&mut self, host: &str, leaves: CrashState) {
+        self.changed();
         self.detach_disk(host);
         if let Some(h) = self.hosts.get_mut(host) {
             h.up = false;
@@ -711,6 +750,7 @@ impl HyperVFarm {
     }
 
     pub fn power_on(&mut self, host: &str) {
+        self.changed();
         if let Some(h) = self.hosts.get_mut(host) {
             h.up = true;
             h.connected = true;
@@ -718,6 +758,7 @@ impl HyperVFarm {
     }
 
     pub fn set_connected(&mut self, host: &str, connected: bool) {
+        self.changed();
         if let Some(h) = self.hosts.get_mut(host) {
             h.connected = connected;
         }
@@ -962,6 +1003,44 @@ mod tests {
         run(&mut farm, "r", HvCmd::EnableAsReplica { vm: vm() });
         run(&mut farm, "p", enable(Some(30)));
         assert_eq!(farm.relationship("r", "vm").unwrap().frequency_s, 30);
+    }
+
+    /// Reads leave the change count; changes move it; and two farms in the same state are
+    /// equal and hash alike whatever their histories (the exhaustive explorer merges them).
+    #[test]
+    fn the_change_count_follows_changes_and_is_not_state() {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let pair = || {
+            let mut farm = HyperVFarm::default();
+            for h in ["p", "r"] {
+                farm.add_host(h, "c");
+                farm.hosts.get_mut(h).unwrap().disk = true;
+            }
+            initial_pair(&mut farm, "vm", "p", "r", 30);
+            farm
+        };
+        let mut farm = pair();
+        let mut rng = crate::engine::Stream::seed_from_u64(1);
+        let before = farm.changes();
+        let get = HvCmd::GetReplication { vm: "vm".into() };
+        farm.apply("p", "p", &get, 0, 0.0, 0, &mut rng).0.unwrap();
+        farm.apply("p", "p", &HvCmd::ListReplication, 0, 0.0, 0, &mut rng).0.unwrap();
+        assert_eq!(farm.changes(), before);
+        let stop = HvCmd::StopVm { vm: "vm".into() };
+        farm.apply("p", "p", &stop, 0, 0.0, 0, &mut rng).0.unwrap();
+        assert!(farm.changes() > before);
+        // Stopped, then started again: the state of a fresh pair, reached another way.
+        let start = HvCmd::StartVm { vm: "vm".into() };
+        farm.apply("p", "p", &start, 0, 0.0, 0, &mut rng).0.unwrap();
+        let fresh = pair();
+        assert_ne!(farm.changes(), fresh.changes());
+        assert_eq!(farm, fresh);
+        let hash = |f: &HyperVFarm| {
+            let mut h = DefaultHasher::new();
+            f.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&farm), hash(&fresh));
     }
 
     /// A crashed primary whose storage comes back: in Error it resumes replicating (its

@@ -85,6 +85,14 @@ impl HvCmd {
         }
     }
 
+    /// The cmdlet only reads (Get-VM, Get-VMReplication): it changes nothing on the host.
+    pub fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            HvCmd::GetVm { .. } | HvCmd::GetReplication { .. } | HvCmd::ListReplication
+        )
+    }
+
     /// The cmdlet as a script would write it (for timelines).
     pub fn render(&self, host: &str) -> String {
         match self {

@@ -169,7 +169,7 @@ impl SyncClock {
 }
 
 /// What the world tells a VM after a change, from the Hyper-V mock and its two clusters.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VmView {
     /// The copy (0: home cluster, 1: replica cluster) the VM serves from: running on a host
     /// that holds its cluster's shared disk.

@@ -9,6 +9,7 @@
 //! the group), launches the script resources of a group that activated, and refreshes the VMs
 //! of those clusters only: the cost of an event does not grow with the number of clusters.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use crate::backend::sim::{
@@ -33,6 +34,15 @@ use super::scripts::ScriptTask;
 use super::vm::{SyncClock, VmRt, VmView};
 use super::ScriptedFault;
 use crate::world::{Fault, ScriptRecord, TraceEntry, TraceKind, VmHistory};
+
+/// What a VM's view is read from, as far as it can change: the farm's and the clusters'
+/// change counts, and where DNS sends the clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ViewInputs {
+    farm: u64,
+    clusters: u64,
+    dns_target: usize,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Event {
@@ -183,6 +193,11 @@ pub struct World<'s> {
     cluster_dirty: Vec<bool>,
     dirty_vms: Vec<usize>,
     vm_dirty: Vec<bool>,
+    /// Counts the changes to the clusters (their states and the groups' synced holders) that
+    /// a VM's view reads: with the farm's change count, it tells a cached view still holds.
+    cluster_changes: u64,
+    /// Each VM's last view and what it was read from (most events leave it as it was).
+    view_cache: Vec<Cell<Option<(ViewInputs, VmView)>>>,
     /// An initial replication of the VM completed in this event.
     pub(super) resynchronised: Vec<bool>,
     /// Per VM: its calls' durations (scripts' and master's alike), the flaky removal, its
@@ -344,6 +359,8 @@ impl<'s> World<'s> {
             cluster_dirty: vec![false; n_clusters],
             dirty_vms: Vec::new(),
             vm_dirty: vec![false; n_vms],
+            cluster_changes: 0,
+            view_cache: vec![Cell::new(None); n_vms],
             resynchronised: vec![false; n_vms],
             rng_calls: vm_streams(scenario, seed, replication, "calls"),
             rng_flaky: vm_streams(scenario, seed, replication, "flaky-remove"),
@@ -486,6 +503,7 @@ impl<'s> World<'s> {
     }
 
     pub(super) fn touch_cluster(&mut self, cluster: usize) {
+        self.cluster_changes += 1;
         if !self.cluster_dirty[cluster] {
             self.cluster_dirty[cluster] = true;
             self.dirty_clusters.push(cluster);
@@ -783,6 +801,7 @@ impl<'s> World<'s> {
         let old = self.synced[c].holder;
         if holder != old {
             self.synced[c].holder = holder;
+            self.cluster_changes += 1;
             if let Some(a) = old {
                 // The group left the server: ECX ends the resources' scripts there, and a VM
                 // running there pauses (Paused-Critical) until its storage returns or the
@@ -950,8 +969,26 @@ impl<'s> World<'s> {
         self.check_operations(v, &view);
     }
 
-    /// What the Hyper-V mock and the two clusters say of a VM now.
+    /// What the Hyper-V mock and the two clusters say of a VM now: the cached view while
+    /// nothing it is read from changed.
     pub(super) fn vm_view(&self, v: usize) -> VmView {
+        let inputs = ViewInputs {
+            farm: self.farm.changes(),
+            clusters: self.cluster_changes,
+            dns_target: self.vms[v].dns_target,
+        };
+        if let Some((cached, view)) = self.view_cache[v].get() {
+            if cached == inputs {
+                debug_assert_eq!(view, self.read_vm_view(v), "a stale view of a VM");
+                return view;
+            }
+        }
+        let view = self.read_vm_view(v);
+        self.view_cache[v].set(Some((inputs, view)));
+        view
+    }
+
+    fn read_vm_view(&self, v: usize) -> VmView {
         let name = &self.scenario.vms[v].name;
         let vm = &self.vms[v];
         let mut serving: Option<usize> = None;
