@@ -34,7 +34,9 @@ pub struct Call {
 #[derive(Debug, Default)]
 pub struct Mailbox {
     submitted: Vec<Call>,
-    results: BTreeMap<CallId, (TaskId, OpResult)>,
+    /// Results not yet taken: rarely more than one, a few while the master fails several VMs
+    /// over (a list is cheaper to search than a map is to keep).
+    results: Vec<(CallId, TaskId, OpResult)>,
     logs: Vec<(TaskId, LogLevel, String)>,
     next_call: CallId,
 }
@@ -50,7 +52,8 @@ impl Mailbox {
     }
 
     pub fn take_result(&mut self, call: CallId) -> Option<OpResult> {
-        self.results.remove(&call).map(|(_, result)| result)
+        let i = self.results.iter().position(|(id, _, _)| *id == call)?;
+        Some(self.results.swap_remove(i).2)
     }
 
     pub fn log(&mut self, task: TaskId, level: LogLevel, message: String) {
@@ -173,7 +176,7 @@ impl<T> Executor<T> {
         self.tasks.remove(&id);
         self.history.remove(&id);
         let mut mailbox = self.mailbox.borrow_mut();
-        mailbox.results.retain(|_, (task, _)| *task != id);
+        mailbox.results.retain(|(_, task, _)| *task != id);
         mailbox.submitted.retain(|call| call.task != id);
     }
 
@@ -185,11 +188,18 @@ impl<T> Executor<T> {
             result.hash(&mut hasher);
             *h = hasher.finish();
         }
-        self.mailbox.borrow_mut().results.insert(call, (id, result));
+        self.mailbox.borrow_mut().results.push((call, id, result));
     }
 
-    pub fn take_submitted(&self) -> Vec<Call> {
-        std::mem::take(&mut self.mailbox.borrow_mut().submitted)
+    /// Moves the calls submitted since the last time into `calls` (both buffers keep their
+    /// capacity: no allocation per call).
+    pub fn take_submitted(&self, calls: &mut Vec<Call>) {
+        calls.append(&mut self.mailbox.borrow_mut().submitted);
+    }
+
+    /// Forgets the calls submitted since the last time (their task is gone).
+    pub fn drop_submitted(&self) {
+        self.mailbox.borrow_mut().submitted.clear();
     }
 
     pub fn take_logs(&self) -> Vec<(TaskId, LogLevel, String)> {

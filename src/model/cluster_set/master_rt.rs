@@ -141,7 +141,7 @@ impl<'s> MasterRt<'s> {
         self.pending.clear();
         self.idle = None;
         self.wake.cancel();
-        self.exec.take_submitted();
+        self.exec.drop_submitted();
         self.exec.take_logs();
     }
 }

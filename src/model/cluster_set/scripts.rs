@@ -199,7 +199,9 @@ impl World<'_> {
             self.script_ended(task, Some(outcome));
         }
         self.exec.take_logs();
-        for call in self.exec.take_submitted() {
+        let mut calls = std::mem::take(&mut self.call_buffer);
+        self.exec.take_submitted(&mut calls);
+        for call in calls.drain(..) {
             let (id, op) = (call.task, call.op);
             let Some(meta) = self.tasks.get(&id) else {
                 continue;
@@ -215,6 +217,7 @@ impl World<'_> {
             }
             self.pending.insert(id, op);
         }
+        self.call_buffer = calls;
     }
 
     pub(super) fn script_op_done(&mut self, task: TaskId) {

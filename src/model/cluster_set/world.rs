@@ -13,7 +13,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use crate::backend::sim::{
-    CallId, EcxCluster, Executor, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput, TaskId,
+    Call, CallId, EcxCluster, Executor, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput, TaskId,
 };
 use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, stream_seed, Calendar, Stream, Timer};
@@ -196,6 +196,8 @@ pub struct World<'s> {
     /// Counts the changes to the clusters (their states and the groups' synced holders) that
     /// a VM's view reads: with the farm's change count, it tells a cached view still holds.
     cluster_changes: u64,
+    /// The calls a task just made, moved out of the mailbox (kept to reuse its memory).
+    pub(super) call_buffer: Vec<Call>,
     /// Each VM's last view and what it was read from (most events leave it as it was).
     view_cache: Vec<Cell<Option<(ViewInputs, VmView)>>>,
     /// An initial replication of the VM completed in this event.
@@ -360,6 +362,7 @@ impl<'s> World<'s> {
             dirty_vms: Vec::new(),
             vm_dirty: vec![false; n_vms],
             cluster_changes: 0,
+            call_buffer: Vec::new(),
             view_cache: vec![Cell::new(None); n_vms],
             resynchronised: vec![false; n_vms],
             rng_calls: vm_streams(scenario, seed, replication, "calls"),
@@ -1054,8 +1057,9 @@ impl<'s> World<'s> {
         };
         m.exec.poll(task);
         m.exec.take_logs();
-        let submitted = m.exec.take_submitted();
-        for call in submitted {
+        let mut calls = std::mem::take(&mut self.call_buffer);
+        m.exec.take_submitted(&mut calls);
+        for call in calls.drain(..) {
             let op = call.op;
             self.mark_failover_start(&op);
             let caller = self.master_host();
@@ -1092,6 +1096,7 @@ impl<'s> World<'s> {
             let m = self.master.as_mut().expect("checked above");
             m.pending.insert(call.id, op);
         }
+        self.call_buffer = calls;
     }
 
     /// The server the master controller runs on (its cluster's active server).
