@@ -335,6 +335,7 @@ fn the_master_serves_leases_until_sigterm() {
         &format!("http://127.0.0.1:{port}"),
         Some(&Credential::new("ecxsim", LEASE_PASSWORD)),
         Duration::from_secs(1),
+        &Default::default(),
     );
     use ecxsim::backend::Lease;
     let started = Instant::now();
@@ -418,6 +419,27 @@ fn configuration_errors_are_located() {
             "`ecx.port`: expected a whole number from 1 to 65535",
         ),
         (
+            format!("{base}[ecx]\nca_file = \"site-ca.pem\"\n"),
+            "`ecx.ca_file`: only used with scheme = \"https\"",
+        ),
+        (
+            format!("{base}[ecx]\nscheme = \"https\"\nca_file = \"no-such-ca.pem\"\n"),
+            "`ecx.ca_file`: expected a PEM file of CA certificates: cannot read",
+        ),
+        (
+            format!(
+                "{base}[ecx]\nscheme = \"https\"\nskip_certificate_check = true\nca_file = \"ca.pem\"\n"
+            ),
+            "`ecx.ca_file`: expected either ca_file or skip_certificate_check = true, not both",
+        ),
+        (
+            base.replace(
+                "url = \"http://m:29100\"",
+                "url = \"http://m:29100\"\nskip_certificate_check = true",
+            ),
+            "`lease.skip_certificate_check`: only used with an https:// url",
+        ),
+        (
             format!("{base}[master]\nlease_bind = \"everywhere\"\n"),
             "`master.lease_bind`",
         ),
@@ -448,6 +470,44 @@ fn configuration_errors_are_located() {
         assert!(e.starts_with("ecxsim.toml:"), "{e}");
         assert!(e.contains(expected), "expected {expected:?} in {e}");
     }
+}
+
+#[test]
+fn a_ca_file_is_read_relative_to_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = common::tls::Ca::new("site CA");
+    std::fs::write(dir.path().join("site-ca.pem"), &ca.pem).unwrap();
+    std::fs::write(
+        dir.path().join("key-only.pem"),
+        "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let text = |ecx: &str, lease: &str| {
+        format!(
+            "credentials = \"c.toml\"\n[ecx]\nscheme = \"https\"\n{ecx}\n\
+             [lease]\nurl = \"https://m:29100\"\n{lease}\n\
+             [[cluster]]\nname = \"a\"\ngroup = \"g1\"\naddresses = [\"10.0.0.1\"]\n\
+             [[cluster]]\nname = \"b\"\ngroup = \"g2\"\naddresses = [\"10.0.1.1\"]\n\
+             [[vm]]\nname = \"vm1\"\nhome = \"a\"\nreplica = \"b\"\nhome_vmcx = \"x\"\nreplica_vmcx = \"y\"\n"
+        )
+    };
+    let file = dir.path().join("ecxsim.toml");
+    let ok = config::parse(
+        &file,
+        text("ca_file = \"site-ca.pem\"", "ca_file = \"site-ca.pem\""),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ecx_ca = ok.ecx.trust.ca.expect("the ECX client trusts the CA");
+    assert_eq!(ecx_ca.path, dir.path().join("site-ca.pem"));
+    assert!(ok.lease.trust.ca.is_some() && !ok.ecx.trust.skip_certificate_check);
+    let e = config::parse(&file, text("ca_file = \"key-only.pem\"", ""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!("{}:4:11: `ecx.ca_file`", file.display()))
+            && e.contains("holds no PEM certificate"),
+        "{e}"
+    );
 }
 
 #[test]

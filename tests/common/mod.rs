@@ -4,6 +4,8 @@
 // Each test file uses the helpers it needs; the others would be reported unused.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
