@@ -19,7 +19,7 @@ use ecxsim::production::lease_book::StoredBook;
 use ecxsim::production::lease_service::LeaseService;
 
 mod common;
-use common::free_port;
+use common::{free_port, write_executable, Deployment, LEASE_USER};
 
 const ECX_PASSWORD: &str = "Ecx-pa55";
 const WINRM_PASSWORD: &str = "Winrm-pa55";
@@ -79,92 +79,34 @@ impl Site {
     fn new(lease_port: u16, extra: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        let write_exe = |name: &str, text: String| {
-            let path = p.join(name);
-            std::fs::write(&path, text).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-            path
-        };
         std::fs::write(p.join("farm.json"), farm().to_string()).unwrap();
-        let standin = env!("CARGO_BIN_EXE_ecxsim-pwsh-standin");
-        let shell = write_exe(
-            "powershell",
-            format!(
-                "#!/bin/sh\nECXSIM_STANDIN_STATE='{}' exec '{standin}' \"$@\"\n",
-                p.join("farm.json").display()
-            ),
-        );
-        let logcmd = write_exe(
-            "clplogcmd",
-            format!(
+        let logcmd = p.join("clplogcmd");
+        write_executable(
+            &logcmd,
+            &format!(
                 "#!/bin/sh\necho \"$@\" >> '{}'\n",
                 p.join("alerts.log").display()
             ),
         );
-        let creds = p.join("credentials.toml");
-        std::fs::write(
-            &creds,
-            format!(
-                "[ecx]\nuser = \"Administrator\"\npassword = \"{ECX_PASSWORD}\"\n\
-                 [winrm]\nuser = \"CORP\\\\ecx\"\npassword = \"{WINRM_PASSWORD}\"\n\
-                 [lease]\nuser = \"ecxsim\"\npassword = \"{LEASE_PASSWORD}\"\n"
+        let c1 = ecx_stub("failover1", "c1s1").to_string();
+        let c2 = ecx_stub("failover2", "c2s1").to_string();
+        let config = Deployment {
+            dir: p,
+            ecx: ("Administrator", ECX_PASSWORD),
+            winrm_password: WINRM_PASSWORD,
+            lease_password: LEASE_PASSWORD,
+            standin: ("ECXSIM_STANDIN_STATE", &p.join("farm.json")),
+            lease_port,
+            groups: ["failover1", "failover2"],
+            addresses: [&c1, &c2],
+            vmcx: ["T:\\VMs\\vm1.vmcx", "T:\\Replica\\vm1.vmcx"],
+            sections: &format!(
+                "\n[coordination]\nlease_wait = \"1s\"\npeer_wait = \"1s\"\npeer_poll = \"1s\"\nattempts = 1\n\
+                 \n[alert]\ncommand = \"{}\"\n{extra}",
+                logcmd.display()
             ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let c1 = ecx_stub("failover1", "c1s1");
-        let c2 = ecx_stub("failover2", "c2s1");
-        let config = p.join("ecxsim.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"control = "coordinated"
-credentials = "credentials.toml"
-
-[coordination]
-lease_wait = "1s"
-peer_wait = "1s"
-peer_poll = "1s"
-attempts = 1
-
-[ecx]
-port = 29009
-connect_timeout = "1s"
-read_timeout = "2s"
-
-[powershell]
-executable = "{shell}"
-timeout = "20s"
-
-[lease]
-url = "http://127.0.0.1:{lease_port}"
-timeout = "1s"
-
-[alert]
-command = "{logcmd}"
-
-[[cluster]]
-name = "cluster1"
-group = "failover1"
-addresses = ["{c1}"]
-
-[[cluster]]
-name = "cluster2"
-group = "failover2"
-addresses = ["{c2}"]
-
-[[vm]]
-name = "vm1"
-home = "cluster1"
-replica = "cluster2"
-home_vmcx = 'T:\VMs\vm1.vmcx'
-replica_vmcx = 'T:\Replica\vm1.vmcx'
-{extra}"#,
-                shell = shell.display(),
-                logcmd = logcmd.display(),
-            ),
-        )
-        .unwrap();
+        }
+        .write();
         Site {
             dir,
             config,
@@ -175,7 +117,7 @@ replica_vmcx = 'T:\Replica\vm1.vmcx'
     fn lease_service(&self) -> HttpServer {
         let mut cfg = ServerConfig::new(
             self.lease_port,
-            Credential::new("ecxsim", LEASE_PASSWORD),
+            Credential::new(LEASE_USER, LEASE_PASSWORD),
             "ecxsim lease service",
         );
         cfg.threads = 2;
@@ -333,7 +275,7 @@ fn the_master_serves_leases_until_sigterm() {
         .unwrap();
     let client = ecxsim::production::lease_client::LeaseClient::http(
         &format!("http://127.0.0.1:{port}"),
-        Some(&Credential::new("ecxsim", LEASE_PASSWORD)),
+        Some(&Credential::new(LEASE_USER, LEASE_PASSWORD)),
         Duration::from_secs(1),
         &Default::default(),
     );

@@ -138,3 +138,25 @@ fn serve_one(
     tls.conn.send_close_notify();
     tls.flush()
 }
+
+/// `error` must be `target`'s refusal of a certificate that no trusted CA signed, and say so.
+pub fn assert_untrusted_issuer(error: &ecxsim::backend::BackendError, target: &str) {
+    let ecxsim::backend::BackendError::Certificate {
+        target: refused,
+        problem,
+    } = error
+    else {
+        panic!("expected a certificate error, got: {error}");
+    };
+    assert_eq!(refused, target);
+    assert!(
+        problem.contains("not signed by a trusted certificate authority"),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("TLS certificate that is not trusted"),
+        "{error}"
+    );
+}
