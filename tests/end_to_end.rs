@@ -6,7 +6,6 @@
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 mod common;
-use common::free_port;
+use common::{free_port, write_private, Deployment, WINRM_USER};
 
 const USER: &str = "admin";
 const PASSWORD: &str = "Serve-pa55";
@@ -46,11 +45,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn private(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 fn agent() -> ureq::Agent {
@@ -105,7 +99,7 @@ fn the_production_master_fails_a_lost_cluster_over_in_the_served_world() {
     let p = dir.path();
     // The served world.
     std::fs::write(p.join("world.toml"), scenario("", "")).unwrap();
-    private(&p.join("auth"), &format!("{USER}:{PASSWORD}\n"));
+    write_private(&p.join("auth"), &format!("{USER}:{PASSWORD}\n"));
     let mut serve = Command::new(env!("CARGO_BIN_EXE_ecxsim"));
     serve
         .args([
@@ -161,95 +155,38 @@ fn the_production_master_fails_a_lost_cluster_over_in_the_served_world() {
     }
 
     // The master's site: the stand-in shell on m1, answering from the served world.
-    std::fs::write(
-        p.join("world-link.json"),
-        json!({
+    write_private(
+        &p.join("world-link.json"),
+        &json!({
             "url": format!("{base}/ecxsim/v1/hyperv"),
             "user": USER, "password": PASSWORD, "local": "m1",
-            "credential": {"user": "CORP\\ecx", "password": WINRM_PASSWORD},
+            "credential": {"user": WINRM_USER, "password": WINRM_PASSWORD},
         })
         .to_string(),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        p.join("world-link.json"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
-    let shell = p.join("powershell");
-    std::fs::write(
-        &shell,
-        format!(
-            "#!/bin/sh\nECXSIM_STANDIN_WORLD='{}' exec '{}' \"$@\"\n",
-            p.join("world-link.json").display(),
-            env!("CARGO_BIN_EXE_ecxsim-pwsh-standin")
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&shell, std::fs::Permissions::from_mode(0o755)).unwrap();
-    private(
-        &p.join("credentials.toml"),
-        &format!(
-            "[ecx]\nuser = \"{USER}\"\npassword = \"{PASSWORD}\"\n\
-             [winrm]\nuser = \"CORP\\\\ecx\"\npassword = \"{WINRM_PASSWORD}\"\n\
-             [lease]\nuser = \"ecxsim\"\npassword = \"{LEASE_PASSWORD}\"\n"
-        ),
     );
     let lease_port = free_port();
     let group = |c: &str| ecxsim::model::cluster_set::group_name(c);
     let vmcx = |c: &str, side| ecxsim::backend::sim::hyperv::vmcx_path(c, "vm1", side);
     use ecxsim::control::Side;
-    std::fs::write(
-        p.join("ecxsim.toml"),
-        format!(
-            r#"control = "coordinated"
-credentials = "credentials.toml"
-
-[ecx]
-connect_timeout = "1s"
-read_timeout = "2s"
-
-[powershell]
-executable = "{shell}"
-timeout = "20s"
-
-[lease]
-url = "http://127.0.0.1:{lease_port}"
-timeout = "1s"
-
-[master]
-poll_interval = "1s"
-failure_threshold = 3
-lease_bind = "127.0.0.1:{lease_port}"
-state_file = "lease-state.json"
-
-[[cluster]]
-name = "cluster1"
-group = "{g1}"
-addresses = ["{a1}"]
-
-[[cluster]]
-name = "cluster2"
-group = "{g2}"
-addresses = ["{a2}"]
-
-[[vm]]
-name = "vm1"
-home = "cluster1"
-replica = "cluster2"
-home_vmcx = '{v1}'
-replica_vmcx = '{v2}'
-"#,
-            shell = shell.display(),
-            g1 = group("cluster1"),
-            g2 = group("cluster2"),
-            a1 = address["cluster1"],
-            a2 = address["cluster2"],
-            v1 = vmcx("cluster1", Side::Primary),
-            v2 = vmcx("cluster2", Side::Replica),
+    Deployment {
+        dir: p,
+        ecx: (USER, PASSWORD),
+        winrm_password: WINRM_PASSWORD,
+        lease_password: LEASE_PASSWORD,
+        standin: ("ECXSIM_STANDIN_WORLD", &p.join("world-link.json")),
+        lease_port,
+        groups: [&group("cluster1"), &group("cluster2")],
+        addresses: [&address["cluster1"], &address["cluster2"]],
+        vmcx: [
+            &vmcx("cluster1", Side::Primary),
+            &vmcx("cluster2", Side::Replica),
+        ],
+        sections: &format!(
+            "\n[master]\npoll_interval = \"1s\"\nfailure_threshold = 3\n\
+             lease_bind = \"127.0.0.1:{lease_port}\"\nstate_file = \"lease-state.json\"\n"
         ),
-    )
-    .unwrap();
+    }
+    .write();
     let master = Command::new(env!("CARGO_BIN_EXE_ecxsim"))
         .args(["master", "--config", "ecxsim.toml"])
         .current_dir(p)

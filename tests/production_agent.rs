@@ -19,7 +19,7 @@ use ecxsim::production::lease_book::StoredBook;
 use ecxsim::production::lease_service::LeaseService;
 
 mod common;
-use common::free_port;
+use common::{free_port, write_executable, Deployment, LEASE_USER};
 
 const ECX_PASSWORD: &str = "Ecx-pa55";
 const WINRM_PASSWORD: &str = "Winrm-pa55";
@@ -79,92 +79,34 @@ impl Site {
     fn new(lease_port: u16, extra: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        let write_exe = |name: &str, text: String| {
-            let path = p.join(name);
-            std::fs::write(&path, text).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-            path
-        };
         std::fs::write(p.join("farm.json"), farm().to_string()).unwrap();
-        let standin = env!("CARGO_BIN_EXE_ecxsim-pwsh-standin");
-        let shell = write_exe(
-            "powershell",
-            format!(
-                "#!/bin/sh\nECXSIM_STANDIN_STATE='{}' exec '{standin}' \"$@\"\n",
-                p.join("farm.json").display()
-            ),
-        );
-        let logcmd = write_exe(
-            "clplogcmd",
-            format!(
+        let logcmd = p.join("clplogcmd");
+        write_executable(
+            &logcmd,
+            &format!(
                 "#!/bin/sh\necho \"$@\" >> '{}'\n",
                 p.join("alerts.log").display()
             ),
         );
-        let creds = p.join("credentials.toml");
-        std::fs::write(
-            &creds,
-            format!(
-                "[ecx]\nuser = \"Administrator\"\npassword = \"{ECX_PASSWORD}\"\n\
-                 [winrm]\nuser = \"CORP\\\\ecx\"\npassword = \"{WINRM_PASSWORD}\"\n\
-                 [lease]\nuser = \"ecxsim\"\npassword = \"{LEASE_PASSWORD}\"\n"
+        let c1 = ecx_stub("failover1", "c1s1").to_string();
+        let c2 = ecx_stub("failover2", "c2s1").to_string();
+        let config = Deployment {
+            dir: p,
+            ecx: ("Administrator", ECX_PASSWORD),
+            winrm_password: WINRM_PASSWORD,
+            lease_password: LEASE_PASSWORD,
+            standin: ("ECXSIM_STANDIN_STATE", &p.join("farm.json")),
+            lease_port,
+            groups: ["failover1", "failover2"],
+            addresses: [&c1, &c2],
+            vmcx: ["T:\\VMs\\vm1.vmcx", "T:\\Replica\\vm1.vmcx"],
+            sections: &format!(
+                "\n[coordination]\nlease_wait = \"1s\"\npeer_wait = \"1s\"\npeer_poll = \"1s\"\nattempts = 1\n\
+                 \n[alert]\ncommand = \"{}\"\n{extra}",
+                logcmd.display()
             ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let c1 = ecx_stub("failover1", "c1s1");
-        let c2 = ecx_stub("failover2", "c2s1");
-        let config = p.join("ecxsim.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"control = "coordinated"
-credentials = "credentials.toml"
-
-[coordination]
-lease_wait = "1s"
-peer_wait = "1s"
-peer_poll = "1s"
-attempts = 1
-
-[ecx]
-port = 29009
-connect_timeout = "1s"
-read_timeout = "2s"
-
-[powershell]
-executable = "{shell}"
-timeout = "20s"
-
-[lease]
-url = "http://127.0.0.1:{lease_port}"
-timeout = "1s"
-
-[alert]
-command = "{logcmd}"
-
-[[cluster]]
-name = "cluster1"
-group = "failover1"
-addresses = ["{c1}"]
-
-[[cluster]]
-name = "cluster2"
-group = "failover2"
-addresses = ["{c2}"]
-
-[[vm]]
-name = "vm1"
-home = "cluster1"
-replica = "cluster2"
-home_vmcx = 'T:\VMs\vm1.vmcx'
-replica_vmcx = 'T:\Replica\vm1.vmcx'
-{extra}"#,
-                shell = shell.display(),
-                logcmd = logcmd.display(),
-            ),
-        )
-        .unwrap();
+        }
+        .write();
         Site {
             dir,
             config,
@@ -175,7 +117,7 @@ replica_vmcx = 'T:\Replica\vm1.vmcx'
     fn lease_service(&self) -> HttpServer {
         let mut cfg = ServerConfig::new(
             self.lease_port,
-            Credential::new("ecxsim", LEASE_PASSWORD),
+            Credential::new(LEASE_USER, LEASE_PASSWORD),
             "ecxsim lease service",
         );
         cfg.threads = 2;
@@ -333,8 +275,9 @@ fn the_master_serves_leases_until_sigterm() {
         .unwrap();
     let client = ecxsim::production::lease_client::LeaseClient::http(
         &format!("http://127.0.0.1:{port}"),
-        Some(&Credential::new("ecxsim", LEASE_PASSWORD)),
+        Some(&Credential::new(LEASE_USER, LEASE_PASSWORD)),
         Duration::from_secs(1),
+        &Default::default(),
     );
     use ecxsim::backend::Lease;
     let started = Instant::now();
@@ -418,6 +361,27 @@ fn configuration_errors_are_located() {
             "`ecx.port`: expected a whole number from 1 to 65535",
         ),
         (
+            format!("{base}[ecx]\nca_file = \"site-ca.pem\"\n"),
+            "`ecx.ca_file`: only used with scheme = \"https\"",
+        ),
+        (
+            format!("{base}[ecx]\nscheme = \"https\"\nca_file = \"no-such-ca.pem\"\n"),
+            "`ecx.ca_file`: expected a PEM file of CA certificates: cannot read",
+        ),
+        (
+            format!(
+                "{base}[ecx]\nscheme = \"https\"\nskip_certificate_check = true\nca_file = \"ca.pem\"\n"
+            ),
+            "`ecx.ca_file`: expected either ca_file or skip_certificate_check = true, not both",
+        ),
+        (
+            base.replace(
+                "url = \"http://m:29100\"",
+                "url = \"http://m:29100\"\nskip_certificate_check = true",
+            ),
+            "`lease.skip_certificate_check`: only used with an https:// url",
+        ),
+        (
             format!("{base}[master]\nlease_bind = \"everywhere\"\n"),
             "`master.lease_bind`",
         ),
@@ -448,6 +412,44 @@ fn configuration_errors_are_located() {
         assert!(e.starts_with("ecxsim.toml:"), "{e}");
         assert!(e.contains(expected), "expected {expected:?} in {e}");
     }
+}
+
+#[test]
+fn a_ca_file_is_read_relative_to_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = common::tls::Ca::new("site CA");
+    std::fs::write(dir.path().join("site-ca.pem"), &ca.pem).unwrap();
+    std::fs::write(
+        dir.path().join("key-only.pem"),
+        "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let text = |ecx: &str, lease: &str| {
+        format!(
+            "credentials = \"c.toml\"\n[ecx]\nscheme = \"https\"\n{ecx}\n\
+             [lease]\nurl = \"https://m:29100\"\n{lease}\n\
+             [[cluster]]\nname = \"a\"\ngroup = \"g1\"\naddresses = [\"10.0.0.1\"]\n\
+             [[cluster]]\nname = \"b\"\ngroup = \"g2\"\naddresses = [\"10.0.1.1\"]\n\
+             [[vm]]\nname = \"vm1\"\nhome = \"a\"\nreplica = \"b\"\nhome_vmcx = \"x\"\nreplica_vmcx = \"y\"\n"
+        )
+    };
+    let file = dir.path().join("ecxsim.toml");
+    let ok = config::parse(
+        &file,
+        text("ca_file = \"site-ca.pem\"", "ca_file = \"site-ca.pem\""),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ecx_ca = ok.ecx.trust.ca.expect("the ECX client trusts the CA");
+    assert_eq!(ecx_ca.path, dir.path().join("site-ca.pem"));
+    assert!(ok.lease.trust.ca.is_some() && !ok.ecx.trust.skip_certificate_check);
+    let e = config::parse(&file, text("ca_file = \"key-only.pem\"", ""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!("{}:4:11: `ecx.ca_file`", file.display()))
+            && e.contains("holds no PEM certificate"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -1,12 +1,15 @@
-//! The HTTP `Ecx` client against a small in-test server answering ECX-shaped JSON.
+//! The HTTP `Ecx` client against a small in-test server answering ECX-shaped JSON, over
+//! HTTP and over HTTPS with certificates made in the test.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ecxsim::backend::{BackendError, Ecx, GroupStatus};
 use ecxsim::production::credentials::Credential;
 use ecxsim::production::http_ecx::{EcxApiConfig, HttpEcx};
+use ecxsim::production::tls::{CaFile, CertificateTrust};
 
 mod common;
 
@@ -180,4 +183,94 @@ fn a_silent_server_times_out_and_the_next_address_answers() {
     let (addr, _) = stub(ecx_answers);
     let g = block(client(vec![silent_addr, addr]).group("cluster1", "failover1")).unwrap();
     assert_eq!(g.status, GroupStatus::Online);
+}
+
+/// The stub's ECX answers over HTTPS, with the server presenting `identity`.
+fn https_ecx(identity: common::tls::ServerIdentity) -> String {
+    let answer = Arc::new(|method: &str, path: &str, _: &[u8]| ecx_answers(method, path));
+    common::tls::https_stub(identity, answer).to_string()
+}
+
+fn https_client(trust: CertificateTrust, addresses: Vec<String>) -> HttpEcx {
+    let config = EcxApiConfig {
+        https: true,
+        trust,
+        ..config()
+    };
+    let cred = Credential::new("Administrator", "pw");
+    HttpEcx::new(&config, &[("cluster1".into(), addresses)], Some(&cred))
+}
+
+fn skip_check() -> CertificateTrust {
+    CertificateTrust {
+        skip_certificate_check: true,
+        ca: None,
+    }
+}
+
+fn trusting(ca: &common::tls::Ca) -> CertificateTrust {
+    let ca = CaFile::from_pem(Path::new("site-ca.pem"), ca.pem.as_bytes()).unwrap();
+    CertificateTrust {
+        skip_certificate_check: false,
+        ca: Some(ca),
+    }
+}
+
+#[test]
+fn https_with_the_check_skipped_reads_a_self_signed_server() {
+    let addr = https_ecx(common::tls::self_signed());
+    let ecx = https_client(skip_check(), vec![addr]);
+    let g = block(ecx.group("cluster1", "failover1")).unwrap();
+    assert_eq!(
+        (g.status, g.current.as_str()),
+        (GroupStatus::Online, "server1")
+    );
+    assert_eq!(g.resources, vec!["fip1", "sd1"]);
+    assert_eq!(block(ecx.cluster("cluster1")).unwrap().name, "cluster1");
+}
+
+#[test]
+fn https_refuses_a_self_signed_server_with_a_certificate_error() {
+    let addr = https_ecx(common::tls::self_signed());
+    let ecx = https_client(CertificateTrust::default(), vec![addr.clone()]);
+    let e = block(ecx.group("cluster1", "failover1")).unwrap_err();
+    common::tls::assert_untrusted_issuer(&e, &format!("cluster1 at https://{addr}"));
+    let message = e.to_string();
+    assert!(!message.contains("pw") && !message.contains("QWRtaW5pc3RyYXRvcjpwdw"));
+}
+
+#[test]
+fn https_trusts_the_sites_own_ca_from_ca_file() {
+    let ca = common::tls::Ca::new("site CA");
+    let addr = https_ecx(ca.issue());
+    let ecx = https_client(trusting(&ca), vec![addr.clone()]);
+    let r = block(ecx.resources("cluster1")).unwrap();
+    assert_eq!(r[0].kind, "sd");
+    // Without the CA, the same server is refused; and another CA does not vouch for it.
+    let e =
+        block(https_client(CertificateTrust::default(), vec![addr.clone()]).resources("cluster1"))
+            .unwrap_err();
+    assert!(matches!(e, BackendError::Certificate { .. }), "{e}");
+    let other = common::tls::Ca::new("another CA");
+    let e = block(https_client(trusting(&other), vec![addr]).resources("cluster1")).unwrap_err();
+    assert!(matches!(e, BackendError::Certificate { .. }), "{e}");
+}
+
+#[test]
+fn a_refused_certificate_moves_on_to_the_next_address() {
+    let ca = common::tls::Ca::new("site CA");
+    let untrusted = https_ecx(common::tls::self_signed());
+    let trusted = https_ecx(ca.issue());
+    let ecx = https_client(trusting(&ca), vec![untrusted, trusted]);
+    assert_eq!(
+        block(ecx.group("cluster1", "failover1")).unwrap().current,
+        "server1"
+    );
+    // No address answers, one refused its certificate: the refusal is the error.
+    let ecx = https_client(
+        trusting(&ca),
+        vec![closed_port(), https_ecx(common::tls::self_signed())],
+    );
+    let e = block(ecx.group("cluster1", "failover1")).unwrap_err();
+    assert!(matches!(e, BackendError::Certificate { .. }), "{e}");
 }

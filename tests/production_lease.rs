@@ -1,8 +1,9 @@
 //! The lease service over HTTP: authentication, bad requests, TTL expiry, epoch fencing, the
-//! role record, and a flood of random and malformed requests.
+//! role record, and a flood of random and malformed requests; and the client over HTTPS.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,11 +11,12 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 
 use ecxsim::backend::{BackendError, Lease};
-use ecxsim::http_server::{HttpServer, ServerConfig, LOOPBACK};
+use ecxsim::http_server::{Handler, HttpServer, Reply, Request, ServerConfig, LOOPBACK};
 use ecxsim::production::credentials::Credential;
 use ecxsim::production::lease_book::StoredBook;
 use ecxsim::production::lease_client::LeaseClient;
 use ecxsim::production::lease_service::LeaseService;
+use ecxsim::production::tls::{CaFile, CertificateTrust};
 
 mod common;
 
@@ -75,6 +77,7 @@ fn client(addr: SocketAddr) -> LeaseClient {
         &format!("http://{addr}"),
         Some(&credential()),
         Duration::from_secs(2),
+        &CertificateTrust::default(),
     )
     .with_poll(Duration::from_millis(20))
 }
@@ -111,6 +114,7 @@ fn every_request_needs_the_credentials() {
         &format!("http://{addr}"),
         Some(&Credential::new("lease", "guess")),
         Duration::from_secs(2),
+        &CertificateTrust::default(),
     );
     assert!(matches!(
         block(other.role("vm1")),
@@ -208,6 +212,7 @@ fn an_unreachable_service_is_waited_for_then_reported() {
         &format!("http://127.0.0.1:{port}"),
         Some(&credential()),
         Duration::from_millis(200),
+        &CertificateTrust::default(),
     )
     .with_poll(Duration::from_millis(50));
     let started = std::time::Instant::now();
@@ -290,4 +295,70 @@ fn a_thousand_random_requests_do_not_stop_the_service() {
     assert!(block(c.acquire("after", "me", 1_000_000, 0)).unwrap());
     block(c.release("after", "me")).unwrap();
     assert!(block(c.claim_role("vm1", "cluster1", 1)).unwrap());
+}
+
+/// The lease service's routes behind an HTTPS server presenting `identity` (as behind the TLS
+/// proxy an `https://` lease URL implies).
+fn https_service(identity: common::tls::ServerIdentity) -> String {
+    let service = LeaseService::with_clock(StoredBook::open(None).unwrap(), Box::new(|| 1_000_000));
+    let answer = move |method: &str, path: &str, body: &[u8]| {
+        let request = Request {
+            method: method.to_string(),
+            path: path.to_string(),
+            query: None,
+            body: body.to_vec(),
+        };
+        match service.handle(&request) {
+            Reply::Json(status, v) => (status, v.to_string()),
+            Reply::Error(status, message) => {
+                (status, serde_json::json!({ "error": message }).to_string())
+            }
+            Reply::MethodNotAllowed(_) => (405, String::new()),
+        }
+    };
+    format!(
+        "https://{}",
+        common::tls::https_stub(identity, Arc::new(answer))
+    )
+}
+
+fn https_client(url: &str, trust: CertificateTrust) -> LeaseClient {
+    LeaseClient::http(url, Some(&credential()), Duration::from_secs(2), &trust)
+        .with_poll(Duration::from_millis(20))
+}
+
+#[test]
+fn https_checks_the_certificate_as_the_ecx_client_does() {
+    let ca = common::tls::Ca::new("site CA");
+    let url = https_service(ca.issue());
+    let ca_file = CaFile::from_pem(Path::new("site-ca.pem"), ca.pem.as_bytes()).unwrap();
+    let trusted = https_client(
+        &url,
+        CertificateTrust {
+            skip_certificate_check: false,
+            ca: Some(ca_file),
+        },
+    );
+    assert!(block(trusted.acquire("replication/vm1", "c1s1", 60_000_000, 0)).unwrap());
+    assert!(block(trusted.claim_role("vm1", "cluster2", 1)).unwrap());
+    block(trusted.release("replication/vm1", "c1s1")).unwrap();
+
+    // Not trusted: a certificate error at once, not waited for as a service that is down.
+    let untrusted = https_client(&url, CertificateTrust::default());
+    let started = std::time::Instant::now();
+    let e = block(untrusted.acquire("replication/vm1", "c1s1", 60_000_000, 5_000_000)).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3), "{e}");
+    common::tls::assert_untrusted_issuer(&e, &format!("the lease service at {url}"));
+    assert!(!e.to_string().contains("s3cret"), "{e}");
+
+    // A self-signed server, with the check skipped.
+    let url = https_service(common::tls::self_signed());
+    let skipping = https_client(
+        &url,
+        CertificateTrust {
+            skip_certificate_check: true,
+            ca: None,
+        },
+    );
+    assert_eq!(block(skipping.role("vm1")).unwrap(), None);
 }

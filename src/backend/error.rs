@@ -41,6 +41,10 @@ pub enum BackendError {
     /// Production backends: the peer refused the configured credentials.
     #[error("{target} refused the credentials")]
     Authentication { target: String },
+    /// Production backends: an HTTPS server whose certificate the configured trust refuses
+    /// (a setting to fix, not a peer that is down).
+    #[error("{target} presented a TLS certificate that is not trusted: {problem}")]
+    Certificate { target: String, problem: String },
     /// Production backends: an answer that is not what the API documents.
     #[error("undecodable answer from {target}: {detail}")]
     Undecodable { target: String, detail: String },

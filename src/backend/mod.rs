@@ -7,6 +7,7 @@
 pub mod ecx_types;
 pub mod error;
 pub mod hyperv_types;
+pub mod leases;
 pub mod roles;
 pub mod sim;
 pub mod traits;
@@ -17,5 +18,6 @@ pub use hyperv_types::{
     PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo, VmReplication,
     VM_STATUS_CREATING_CHECKPOINT, VM_STATUS_OPERATING_NORMALLY,
 };
+pub use leases::Leases;
 pub use roles::RoleRecords;
 pub use traits::{AlertLog, Clock, Dns, Ecx, HyperV, Lease, LogLevel, RoleRecord};

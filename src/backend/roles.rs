@@ -1,6 +1,6 @@
 //! The VMs' role records: which cluster holds each VM's primary copy, as of an epoch that only
-//! grows. The coordination service keeps them, simulated (`sim::LeaseTable`) and in
-//! production (the master's lease book) alike.
+//! grows. The coordination service keeps them with its leases (`leases::Leases`), simulated
+//! and in production alike.
 
 use std::collections::BTreeMap;
 

@@ -158,6 +158,7 @@ pub fn run(
         &config.lease.url,
         creds.lease.as_ref(),
         config.lease.timeout,
+        &config.lease.trust,
     );
     let dns = DnsCommand { argv: Vec::new() };
     let backend = ProductionBackend::from_config(

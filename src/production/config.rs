@@ -12,6 +12,7 @@ use std::time::Duration;
 use toml_edit::{ImDocument, TableLike};
 
 use super::http_ecx::EcxApiConfig;
+use super::tls::{CaFile, CertificateTrust};
 use crate::control::{ControlVariant, CoordinationConfig};
 use crate::scenario::reader::{TableReader, WithSpan};
 use crate::scenario::{control_variant, ScenarioError, Source, CONTROL_NAMES};
@@ -58,6 +59,8 @@ pub struct LeaseSection {
     /// `http://<master FIP>:<port>`.
     pub url: String,
     pub timeout: Duration,
+    /// For an `https://` URL: which certificates are accepted.
+    pub trust: CertificateTrust,
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +196,7 @@ pub fn parse(path: &Path, text: String) -> Result<Config> {
                 _ => return Err(t.error(span, "scheme", "expected \"http\" or \"https\"")),
             };
         }
-        ecx.skip_certificate_check = t.boolean("skip_certificate_check")?.unwrap_or(false);
+        ecx.trust = certificate_trust(&mut t, &base, ecx.https, "scheme = \"https\"")?;
         if let Some(port) = t.integer("port", 1, 65535)? {
             ecx.port = port as u16;
         }
@@ -227,9 +230,12 @@ pub fn parse(path: &Path, text: String) -> Result<Config> {
     if !url.starts_with("http://") && !url.starts_with("https://") {
         return Err(lease_table.error(span, "url", "expected an http:// or https:// URL"));
     }
+    let https = url.starts_with("https://");
+    let trust = certificate_trust(&mut lease_table, &base, https, "an https:// url")?;
     let lease = LeaseSection {
         url,
         timeout: duration(&mut lease_table, "timeout", Duration::from_secs(10))?,
+        trust,
     };
     lease_table.finish()?;
 
@@ -398,6 +404,53 @@ pub fn parse(path: &Path, text: String) -> Result<Config> {
         vms,
         agent,
         master,
+    })
+}
+
+/// `skip_certificate_check` and `ca_file` of a section whose client may speak HTTPS (`https`:
+/// it does, as `needs` says). Either setting without HTTPS is refused rather than ignored:
+/// whoever wrote it expects the traffic to be encrypted.
+fn certificate_trust(
+    t: &mut TableReader,
+    base: &Path,
+    https: bool,
+    needs: &str,
+) -> Result<CertificateTrust> {
+    let skip = t.item("skip_certificate_check").map(|(_, span)| span);
+    let skip_certificate_check = t.boolean("skip_certificate_check")?.unwrap_or(false);
+    let ca = match t.name("ca_file")? {
+        None => None,
+        Some((text, span)) => {
+            if skip_certificate_check {
+                return Err(t.error(
+                    span,
+                    "ca_file",
+                    "expected either ca_file or skip_certificate_check = true, not both",
+                ));
+            }
+            if !https {
+                return Err(t.error(span, "ca_file", format!("only used with {needs}")));
+            }
+            let ca = CaFile::load(&resolve(base, &text)).map_err(|e| {
+                t.error(
+                    span,
+                    "ca_file",
+                    format!("expected a PEM file of CA certificates: {e}"),
+                )
+            })?;
+            Some(ca)
+        }
+    };
+    if skip_certificate_check && !https {
+        return Err(t.error(
+            skip.flatten(),
+            "skip_certificate_check",
+            format!("only used with {needs}"),
+        ));
+    }
+    Ok(CertificateTrust {
+        skip_certificate_check,
+        ca,
     })
 }
 

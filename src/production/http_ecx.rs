@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::credentials::{Credential, Secret};
 use super::offload::offload;
+use super::tls::{certificate_problem, CertificateTrust};
 use crate::backend::traits::BackendResult;
 use crate::backend::{
     BackendError, ClusterInfo, Ecx, GroupInfo, GroupStatus, ResourceInfo, ServerInfo, NO_SERVER,
@@ -29,8 +30,8 @@ const MAX_ANSWER: u64 = 4 << 20;
 pub struct EcxApiConfig {
     /// `https` instead of `http`.
     pub https: bool,
-    /// Accept any certificate (NEC's sample client allows it for self-signed servers).
-    pub skip_certificate_check: bool,
+    /// Which server certificates `https` accepts.
+    pub trust: CertificateTrust,
     pub port: u16,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
@@ -40,7 +41,7 @@ impl Default for EcxApiConfig {
     fn default() -> Self {
         EcxApiConfig {
             https: false,
-            skip_certificate_check: false,
+            trust: CertificateTrust::default(),
             port: 29009,
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(30),
@@ -101,9 +102,7 @@ impl HttpEcx {
         clusters: &[(String, Vec<String>)],
         credential: Option<&Credential>,
     ) -> HttpEcx {
-        let tls = ureq::tls::TlsConfig::builder()
-            .disable_verification(config.skip_certificate_check)
-            .build();
+        let tls = config.trust.tls_config();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(config.connect_timeout))
@@ -160,6 +159,8 @@ impl HttpEcx {
 enum Miss {
     Unreachable,
     Timeout,
+    /// The TLS handshake refused the server's certificate: why.
+    Certificate(&'static str),
 }
 
 impl Inner {
@@ -174,13 +175,25 @@ impl Inner {
             .get(&cluster.to_ascii_lowercase())
             .ok_or(BackendError::NoTarget)?;
         let mut timed_out = false;
+        // Each server may present its own certificate, so a refused one moves on like a
+        // missing answer; if no address answers, the refusal is what the operator must fix.
+        let mut refused = None;
         for base in &entry.bases {
             let url = format!("{base}{path}");
             match self.once(&url, post) {
                 Ok((status, body)) => return check(cluster, base, status, &body, post.is_some()),
                 Err(Miss::Timeout) => timed_out = true,
                 Err(Miss::Unreachable) => {}
+                Err(Miss::Certificate(problem)) => {
+                    refused.get_or_insert((base, problem));
+                }
             }
+        }
+        if let Some((base, problem)) = refused {
+            return Err(BackendError::Certificate {
+                target: format!("{cluster} at {base}"),
+                problem: problem.to_string(),
+            });
         }
         let target = format!("{cluster} ({})", entry.bases.join(", "));
         Err(if timed_out {
@@ -235,6 +248,9 @@ impl Inner {
 }
 
 fn classify(error: ureq::Error) -> Miss {
+    if let Some(problem) = certificate_problem(&error) {
+        return Miss::Certificate(problem);
+    }
     match error {
         ureq::Error::Timeout(_) => Miss::Timeout,
         ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => Miss::Timeout,

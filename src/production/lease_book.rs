@@ -1,106 +1,116 @@
-//! The lease service's state: named leases with a time to live, each grant numbered by an
-//! epoch that only grows, and the VMs' role records. A holder whose lease ran out and was
-//! granted to another is fenced: its release (carrying its old epoch) is refused and changes
-//! nothing. The state is saved after every change (the master's failover group moves it with
-//! the shared disk), so a master that restarts keeps the epochs and role records.
+//! The lease service's state: the coordination service's rules (`backend::Leases`, the ones
+//! the simulator runs) with wall-clock times: named leases with a time to live, each grant
+//! numbered by an epoch that only grows, and the VMs' role records. A holder whose lease ran
+//! out and was granted to another is fenced: its release (carrying its old epoch) is refused
+//! and changes nothing. The state is saved after every change (the master's failover group
+//! moves it with the shared disk), so a master that restarts keeps the epochs and role records.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::backend::leases::{Acquired, Fenced};
+use crate::backend::leases::{Held, Leases};
 use crate::backend::{RoleRecord, RoleRecords};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Held {
-    pub holder: String,
-    pub epoch: u64,
-    /// Wall-clock milliseconds since the Unix epoch (it must survive a restart).
-    pub expires_ms: u64,
-}
-
-/// The answer to an acquisition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Acquired {
-    Granted { epoch: u64, expires_ms: u64 },
-    Taken { holder: String, expires_ms: u64 },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Fenced {
-    #[error("lease {name:?} is not held by {holder:?} at epoch {epoch}: it ran out and was granted again")]
-    Stale {
-        name: String,
-        holder: String,
-        epoch: u64,
-    },
-}
-
+/// The service's leases and role records, with times in wall-clock milliseconds since the
+/// Unix epoch (a grant must outlive a restart of the master).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SavedBook", into = "SavedBook")]
 pub struct LeaseBook {
-    pub leases: BTreeMap<String, Held>,
-    pub roles: RoleRecords,
+    leases: Leases,
+}
+
+/// The saved state's format (kept as it was when the book held these fields itself, so a
+/// state file written by an earlier version still loads).
+#[derive(Serialize, Deserialize)]
+struct SavedBook {
+    leases: BTreeMap<String, SavedGrant>,
+    roles: RoleRecords,
     /// The last epoch granted (never reused, also across restarts).
-    pub epoch: u64,
+    epoch: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedGrant {
+    holder: String,
+    epoch: u64,
+    expires_ms: u64,
+}
+
+impl From<SavedBook> for LeaseBook {
+    fn from(saved: SavedBook) -> LeaseBook {
+        let held = saved
+            .leases
+            .into_iter()
+            .map(|(name, g)| {
+                let held = Held {
+                    holder: g.holder,
+                    epoch: g.epoch,
+                    expires: g.expires_ms,
+                };
+                (name, held)
+            })
+            .collect();
+        LeaseBook {
+            leases: Leases::from_parts(held, saved.epoch, saved.roles),
+        }
+    }
+}
+
+impl From<LeaseBook> for SavedBook {
+    fn from(book: LeaseBook) -> SavedBook {
+        let leases = book
+            .leases
+            .held()
+            .iter()
+            .map(|(name, h)| {
+                let grant = SavedGrant {
+                    holder: h.holder.clone(),
+                    epoch: h.epoch,
+                    expires_ms: h.expires,
+                };
+                (name.clone(), grant)
+            })
+            .collect();
+        SavedBook {
+            leases,
+            roles: book.leases.roles().clone(),
+            epoch: book.leases.last_epoch(),
+        }
+    }
 }
 
 impl LeaseBook {
     /// Grants the lease if it is free, ran out, or is `holder`'s already (a new epoch each
-    /// time, so an older grant to the same holder is fenced too).
+    /// time, so an older grant to the same holder is fenced too); `expires` in milliseconds.
     pub fn acquire(&mut self, name: &str, holder: &str, ttl_ms: u64, now_ms: u64) -> Acquired {
-        if let Some(h) = self.leases.get(name) {
-            if h.holder != holder && h.expires_ms > now_ms {
-                return Acquired::Taken {
-                    holder: h.holder.clone(),
-                    expires_ms: h.expires_ms,
-                };
-            }
-        }
-        self.epoch += 1;
-        let expires_ms = now_ms.saturating_add(ttl_ms);
-        self.leases.insert(
-            name.to_string(),
-            Held {
-                holder: holder.to_string(),
-                epoch: self.epoch,
-                expires_ms,
-            },
-        );
-        Acquired::Granted {
-            epoch: self.epoch,
-            expires_ms,
-        }
+        self.leases.acquire(name, holder, ttl_ms, now_ms)
     }
 
     /// Releases the grant `epoch` of `holder`; a lease already free (released, or ran out
     /// and not granted again) releases trivially.
     pub fn release(&mut self, name: &str, holder: &str, epoch: u64) -> Result<(), Fenced> {
-        match self.leases.get(name) {
-            None => Ok(()),
-            Some(h) if h.holder == holder && h.epoch == epoch => {
-                self.leases.remove(name);
-                Ok(())
-            }
-            Some(_) => Err(Fenced::Stale {
-                name: name.to_string(),
-                holder: holder.to_string(),
-                epoch,
-            }),
-        }
+        self.leases.release(name, holder, epoch)
+    }
+
+    pub fn holder(&self, name: &str) -> Option<&str> {
+        self.leases.holder(name)
     }
 
     pub fn role(&self, vm: &str) -> Option<RoleRecord> {
-        self.roles.get(vm)
+        self.leases.role(vm)
     }
 
     /// Writes the record if `epoch` is later than the one held.
     pub fn claim_role(&mut self, vm: &str, cluster: &str, epoch: u64) -> bool {
-        self.roles.claim(vm, cluster, epoch)
+        self.leases.claim_role(vm, cluster, epoch)
     }
 
     /// Drops the leases that ran out (they grant as free anyway; this keeps the file short).
     pub fn expire(&mut self, now_ms: u64) {
-        self.leases.retain(|_, h| h.expires_ms > now_ms);
+        self.leases.expire_all(now_ms);
     }
 }
 
@@ -152,39 +162,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ttl_expiry_and_epoch_fencing() {
-        let mut b = LeaseBook::default();
-        let Acquired::Granted { epoch: e1, .. } = b.acquire("replication/vm", "c1s1", 1000, 0)
-        else {
-            panic!("free lease not granted")
-        };
-        assert!(matches!(
-            b.acquire("replication/vm", "c2s1", 1000, 500),
-            Acquired::Taken { .. }
-        ));
-        // The time to live ran out: another holder gets it, with a later epoch.
-        let Acquired::Granted { epoch: e2, .. } = b.acquire("replication/vm", "c2s1", 1000, 1000)
-        else {
-            panic!("expired lease not granted")
-        };
-        assert!(e2 > e1);
-        // The first holder, unaware, releases: fenced, and the new grant stands.
-        assert!(b.release("replication/vm", "c1s1", e1).is_err());
-        assert_eq!(b.leases["replication/vm"].holder, "c2s1");
-        assert!(b.release("replication/vm", "c2s1", e2).is_ok());
-        assert!(b.release("replication/vm", "c2s1", e2).is_ok());
-    }
-
-    #[test]
-    fn role_records_only_move_forward() {
-        let mut b = LeaseBook::default();
-        assert!(b.claim_role("vm", "c2", 1));
-        assert!(!b.claim_role("vm", "c1", 1));
-        assert!(b.claim_role("vm", "c1", 2));
-        assert_eq!(b.role("vm").unwrap().primary, "c1");
-    }
-
-    #[test]
     fn the_state_survives_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lease.json");
@@ -194,5 +171,40 @@ mod tests {
         s.save().unwrap();
         let again = StoredBook::open(Some(&path)).unwrap();
         assert_eq!(again.book, s.book);
+    }
+
+    /// The saved format, field for field: a state file of an earlier version must load, and
+    /// one written now must load in it.
+    #[test]
+    fn the_saved_format_is_unchanged() {
+        let saved = r#"{
+  "leases": {
+    "replication/vm1": {
+      "holder": "c1s1",
+      "epoch": 7,
+      "expires_ms": 1600000
+    }
+  },
+  "roles": {
+    "vm1": {
+      "primary": "cluster2",
+      "epoch": 3
+    }
+  },
+  "epoch": 7
+}"#;
+        let mut book: LeaseBook = serde_json::from_str(saved).unwrap();
+        assert_eq!(serde_json::to_string_pretty(&book).unwrap(), saved);
+        assert_eq!(book.holder("replication/vm1"), Some("c1s1"));
+        assert_eq!(book.role("vm1").unwrap().primary, "cluster2");
+        // The saved epoch goes on: the next grant is 8, and it ran out at 1,600,000 ms.
+        assert_eq!(
+            book.acquire("replication/vm1", "c2s1", 1000, 1_600_000),
+            Acquired::Granted {
+                epoch: 8,
+                expires: 1_601_000
+            }
+        );
+        assert!(book.release("replication/vm1", "c1s1", 7).is_err());
     }
 }

@@ -17,6 +17,7 @@ use super::credentials::{Credential, Secret};
 use super::http_ecx::encode_segment;
 use super::lease_service::LeaseService;
 use super::offload::{offload, RealClock};
+use super::tls::{certificate_problem, CertificateTrust};
 use crate::backend::traits::BackendResult;
 use crate::backend::{BackendError, Clock, Lease, RoleRecord};
 use crate::http_server::{Handler, Reply, Request};
@@ -45,10 +46,17 @@ pub struct LeaseClient {
 const TARGET: &str = "the lease service";
 
 impl LeaseClient {
-    /// The service at `base` (`http://<master FIP>:<port>`).
-    pub fn http(base: &str, credential: Option<&Credential>, timeout: Duration) -> LeaseClient {
+    /// The service at `base` (`http://<master FIP>:<port>`, or `https://` through a TLS
+    /// proxy in front of it, whose certificate `trust` checks as the ECX client does).
+    pub fn http(
+        base: &str,
+        credential: Option<&Credential>,
+        timeout: Duration,
+        trust: &CertificateTrust,
+    ) -> LeaseClient {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .tls_config(trust.tls_config())
             .timeout_connect(Some(timeout))
             .timeout_send_request(Some(timeout))
             .timeout_recv_response(Some(timeout))
@@ -133,13 +141,18 @@ impl Inner {
                     }
                     req.send(body.map(|b| b.to_string()).unwrap_or_default().as_bytes())
                 };
-                let mut response = result.map_err(|e| match e {
-                    ureq::Error::Timeout(_) => BackendError::Timeout {
-                        target: format!("{TARGET} at {base}"),
-                    },
-                    _ => BackendError::Unreachable {
-                        target: format!("{TARGET} at {base}"),
-                    },
+                let target = || format!("{TARGET} at {base}");
+                let mut response = result.map_err(|e| {
+                    if let Some(problem) = certificate_problem(&e) {
+                        return BackendError::Certificate {
+                            target: target(),
+                            problem: problem.to_string(),
+                        };
+                    }
+                    match e {
+                        ureq::Error::Timeout(_) => BackendError::Timeout { target: target() },
+                        _ => BackendError::Unreachable { target: target() },
+                    }
                 })?;
                 let status = response.status().as_u16();
                 let text = response
@@ -147,9 +160,7 @@ impl Inner {
                     .with_config()
                     .limit(1 << 20)
                     .read_to_string()
-                    .map_err(|_| BackendError::Unreachable {
-                        target: format!("{TARGET} at {base}"),
-                    })?;
+                    .map_err(|_| BackendError::Unreachable { target: target() })?;
                 (status, text)
             }
         };
@@ -190,7 +201,8 @@ fn undecodable(detail: &str) -> BackendError {
     }
 }
 
-/// Whether waiting may help: a refusal of the credentials or of the request will not change.
+/// Whether waiting may help: a refusal of the credentials, of the request or of the server's
+/// certificate will not change.
 fn transient(e: &BackendError) -> bool {
     matches!(
         e,

@@ -102,11 +102,11 @@ impl LeaseService {
         let answer =
             self.change(|b, now| b.book.acquire(&body.name, &body.holder, body.ttl_ms, now))?;
         Ok(Reply::ok(match answer {
-            Acquired::Granted { epoch, expires_ms } => {
-                json!({"granted": true, "epoch": epoch, "expires_ms": expires_ms})
+            Acquired::Granted { epoch, expires } => {
+                json!({"granted": true, "epoch": epoch, "expires_ms": expires})
             }
-            Acquired::Taken { holder, expires_ms } => {
-                json!({"granted": false, "holder": holder, "expires_ms": expires_ms})
+            Acquired::Taken { holder, expires } => {
+                json!({"granted": false, "holder": holder, "expires_ms": expires})
             }
         }))
     }

@@ -17,3 +17,4 @@ pub mod lease_service;
 pub mod master;
 pub mod offload;
 pub mod powershell;
+pub mod tls;

@@ -1,17 +1,14 @@
-//! Leases held at the witness: one holder per name, a FIFO of waiters, a time to live.
+//! Leases held at the witness: the coordination service's rules (`backend::Leases`, times in
+//! simulated microseconds), and a FIFO of waiters per name. A refused script waits at the
+//! witness, and the first waiter is handed the lease as soon as it is released or runs out (a
+//! long poll; production's clients ask again every poll instead).
 
 use std::collections::{BTreeMap, VecDeque};
 
 use super::executor::TaskId;
-use crate::backend::{RoleRecord, RoleRecords};
+use crate::backend::leases::{Acquired, Leases};
+use crate::backend::RoleRecord;
 use crate::time::Micros;
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Held {
-    holder: String,
-    expires: Micros,
-    generation: u64,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Waiter {
@@ -26,26 +23,25 @@ pub struct Grant {
     pub task: TaskId,
     pub name: String,
     pub expires: Micros,
+    /// The grant's epoch: its expiry frees the lease only if no later grant replaced it.
     pub generation: u64,
 }
 
 /// The coordination service's state: leases and their waiters, and the VMs' role records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct LeaseTable {
-    held: BTreeMap<String, Held>,
+    leases: Leases,
     waiters: BTreeMap<String, VecDeque<Waiter>>,
-    generations: u64,
-    roles: RoleRecords,
 }
 
 impl LeaseTable {
     pub fn role(&self, vm: &str) -> Option<RoleRecord> {
-        self.roles.get(vm)
+        self.leases.role(vm)
     }
 
     /// Writes the record if `epoch` is newer than the one held.
     pub fn claim_role(&mut self, vm: &str, cluster: &str, epoch: u64) -> bool {
-        self.roles.claim(vm, cluster, epoch)
+        self.leases.claim_role(vm, cluster, epoch)
     }
 
     /// Grants at once (free, expired, or already ours), or `None` without waiting.
@@ -57,14 +53,14 @@ impl LeaseTable {
         ttl: Micros,
         now: Micros,
     ) -> Option<Grant> {
-        self.is_free(name, holder, now)
-            .then(|| self.grant(name, holder, task, ttl, now))
-    }
-
-    fn is_free(&self, name: &str, holder: &str, now: Micros) -> bool {
-        match self.held.get(name) {
-            None => true,
-            Some(h) => h.holder == holder || h.expires <= now,
+        match self.leases.acquire(name, holder, ttl, now) {
+            Acquired::Granted { epoch, expires } => Some(Grant {
+                task,
+                name: name.to_string(),
+                expires,
+                generation: epoch,
+            }),
+            Acquired::Taken { .. } => None,
         }
     }
 
@@ -78,9 +74,7 @@ impl LeaseTable {
         now: Micros,
     ) -> Option<Grant> {
         let granted = self.try_acquire(name, holder, task, ttl, now);
-        if granted.is_some() {
-            granted
-        } else {
+        if granted.is_none() {
             self.waiters
                 .entry(name.to_string())
                 .or_default()
@@ -89,33 +83,17 @@ impl LeaseTable {
                     holder: holder.to_string(),
                     ttl,
                 });
-            None
         }
-    }
-
-    fn grant(&mut self, name: &str, holder: &str, task: TaskId, ttl: Micros, now: Micros) -> Grant {
-        self.generations += 1;
-        let expires = now.saturating_add(ttl);
-        self.held.insert(
-            name.to_string(),
-            Held {
-                holder: holder.to_string(),
-                expires,
-                generation: self.generations,
-            },
-        );
-        Grant {
-            task,
-            name: name.to_string(),
-            expires,
-            generation: self.generations,
-        }
+        granted
     }
 
     /// Releases if `holder` holds it; hands it to the next waiter, if any.
+    ///
+    /// The simulated scripts release by name, as the `Lease` trait does: the grant released
+    /// is the one `holder` stands in (production's client keeps the epoch for the same end).
     pub fn release(&mut self, name: &str, holder: &str, now: Micros) -> Option<Grant> {
-        if self.held.get(name).is_some_and(|h| h.holder == holder) {
-            self.held.remove(name);
+        let epoch = self.leases.epoch_held_by(name, holder)?;
+        if self.leases.release(name, holder, epoch).is_ok() {
             return self.next_waiter(name, now);
         }
         None
@@ -123,20 +101,16 @@ impl LeaseTable {
 
     /// The time to live of grant `generation` ran out.
     pub fn expire(&mut self, name: &str, generation: u64, now: Micros) -> Option<Grant> {
-        if self
-            .held
-            .get(name)
-            .is_some_and(|h| h.generation == generation)
-        {
-            self.held.remove(name);
+        if self.leases.expire_grant(name, generation) {
             return self.next_waiter(name, now);
         }
         None
     }
 
+    /// The lease was just freed: the first waiter gets it.
     fn next_waiter(&mut self, name: &str, now: Micros) -> Option<Grant> {
         let waiter = self.waiters.get_mut(name)?.pop_front()?;
-        Some(self.grant(name, &waiter.holder, waiter.task, waiter.ttl, now))
+        self.try_acquire(name, &waiter.holder, waiter.task, waiter.ttl, now)
     }
 
     /// Removes a waiting task (its wait ran out, or it died); true if it was waiting.
@@ -151,6 +125,48 @@ impl LeaseTable {
     }
 
     pub fn holder(&self, name: &str) -> Option<&str> {
-        self.held.get(name).map(|h| h.holder.as_str())
+        self.leases.holder(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiters_are_handed_the_lease_in_order_at_release_and_expiry() {
+        let mut t = LeaseTable::default();
+        let first = t.acquire("l", "c1s1", 1, 100, 0).expect("free");
+        assert_eq!((first.expires, first.generation), (100, 1));
+        assert_eq!(t.acquire("l", "c2s1", 2, 100, 10), None);
+        assert_eq!(t.acquire("l", "c2s2", 3, 100, 20), None);
+        // Another holder's release changes nothing.
+        assert_eq!(t.release("l", "c2s1", 30), None);
+        assert_eq!(t.holder("l"), Some("c1s1"));
+        let second = t.release("l", "c1s1", 40).expect("the first waiter");
+        assert_eq!(
+            (second.task, second.expires, second.generation),
+            (2, 140, 2)
+        );
+        // The first grant's timer fires late: the second grant stands.
+        assert_eq!(t.expire("l", first.generation, 100), None);
+        let third = t
+            .expire("l", second.generation, 140)
+            .expect("the next waiter");
+        assert_eq!((third.task, t.holder("l")), (3, Some("c2s2")));
+    }
+
+    #[test]
+    fn a_cancelled_waiter_is_skipped() {
+        let mut t = LeaseTable::default();
+        let grant = t.acquire("l", "a", 1, 100, 0).unwrap();
+        assert_eq!(t.acquire("l", "b", 2, 100, 0), None);
+        assert!(t.cancel_wait(2));
+        assert!(!t.cancel_wait(2));
+        assert_eq!(t.expire("l", grant.generation, 100), None);
+        assert_eq!(t.holder("l"), None);
+        // A free lease, or one whose time ran out, grants without waiting.
+        assert!(t.try_acquire("l", "b", 2, 100, 100).is_some());
+        assert!(t.try_acquire("l", "c", 3, 100, 200).is_some());
     }
 }
