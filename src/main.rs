@@ -19,11 +19,6 @@ use ecxsim::scenario::{self, Scenario};
 use ecxsim::shard::Shard;
 use ecxsim::workload::Workload;
 
-// The simulated world allocates small, short-lived values (backend calls and their answers)
-// on every event; mimalloc serves them markedly faster than the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "ecxsim",

@@ -107,7 +107,7 @@ impl World<'_> {
         let opposite_name = &self.scenario.clusters[opposite].name;
         let host = self.server_ids[c][server];
         let ctx = ScriptContext {
-            own_server: self.server_names[host as usize].clone(),
+            own_server: self.server_names[host as usize].to_string(),
             own_cluster: own_name.clone(),
             vm: spec.name.clone(),
             opposite_cluster: opposite_name.clone(),
@@ -253,7 +253,7 @@ impl World<'_> {
         let Some(meta) = self.tasks.remove(&task) else {
             return;
         };
-        let host = self.server_names[meta.host as usize].clone();
+        let host = self.server_names[meta.host as usize].to_string();
         self.note(TraceKind::Script, &host, || match outcome {
             Some(o) => format!("{} exited with {}", o.script, o.bitmask),
             None => "script killed".to_string(),

@@ -185,7 +185,8 @@ pub struct World<'s> {
     pub(super) vm_index: BTreeMap<String, usize>,
     /// Server name -> (cluster, index in the cluster); and by global index.
     pub(super) servers: BTreeMap<String, (usize, usize)>,
-    pub(super) server_names: Vec<String>,
+    /// Shared, so a call's caller is named without copying the name.
+    pub(super) server_names: Vec<std::rc::Rc<str>>,
     pub(super) server_ids: Vec<Vec<u16>>,
     /// The VMs with a copy on each cluster.
     pub(super) vms_of_cluster: Vec<Vec<u16>>,
@@ -287,7 +288,7 @@ impl<'s> World<'s> {
             for (s, name) in spec.servers.iter().enumerate() {
                 servers.insert(name.clone(), (c, s));
                 ids.push(server_names.len() as u16);
-                server_names.push(name.clone());
+                server_names.push(std::rc::Rc::from(name.as_str()));
             }
             server_ids.push(ids);
         }
@@ -559,7 +560,7 @@ impl<'s> World<'s> {
             }
             Event::CriticalPauseOver { host, generation } => {
                 if self.critical_pause[host as usize].is_current(generation) {
-                    let (c, _) = self.servers[&self.server_names[host as usize]];
+                    let (c, _) = self.servers[&*self.server_names[host as usize]];
                     self.farm
                         .power_off_without_disk(&self.server_names[host as usize]);
                     self.touch_cluster(c);
@@ -999,7 +1000,7 @@ impl<'s> World<'s> {
         let mut running: Vec<&str> = Vec::new();
         for (copy, &c) in vm.clusters.iter().enumerate() {
             for &id in &self.server_ids[c] {
-                let host = self.server_names[id as usize].as_str();
+                let host = &*self.server_names[id as usize];
                 let Some(h) = self.farm.hosts.get(host) else {
                     continue;
                 };
