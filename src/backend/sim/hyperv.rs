@@ -61,7 +61,7 @@ impl Relationship {
             mode: self.mode,
             state: self.state,
             health: self.health,
-            primary_server: format!("{}.{MOCK_DNS_DOMAIN}", self.primary),
+            primary_server: [self.primary.as_str(), ".", MOCK_DNS_DOMAIN].concat(),
             replica_server: self.replica.clone(),
         }
     }

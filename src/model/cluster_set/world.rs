@@ -1101,12 +1101,12 @@ impl<'s> World<'s> {
     }
 
     /// The server the master controller runs on (its cluster's active server).
-    pub(super) fn master_host(&self) -> String {
-        self.master
-            .as_ref()
-            .and_then(|m| self.holder_host(m.spec.cluster))
-            .unwrap_or_default()
-            .to_string()
+    pub(super) fn master_host(&self) -> std::rc::Rc<str> {
+        let server = self.master.as_ref().and_then(|m| {
+            let s = self.synced[m.spec.cluster].holder?;
+            Some(self.server_names[self.server_ids[m.spec.cluster][s] as usize].clone())
+        });
+        server.unwrap_or_else(|| std::rc::Rc::from(""))
     }
 
     /// From the master's first failover call for a VM until its DNS update, the VM's downtime
