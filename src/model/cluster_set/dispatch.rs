@@ -186,15 +186,17 @@ impl<'a> World<'a> {
 
     /// A GET at the cluster's FIP: answered while the FIP is online on a reachable server.
     fn rest_get(&mut self, master: bool, caller: &str, cluster: &str, op: &Op) -> OpResult {
-        let unreachable = || BackendError::Unreachable {
-            target: format!("fip-{cluster}"),
+        let Some(c) = self.cluster_index(cluster) else {
+            return Err(BackendError::Unreachable {
+                target: fip_name(cluster),
+            });
         };
-        let Some(c) = self
-            .cluster_index(cluster)
-            .filter(|_| self.host_reachable(caller))
-        else {
-            return Err(unreachable());
+        let unreachable = |world: &Self| BackendError::Unreachable {
+            target: world.rest_names[c].fip.clone(),
         };
+        if !self.host_reachable(caller) {
+            return Err(unreachable(self));
+        }
         if master {
             let up = self.clusters[c].is_up();
             if let Some(m) = self.master.as_mut() {
@@ -203,7 +205,7 @@ impl<'a> World<'a> {
         }
         // Checked before building any answer.
         if !self.fip_answers(c) {
-            return Err(unreachable());
+            return Err(unreachable(self));
         }
         if let Op::RestGroup { group, .. } = op {
             // The master's polls: answered from names built once.
@@ -244,7 +246,7 @@ impl<'a> World<'a> {
         command: impl FnOnce(Option<usize>) -> GroupCommand,
     ) -> OpResult {
         let unreachable = || BackendError::Unreachable {
-            target: format!("fip-{cluster}"),
+            target: fip_name(cluster),
         };
         let c = self.cluster_index(cluster).ok_or_else(unreachable)?;
         if !(self.host_reachable(caller) && self.some_server_answers(c)) {
@@ -396,4 +398,9 @@ impl<'a> World<'a> {
             self.wake_script(task, Ok(OpOutput::Granted(false)));
         }
     }
+}
+
+/// What an unanswered REST call names as its target: the cluster's FIP.
+pub(super) fn fip_name(cluster: &str) -> String {
+    ["fip-", cluster].concat()
 }

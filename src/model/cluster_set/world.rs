@@ -27,6 +27,7 @@ use crate::model::{ReplicationResult, ServiceResult};
 use crate::scenario::Scenario;
 use crate::time::Micros;
 
+use super::dispatch::fip_name;
 use super::link::link_shares;
 use super::master_rt::{group_name, Idle, MasterRt};
 use super::operations::OperatorRt;
@@ -136,6 +137,8 @@ impl DomainRt {
 pub(super) struct RestNames {
     pub group: String,
     pub resources: Vec<String>,
+    /// The FIP's name, as an unanswered call names it (a master polling a lost cluster).
+    pub fip: String,
 }
 
 /// What a replication recorded beside its results (each only if asked for).
@@ -345,6 +348,7 @@ impl<'s> World<'s> {
                     RestNames {
                         group: info.name,
                         resources: info.resources,
+                        fip: fip_name(&c.name),
                     }
                 })
                 .collect(),
