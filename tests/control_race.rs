@@ -56,6 +56,41 @@ fn as_shipped_breaks_in_some_interleavings() {
     assert!(report.failing_timeline.is_some());
 }
 
+/// The enumeration explores checkpoints of 0 to 3 polls: it then finds the random sweep's
+/// dominant failure, a VM left off while its start script waited for a checkpoint (with no
+/// checkpoint wait it found only stale peers).
+#[test]
+fn the_enumeration_sees_a_vm_left_off_by_a_checkpoint() {
+    let base = two_clusters(ControlVariant::AsShipped);
+    let report = exhaustive(&base, DEFAULT_MAX_STATES, &Silent);
+    assert!(report.complete);
+    assert!(
+        report.fixed.contains("0 to 3 Get-VM polls"),
+        "{}",
+        report.fixed
+    );
+    assert!(
+        report
+            .end_states
+            .get("vm_not_running")
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "{:?}",
+        report.end_states
+    );
+    let answers: Vec<u32> = report.by_checkpoint.iter().map(|c| c.answers).collect();
+    assert_eq!(answers, [0, 1, 2, 3]);
+    let sum = |f: fn(&ecxsim::race::CheckpointCount) -> u64| {
+        report.by_checkpoint.iter().map(f).sum::<u64>()
+    };
+    assert_eq!(sum(|c| c.interleavings), report.interleavings);
+    assert_eq!(sum(|c| c.broken), report.broken);
+    // A longer checkpoint widens the window: more interleavings, more of them broken.
+    let (none, longest) = (&report.by_checkpoint[0], &report.by_checkpoint[3]);
+    assert!(longest.broken > none.broken, "{:?}", report.by_checkpoint);
+}
+
 #[test]
 fn coordinated_survives_every_interleaving() {
     let base = two_clusters(coordinated());

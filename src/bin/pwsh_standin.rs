@@ -103,6 +103,7 @@ impl State {
                     let on = VmOnHost {
                         power: v.power,
                         checkpoint_until: 0,
+                        checkpoint_answers: 0,
                         replication,
                     };
                     (vm.clone(), on)

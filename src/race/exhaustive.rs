@@ -35,6 +35,8 @@ pub struct ExhaustiveReport {
     pub interleavings: u64,
     pub broken: u64,
     pub end_states: BTreeMap<String, u64>,
+    /// The counts of each checkpoint length (they add up to the totals above).
+    pub by_checkpoint: Vec<CheckpointCount>,
     /// Distinct states visited.
     pub states: usize,
     /// The state budget (`--max-states`).
@@ -54,28 +56,35 @@ struct Count {
 
 const CRASH_AT: Micros = 60 * MICROS_PER_SECOND;
 
-/// Said with every exhaustive count: it is blind to what these settings exclude (a checkpoint
-/// still being created when Start-VM comes, a slow failure of an unreachable call).
+/// The longest checkpoint explored, in Get-VM answers that read "Creating checkpoint": each
+/// length from none up to this is enumerated in full. The published start script polls every
+/// 5 s, so this covers checkpoints up to a quarter of a minute.
+pub const MAX_CHECKPOINT_ANSWERS: u32 = 3;
+
+/// Said with every exhaustive count: it is blind to what these settings exclude (a slow
+/// failure of an unreachable call, a checkpoint outlasting the polls explored).
 pub const FIXED: &str =
     "both crashes at the same instant, heartbeat timeouts and group starts of 30 s, \
-no checkpoint wait, no flaky removal, every call as long as any other (only the order of \
-completions varies)";
+checkpoints read as being created by 0 to 3 Get-VM polls (each length enumerated), no flaky \
+removal, every call as long as any other (only the order of completions varies)";
 
 /// The scenario the exploration replays (on `race_base`): simultaneous crashes, fixed
-/// timings, no flakiness (its outcome is not a scheduling choice), no checkpoint wait (it
-/// would only add polls).
+/// timings, no flakiness (its outcome is not a scheduling choice), and checkpoints that last
+/// `checkpoint_answers` polls (no time passes between chosen completions).
 struct Exploration {
     scenario: Scenario,
     faults: Vec<(Micros, ScriptedFault)>,
+    checkpoint_answers: u32,
 }
 
 impl Exploration {
-    fn new(base: &Scenario) -> Exploration {
+    fn new(base: &Scenario, checkpoint_answers: u32) -> Exploration {
         let mut sc = double_failover(&race_base(base), CRASH_AT, 0.0, 60 * MICROS_PER_MINUTE);
         for c in &mut sc.clusters {
             c.heartbeat_timeout = Dist::Fixed(30 * MICROS_PER_SECOND);
             c.group_start = Dist::Fixed(30 * MICROS_PER_SECOND);
         }
+        // The checkpoint is counted in polls (`count_checkpoints`), not drawn.
         for vm in &mut sc.vms {
             vm.checkpoint = Dist::Fixed(0);
         }
@@ -85,6 +94,7 @@ impl Exploration {
         Exploration {
             scenario: sc,
             faults,
+            checkpoint_answers,
         }
     }
 
@@ -93,6 +103,7 @@ impl Exploration {
         let sc = &self.scenario;
         let mut world = World::new(sc, sc.simulation.seed, 0, false, &self.faults);
         world.set_chosen();
+        world.count_checkpoints(self.checkpoint_answers);
         if trace {
             world.record(true);
         }
@@ -161,38 +172,73 @@ fn explore(search: &mut Search, prefix: &mut Vec<TaskId>) -> Result<Count, OverB
     Ok(count)
 }
 
-/// Enumerates every interleaving of one double failover of `base`, unless that takes more
-/// than `max_states` distinct states.
-pub fn exhaustive(base: &Scenario, max_states: usize, progress: &dyn Progress) -> ExhaustiveReport {
-    let exploration = Exploration::new(base);
-    let mut search = Search {
-        exploration: &exploration,
-        raced: raced_vms(base),
-        memo: HashMap::new(),
-        max_states,
-        progress,
-    };
-    let Ok(count) = explore(&mut search, &mut vec![]) else {
-        return ExhaustiveReport {
-            fixed: FIXED,
-            complete: false,
-            interleavings: 0,
-            broken: 0,
-            end_states: BTreeMap::new(),
-            states: search.memo.len(),
-            max_states,
-            failing_timeline: None,
-        };
-    };
-    let states = search.memo.len();
-    let raced = search.raced;
-    let broken = count
+/// The interleavings of one checkpoint length.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckpointCount {
+    /// Get-VM answers that read "Creating checkpoint".
+    pub answers: u32,
+    pub interleavings: u64,
+    pub broken: u64,
+}
+
+fn broken_of(count: &Count) -> u64 {
+    count
         .by_state
         .iter()
         .filter(|(s, _)| **s != EndState::Healthy)
         .map(|(_, n)| n)
-        .sum();
-    let failing_timeline = count.broken_path.map(|path| {
+        .sum()
+}
+
+/// Enumerates every interleaving of one double failover of `base`, for each checkpoint
+/// length up to `MAX_CHECKPOINT_ANSWERS`, unless that takes more than `max_states` distinct
+/// states in all.
+pub fn exhaustive(base: &Scenario, max_states: usize, progress: &dyn Progress) -> ExhaustiveReport {
+    let raced = raced_vms(base);
+    // One memo for all lengths: the farm's checkpoint setting is part of every state.
+    let mut memo = HashMap::new();
+    let mut total = Count::default();
+    let mut by_checkpoint = Vec::new();
+    let mut failing: Option<(u32, Vec<TaskId>)> = None;
+    for answers in 0..=MAX_CHECKPOINT_ANSWERS {
+        let exploration = Exploration::new(base, answers);
+        let mut search = Search {
+            exploration: &exploration,
+            raced: raced.clone(),
+            memo,
+            max_states,
+            progress,
+        };
+        let result = explore(&mut search, &mut vec![]);
+        memo = search.memo;
+        let Ok(count) = result else {
+            return ExhaustiveReport {
+                fixed: FIXED,
+                complete: false,
+                interleavings: 0,
+                broken: 0,
+                end_states: BTreeMap::new(),
+                by_checkpoint: Vec::new(),
+                states: memo.len(),
+                max_states,
+                failing_timeline: None,
+            };
+        };
+        by_checkpoint.push(CheckpointCount {
+            answers,
+            interleavings: count.total,
+            broken: broken_of(&count),
+        });
+        total.total += count.total;
+        for (s, n) in &count.by_state {
+            *total.by_state.entry(*s).or_insert(0) += n;
+        }
+        if failing.is_none() {
+            failing = count.broken_path.map(|path| (answers, path));
+        }
+    }
+    let failing_timeline = failing.map(|(answers, path)| {
+        let exploration = Exploration::new(base, answers);
         let world = exploration.replay(&path, true);
         let state = run_end_state(&raced, |v| world.end_state(v));
         let (_, records) = world.finish(0);
@@ -203,10 +249,11 @@ pub fn exhaustive(base: &Scenario, max_states: usize, progress: &dyn Progress) -
     ExhaustiveReport {
         fixed: FIXED,
         complete: true,
-        interleavings: count.total,
-        broken,
-        end_states: count.by_state.iter().map(|(s, n)| (s.name(), *n)).collect(),
-        states,
+        interleavings: total.total,
+        broken: broken_of(&total),
+        end_states: total.by_state.iter().map(|(s, n)| (s.name(), *n)).collect(),
+        by_checkpoint,
+        states: memo.len(),
         max_states,
         failing_timeline,
     }

@@ -10,7 +10,7 @@ mod progress;
 mod sensitivity;
 mod sweep;
 
-pub use exhaustive::{exhaustive, ExhaustiveReport};
+pub use exhaustive::{exhaustive, CheckpointCount, ExhaustiveReport, MAX_CHECKPOINT_ANSWERS};
 pub use progress::TerminalProgress;
 pub use sensitivity::{SensitivityPoint, SWEEPS as SENSITIVITY_SWEEPS};
 pub use sweep::{

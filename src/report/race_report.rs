@@ -184,6 +184,24 @@ pub fn render(report: &SweepReport) -> String {
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect();
             let _ = writeln!(out, "  end states: {}", states.join(", "));
+            let lengths: Vec<String> = ex
+                .by_checkpoint
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} poll{}: {} of {}",
+                        c.answers,
+                        if c.answers == 1 { "" } else { "s" },
+                        c.broken,
+                        c.interleavings
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  broken by checkpoint length (polls reading \"Creating checkpoint\"): {}",
+                lengths.join(", ")
+            );
         }
         if let Some(timeline) = &ex.failing_timeline {
             let _ = writeln!(

@@ -78,6 +78,9 @@ pub struct VmOnHost {
     pub power: PowerState,
     /// `Get-VM .Status` reads "Creating checkpoint" until then.
     pub checkpoint_until: Micros,
+    /// With counted checkpoints (`HyperVFarm::counted_checkpoints`): how many more Get-VM
+    /// answers read "Creating checkpoint".
+    pub checkpoint_answers: u32,
     pub replication: Option<Relationship>,
 }
 
@@ -90,6 +93,18 @@ pub struct HostState {
     /// The cluster's shared disk is attached here (this is the group's active server).
     pub disk: bool,
     pub vms: BTreeMap<String, VmOnHost>,
+}
+
+impl VmOnHost {
+    /// A checkpoint is being created: Get-VM says so and Start-VM is refused.
+    fn creating_checkpoint(&self, now: Micros) -> bool {
+        now < self.checkpoint_until || self.checkpoint_answers > 0
+    }
+
+    fn drop_checkpoint(&mut self) {
+        self.checkpoint_until = 0;
+        self.checkpoint_answers = 0;
+    }
 }
 
 impl HostState {
@@ -118,6 +133,10 @@ pub struct HyperVFarm {
     pub hosts: BTreeMap<String, HostState>,
     /// Which cluster's disk holds each vmcx path.
     pub paths: BTreeMap<String, (String, String)>,
+    /// Checkpoints measured in Get-VM answers instead of time: each one reads "Creating
+    /// checkpoint" for exactly this many answers. The exhaustive race uses it, where calls
+    /// complete in a chosen order rather than after a duration.
+    pub counted_checkpoints: Option<u32>,
     changes: ChangeCount,
 }
 
@@ -177,6 +196,7 @@ pub fn initial_pair(
                 VmOnHost {
                     power,
                     checkpoint_until: 0,
+                    checkpoint_answers: 0,
                     replication: Some(rel(mode)),
                 },
             );
@@ -283,11 +303,14 @@ impl HyperVFarm {
         }
         let mut effect = None;
         let result = match cmd {
-            HvCmd::GetVm { vm } => Ok(OpOutput::Vm(self.vm(host, vm).map(|v| {
+            HvCmd::GetVm { vm } => Ok(OpOutput::Vm(self.vm_mut(host, vm).map(|v| {
+                let creating = v.creating_checkpoint(now);
+                // A counted checkpoint is used up by being read.
+                v.checkpoint_answers = v.checkpoint_answers.saturating_sub(1);
                 VmInfo {
                     name: vm.clone(),
                     state: v.power,
-                    status: if now < v.checkpoint_until {
+                    status: if creating {
                         VM_STATUS_CREATING_CHECKPOINT
                     } else {
                         VM_STATUS_OPERATING_NORMALLY
@@ -392,7 +415,7 @@ impl HyperVFarm {
         if !has_disk {
             return Err(not_accessible(vm));
         }
-        if now < v.checkpoint_until {
+        if v.creating_checkpoint(now) {
             return Err(invalid(vm, "Start-VM", "a checkpoint is being created"));
         }
         if let Some(rel) = &v.replication {
@@ -440,6 +463,7 @@ impl HyperVFarm {
             VmOnHost {
                 power: PowerState::Off,
                 checkpoint_until: 0,
+                checkpoint_answers: 0,
                 replication: None,
             },
         );
@@ -538,6 +562,7 @@ impl HyperVFarm {
                     VmOnHost {
                         power: PowerState::Off,
                         checkpoint_until: 0,
+                        checkpoint_answers: 0,
                         replication: Some(Relationship {
                             mode: ReplicationMode::Replica,
                             state: ReplicationState::WaitingForInitialReplication,
@@ -603,8 +628,12 @@ impl HyperVFarm {
                 format!("'{}' is not a replica of '{host}'", rel.replica),
             ));
         }
+        let counted = self.counted_checkpoints;
         let v = self.vm_mut(host, vm).expect("present");
-        v.checkpoint_until = now + checkpoint;
+        match counted {
+            Some(answers) => v.checkpoint_answers = answers,
+            None => v.checkpoint_until = now + checkpoint,
+        }
         v.replication.as_mut().expect("present").set(
             ReplicationState::InitialReplicationInProgress,
             ReplicationHealth::Warning,
@@ -719,7 +748,7 @@ impl HyperVFarm {
         if !h.disk {
             for v in h.vms.values_mut() {
                 v.power = PowerState::Off;
-                v.checkpoint_until = 0;
+                v.drop_checkpoint();
             }
         }
     }
@@ -734,7 +763,7 @@ impl HyperVFarm {
             h.connected = true;
             for v in h.vms.values_mut() {
                 v.power = PowerState::Off;
-                v.checkpoint_until = 0;
+                v.drop_checkpoint();
                 let primary = v.replication.as_mut().filter(|r| {
                     r.mode == ReplicationMode::Primary
                         && leaves == CrashState::ResynchronizationRequired
@@ -1024,7 +1053,9 @@ mod tests {
         let before = farm.changes();
         let get = HvCmd::GetReplication { vm: "vm".into() };
         farm.apply("p", "p", &get, 0, 0.0, 0, &mut rng).0.unwrap();
-        farm.apply("p", "p", &HvCmd::ListReplication, 0, 0.0, 0, &mut rng).0.unwrap();
+        farm.apply("p", "p", &HvCmd::ListReplication, 0, 0.0, 0, &mut rng)
+            .0
+            .unwrap();
         assert_eq!(farm.changes(), before);
         let stop = HvCmd::StopVm { vm: "vm".into() };
         farm.apply("p", "p", &stop, 0, 0.0, 0, &mut rng).0.unwrap();
@@ -1041,6 +1072,48 @@ mod tests {
             h.finish()
         };
         assert_eq!(hash(&farm), hash(&fresh));
+    }
+
+    /// A counted checkpoint reads "Creating checkpoint" for exactly that many Get-VM answers,
+    /// whatever the clock says, and Start-VM is refused until then.
+    #[test]
+    fn a_counted_checkpoint_lasts_its_answers() {
+        let mut farm = HyperVFarm::default();
+        for h in ["p", "r"] {
+            farm.add_host(h, "c");
+            farm.hosts.get_mut(h).unwrap().disk = true;
+        }
+        initial_pair(&mut farm, "vm", "p", "r", 30);
+        farm.counted_checkpoints = Some(2);
+        let mut rng = crate::engine::Stream::seed_from_u64(1);
+        let mut run = |farm: &mut HyperVFarm, host: &str, cmd: HvCmd| {
+            farm.apply(host, host, &cmd, 0, 0.0, 0, &mut rng).0
+        };
+        let vm = || "vm".to_string();
+        // Re-pointed, as a start script does: the initial replication takes a checkpoint.
+        run(&mut farm, "p", HvCmd::StopVm { vm: vm() }).unwrap();
+        run(&mut farm, "p", HvCmd::RemoveReplication { vm: vm() }).unwrap();
+        run(&mut farm, "r", HvCmd::RemoveReplication { vm: vm() }).unwrap();
+        run(&mut farm, "r", HvCmd::EnableAsReplica { vm: vm() }).unwrap();
+        let enable = HvCmd::EnableReplication {
+            vm: vm(),
+            replica: "r".into(),
+            frequency_s: None,
+        };
+        run(&mut farm, "p", enable).unwrap();
+        run(&mut farm, "p", HvCmd::StartInitialReplication { vm: vm() }).unwrap();
+        let status = |out: OpResult| match out {
+            Ok(OpOutput::Vm(Some(info))) => info.status,
+            other => panic!("{other:?}"),
+        };
+        assert!(run(&mut farm, "p", HvCmd::StartVm { vm: vm() }).is_err());
+        for _ in 0..2 {
+            let s = status(run(&mut farm, "p", HvCmd::GetVm { vm: vm() }));
+            assert_eq!(s, VM_STATUS_CREATING_CHECKPOINT);
+        }
+        let s = status(run(&mut farm, "p", HvCmd::GetVm { vm: vm() }));
+        assert_eq!(s, VM_STATUS_OPERATING_NORMALLY);
+        run(&mut farm, "p", HvCmd::StartVm { vm: vm() }).unwrap();
     }
 
     /// A crashed primary whose storage comes back: in Error it resumes replicating (its

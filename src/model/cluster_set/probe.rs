@@ -29,6 +29,12 @@ impl World<'_> {
         self.exec = Executor::with_history();
     }
 
+    /// Checkpoints that read "Creating checkpoint" for exactly `answers` Get-VM answers (see
+    /// `HyperVFarm::counted_checkpoints`): in chosen mode no time passes between calls.
+    pub fn count_checkpoints(&mut self, answers: u32) {
+        self.farm.counted_checkpoints = Some(answers);
+    }
+
     /// Chosen mode: processes the next event due now, or, if no call is pending, the next
     /// one up to `until`. False when there is none.
     pub fn step_calendar(&mut self, until: Micros) -> bool {
