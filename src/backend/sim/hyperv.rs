@@ -1001,14 +1001,21 @@ mod tests {
     use crate::backend::sim::HvCmd;
     use rand::SeedableRng;
 
-    #[test]
-    fn enable_without_a_frequency_replicates_every_five_minutes() {
+    /// Hosts `p` and `r` of one cluster, each with its disk, `vm` running on `p` and
+    /// replicating every 30 s to `r`.
+    fn healthy_pair() -> HyperVFarm {
         let mut farm = HyperVFarm::default();
         for h in ["p", "r"] {
             farm.add_host(h, "c");
             farm.hosts.get_mut(h).unwrap().disk = true;
         }
         initial_pair(&mut farm, "vm", "p", "r", 30);
+        farm
+    }
+
+    #[test]
+    fn enable_without_a_frequency_replicates_every_five_minutes() {
+        let mut farm = healthy_pair();
         assert_eq!(farm.relationship("p", "vm").unwrap().frequency_s, 30);
         let mut rng = crate::engine::Stream::seed_from_u64(1);
         let mut run = |farm: &mut HyperVFarm, host: &str, cmd: HvCmd| {
@@ -1039,16 +1046,7 @@ mod tests {
     #[test]
     fn the_change_count_follows_changes_and_is_not_state() {
         use std::hash::{DefaultHasher, Hash, Hasher};
-        let pair = || {
-            let mut farm = HyperVFarm::default();
-            for h in ["p", "r"] {
-                farm.add_host(h, "c");
-                farm.hosts.get_mut(h).unwrap().disk = true;
-            }
-            initial_pair(&mut farm, "vm", "p", "r", 30);
-            farm
-        };
-        let mut farm = pair();
+        let mut farm = healthy_pair();
         let mut rng = crate::engine::Stream::seed_from_u64(1);
         let before = farm.changes();
         let get = HvCmd::GetReplication { vm: "vm".into() };
@@ -1063,7 +1061,7 @@ mod tests {
         // Stopped, then started again: the state of a fresh pair, reached another way.
         let start = HvCmd::StartVm { vm: "vm".into() };
         farm.apply("p", "p", &start, 0, 0.0, 0, &mut rng).0.unwrap();
-        let fresh = pair();
+        let fresh = healthy_pair();
         assert_ne!(farm.changes(), fresh.changes());
         assert_eq!(farm, fresh);
         let hash = |f: &HyperVFarm| {
@@ -1078,12 +1076,7 @@ mod tests {
     /// whatever the clock says, and Start-VM is refused until then.
     #[test]
     fn a_counted_checkpoint_lasts_its_answers() {
-        let mut farm = HyperVFarm::default();
-        for h in ["p", "r"] {
-            farm.add_host(h, "c");
-            farm.hosts.get_mut(h).unwrap().disk = true;
-        }
-        initial_pair(&mut farm, "vm", "p", "r", 30);
+        let mut farm = healthy_pair();
         farm.counted_checkpoints = Some(2);
         let mut rng = crate::engine::Stream::seed_from_u64(1);
         let mut run = |farm: &mut HyperVFarm, host: &str, cmd: HvCmd| {
@@ -1127,12 +1120,7 @@ mod tests {
                 ReplicationState::WaitingForStartResynchronize,
             ),
         ] {
-            let mut farm = HyperVFarm::default();
-            for h in ["p", "r"] {
-                farm.add_host(h, "c");
-                farm.hosts.get_mut(h).unwrap().disk = true;
-            }
-            initial_pair(&mut farm, "vm", "p", "r", 30);
+            let mut farm = healthy_pair();
             farm.crash("p", leaves);
             assert_eq!(
                 farm.relationship("p", "vm").unwrap().state,
