@@ -72,6 +72,10 @@ fn bad_assumption_values_are_located_errors() {
             "rest_during_group_start",
         ),
         ("unreachable_call = \"0s\"", "unreachable_call"),
+        (
+            "failed_cycle = \"never\"",
+            "`backend.failed_cycle`: expected one of \"retried\", \"sticky\"",
+        ),
     ] {
         let text = base.replacen("[backend]", &format!("[backend]\n{line}"), 1);
         let err = parse(&path, text)
@@ -84,9 +88,42 @@ fn bad_assumption_values_are_located_errors() {
     // Each accepted value parses.
     for line in [
         "crash_state = \"resynchronization-required\"",
+        "failed_cycle = \"sticky\"",
         "unreachable_call = { dist = \"uniform\", min = \"3s\", max = \"21s\" }",
     ] {
         let text = base.replacen("[backend]", &format!("[backend]\n{line}"), 1);
         parse(&path, text).unwrap_or_else(|e| panic!("{line}: {e}"));
     }
+}
+
+/// The replica server c2s1 is cut off the network for 40 s, shorter than its cluster's
+/// heartbeat timeout (made 90 s here), so no failover follows. A cycle of the primary (every
+/// 30 s) comes due meanwhile and cannot reach it: retried, replication is healthy again once
+/// it is back; sticky, that failed cycle leaves the primary in Error until someone resumes it.
+#[test]
+fn a_sticky_failed_cycle_leaves_the_primary_in_error() {
+    use ecxsim::world::EndState;
+    let end_state = |backend: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two_cluster_replica.toml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text = text.replacen("[backend]", &format!("[backend]\n{backend}"), 1);
+        // cluster2's heartbeat timeout (the second cluster's).
+        let second = text.rfind("heartbeat_timeout = \"30s\"").unwrap();
+        text.replace_range(second..second + 25, "heartbeat_timeout = \"90s\"");
+        text.push_str(
+            "\n[[inject]]\nat = \"60s\"\nfault = \"network_cut\"\ntarget = \"c2s1\"\n\
+             \n[[inject]]\nat = \"100s\"\nfault = \"reconnect\"\ntarget = \"c2s1\"\n",
+        );
+        let scenario = parse(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        let faults = scripted_faults(&scenario);
+        let mut world = World::new(&scenario, 1, 0, false, &faults);
+        world.advance_to(600 * S);
+        world.end_state(0)
+    };
+    assert_eq!(end_state(""), EndState::Healthy);
+    assert_eq!(end_state("failed_cycle = \"retried\""), EndState::Healthy);
+    assert_eq!(
+        end_state("failed_cycle = \"sticky\""),
+        EndState::NotReplicating
+    );
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::analysis::binomial::clopper_pearson_95;
 use crate::backend::sim::assumptions::TCP_CONNECT_TIMEOUT;
-use crate::backend::sim::CrashState;
+use crate::backend::sim::{CrashState, FailedCycle};
 use crate::dist::Dist;
 use crate::scenario::Scenario;
 use crate::time::MICROS_PER_SECOND;
@@ -40,8 +40,9 @@ fn checkpoint(sc: &mut Scenario, seconds: u64) {
 ///   take;
 /// - `unreachable_call`: refused at once, to Windows' TCP connect timeout;
 /// - `rest_during_group_start`: the FIP answering only with the disk online, or before;
-/// - `crash_state`: a crashed primary coming back in Error, or needing a resynchronisation.
-const SETTINGS: [Setting; 8] = [
+/// - `crash_state`: a crashed primary coming back in Error, or needing a resynchronisation;
+/// - `failed_cycle`: an undelivered replication cycle retried, or leaving the primary in Error.
+const SETTINGS: [Setting; 10] = [
     Setting {
         assumption: "checkpoint",
         value: "0s",
@@ -83,6 +84,16 @@ const SETTINGS: [Setting; 8] = [
         assumption: "crash_state",
         value: "resynchronization-required",
         apply: |sc| sc.backend.assumptions.crash_state = CrashState::ResynchronizationRequired,
+    },
+    Setting {
+        assumption: "failed_cycle",
+        value: "retried",
+        apply: |sc| sc.backend.assumptions.failed_cycle = FailedCycle::Retried,
+    },
+    Setting {
+        assumption: "failed_cycle",
+        value: "sticky",
+        apply: |sc| sc.backend.assumptions.failed_cycle = FailedCycle::Sticky,
     },
 ];
 

@@ -10,7 +10,7 @@ use toml_edit::Item;
 use super::dist_spec::{read_dist, Zero};
 use super::reader::{Result, TableReader};
 use super::Cluster;
-use crate::backend::sim::{CallDurations, CrashState, MockAssumptions};
+use crate::backend::sim::{CallDurations, CrashState, FailedCycle, MockAssumptions};
 use crate::backend::{GroupStatus, PowerState, ReplicationMode, ReplicationState};
 use crate::control::{ControlVariant, CoordinationConfig, ScriptName};
 use crate::time::{parse_duration, Micros};
@@ -86,6 +86,15 @@ pub fn read_backend(top: &mut TableReader, base: &Path) -> Result<Backend> {
                 span,
                 "crash_state",
                 format!("expected one of {}", CrashState::NAMES),
+            )
+        })?;
+    }
+    if let Some((name, span)) = t.string("failed_cycle")? {
+        backend.assumptions.failed_cycle = FailedCycle::parse(&name).ok_or_else(|| {
+            t.error(
+                span,
+                "failed_cycle",
+                format!("expected one of {}", FailedCycle::NAMES),
             )
         })?;
     }

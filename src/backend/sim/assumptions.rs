@@ -43,6 +43,39 @@ impl fmt::Display for CrashState {
     }
 }
 
+/// What a replication cycle that cannot be delivered (the replica unreachable, without its
+/// disk, or no longer bound to the primary) leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailedCycle {
+    /// Hyper-V retries: replication is healthy again as soon as both ends are consistent.
+    #[default]
+    Retried,
+    /// The primary's relationship goes to Error (health Critical) and stays there until
+    /// `Resume-VMReplication` or a re-pointing ("Fix the error(s) and resume replication").
+    Sticky,
+}
+
+impl FailedCycle {
+    pub const NAMES: &'static str = "\"retried\", \"sticky\"";
+
+    pub fn parse(name: &str) -> Option<FailedCycle> {
+        match name {
+            "retried" => Some(FailedCycle::Retried),
+            "sticky" => Some(FailedCycle::Sticky),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for FailedCycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailedCycle::Retried => "retried",
+            FailedCycle::Sticky => "sticky",
+        })
+    }
+}
+
 /// The mocks' unsourced behaviour, read from `[backend]`.
 #[derive(Debug, Clone, Default)]
 pub struct MockAssumptions {
@@ -54,6 +87,7 @@ pub struct MockAssumptions {
     /// FIP answers once the disk is online, when the script resources start.
     pub rest_during_group_start: bool,
     pub crash_state: CrashState,
+    pub failed_cycle: FailedCycle,
 }
 
 /// A failed connect on Windows: the SYN and two retransmissions, 3 + 6 + 12 s, which `curl`

@@ -753,6 +753,21 @@ impl HyperVFarm {
         }
     }
 
+    /// A cycle of `vm`'s Primary relationship on `host` could not be delivered and the
+    /// failure sticks: Error, health Critical, until Resume-VMReplication or a re-pointing.
+    /// False if there was no replicating Primary relationship there to fail.
+    pub fn fail_cycle(&mut self, host: &str, vm: &str) -> bool {
+        let Some(rel) = self.rel_mut(host, vm) else {
+            return false;
+        };
+        if rel.mode != ReplicationMode::Primary || rel.state != ReplicationState::Replicating {
+            return false;
+        }
+        rel.set(ReplicationState::Error, ReplicationHealth::Critical);
+        self.changed();
+        true
+    }
+
     /// The host dies: every VM on it stops; its disk is gone with it. `leaves` is what its
     /// primary relationships come back to with the disk (see `CrashState`).
     pub fn crash(&mut self, host: &str, leaves: CrashState) {

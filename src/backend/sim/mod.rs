@@ -15,7 +15,7 @@ pub mod hyperv;
 pub mod lease;
 pub mod op;
 
-pub use assumptions::{CrashState, MockAssumptions};
+pub use assumptions::{CrashState, FailedCycle, MockAssumptions};
 pub use clients::SimBackend;
 pub use durations::CallDurations;
 pub use ecx::EcxCluster;

@@ -160,6 +160,16 @@ impl SyncClock {
         self.interval
     }
 
+    /// When the next cycle after `now` starts, on the grid of the healthy period in progress.
+    pub fn next_cycle(&self, now: Micros) -> Option<Micros> {
+        let (wall, _) = self.since?;
+        if self.interval == 0 {
+            return None;
+        }
+        let k = now.saturating_sub(wall) / self.interval + 1;
+        Some(wall + k * self.interval)
+    }
+
     /// Replication stops at `now`: what the replica holds from the completed cycles.
     pub fn stop(&mut self, now: Micros) -> Option<Micros> {
         let current = self.replica_current(now);

@@ -13,8 +13,10 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use crate::backend::sim::{
-    Call, CallId, EcxCluster, Executor, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput, TaskId,
+    Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput,
+    TaskId,
 };
+use crate::backend::{ReplicationMode, ReplicationState};
 use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, stream_seed, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
@@ -94,6 +96,12 @@ pub(super) enum Event {
         generation: u32,
     },
     OperatorArrives {
+        vm: u16,
+        generation: u32,
+    },
+    /// With sticky failed cycles: a VM's next replication cycle since it stopped replicating
+    /// healthily is due.
+    CycleDue {
         vm: u16,
         generation: u32,
     },
@@ -218,6 +226,9 @@ pub struct World<'s> {
     pub(super) operators: Vec<OperatorRt>,
     /// Per host: the critical pause of VMs that lost their storage there.
     critical_pause: Vec<Timer>,
+    /// Each VM's pending `CycleDue`, if one is armed.
+    cycle_due: Vec<Option<u32>>,
+    cycle_timer: Vec<Timer>,
     faults: &'s [(Micros, ScriptedFault)],
     /// Per cluster: its REST API does not answer before this time (`rest_unreachable`).
     pub(super) rest_down_until: Vec<Micros>,
@@ -379,6 +390,8 @@ impl<'s> World<'s> {
                 .collect(),
             domains,
             critical_pause: vec![Timer::default(); n_servers],
+            cycle_due: vec![None; n_vms],
+            cycle_timer: vec![Timer::default(); n_vms],
             vm_tasks: vec![0; n_vms],
             transfers: vec![0; n_vms],
             operators: scenario
@@ -562,6 +575,7 @@ impl<'s> World<'s> {
             Event::OperatorArrives { vm, generation } => {
                 self.operator_arrives(vm as usize, generation)
             }
+            Event::CycleDue { vm, generation } => self.cycle_due(vm as usize, generation),
             Event::CriticalPauseOver { host, generation } => {
                 if self.critical_pause[host as usize].is_current(generation) {
                     let (c, _) = self.servers[&*self.server_names[host as usize]];
@@ -974,7 +988,90 @@ impl<'s> World<'s> {
                 format!("{state}, {protection}, serving from {copy}{twice}")
             });
         }
+        self.watch_cycles(v, &view);
         self.check_operations(v, &view);
+    }
+
+    /// With sticky failed cycles (`[backend] failed_cycle`): while a VM runs from a
+    /// replicating Primary relationship whose cycles cannot be delivered (the replica server
+    /// down, cut off or without its disk, or the pair no longer consistent), its next cycle
+    /// is watched; it fails if they still cannot be delivered then.
+    fn watch_cycles(&mut self, v: usize, view: &VmView) {
+        if self.scenario.backend.assumptions.failed_cycle != FailedCycle::Sticky {
+            return;
+        }
+        if view.healthy && self.cycles_deliverable(v) {
+            if self.cycle_due[v].take().is_some() {
+                self.cycle_timer[v].cancel();
+            }
+            return;
+        }
+        if self.cycle_due[v].is_some() || self.replicating_primary(v).is_none() {
+            return;
+        }
+        // The cycle grid of the healthy period that is ending; one interval on without one.
+        let now = self.cal.now();
+        let sync = &self.vms[v].sync;
+        let Some(at) = sync.next_cycle(now).or_else(|| {
+            let (_, frequency_s) = self.replicating_primary(v)?;
+            Some(now + u64::from(frequency_s) * crate::time::MICROS_PER_SECOND)
+        }) else {
+            return;
+        };
+        let generation = self.cycle_timer[v].arm();
+        self.cycle_due[v] = Some(generation);
+        let vm = v as u16;
+        self.cal.schedule_at(at, Event::CycleDue { vm, generation });
+    }
+
+    /// The serving primary's replica server answers and holds its disk.
+    fn cycles_deliverable(&self, v: usize) -> bool {
+        let Some((id, _)) = self.replicating_primary(v) else {
+            return true;
+        };
+        let primary = &*self.server_names[id as usize];
+        let name = &self.scenario.vms[v].name;
+        let Some(rel) = self.farm.relationship(primary, name) else {
+            return true;
+        };
+        let replica = self.farm.hosts.get(&rel.replica);
+        self.farm.reach(primary, &rel.replica).is_ok() && replica.is_some_and(|h| h.disk)
+    }
+
+    /// The host a VM serves from, if its relationship there is a replicating Primary, and
+    /// that relationship's frequency.
+    fn replicating_primary(&self, v: usize) -> Option<(u16, u32)> {
+        let name = &self.scenario.vms[v].name;
+        let copy = self.vm_view(v).serving?;
+        let cluster = self.vms[v].clusters[copy];
+        self.server_ids[cluster].iter().find_map(|&id| {
+            let host = &*self.server_names[id as usize];
+            let rel = self.farm.hosts.get(host).filter(|h| h.serves(name))?;
+            let rel = rel.vms.get(name)?.replication.as_ref()?;
+            let replicating =
+                rel.mode == ReplicationMode::Primary && rel.state == ReplicationState::Replicating;
+            replicating.then_some((id, rel.frequency_s))
+        })
+    }
+
+    fn cycle_due(&mut self, v: usize, generation: u32) {
+        if !self.cycle_timer[v].is_current(generation) {
+            return;
+        }
+        self.cycle_due[v] = None;
+        if self.vm_view(v).healthy && self.cycles_deliverable(v) {
+            return;
+        }
+        if let Some((id, _)) = self.replicating_primary(v) {
+            let host = self.server_names[id as usize].clone();
+            let vm = self.scenario.vms[v].name.clone();
+            if self.farm.fail_cycle(&host, &vm) {
+                self.note(TraceKind::Replication, &host, || {
+                    format!("a replication cycle of {vm} failed: Error until resumed")
+                });
+            }
+        }
+        self.touch_vm(v);
     }
 
     /// What the Hyper-V mock and the two clusters say of a VM now: the cached view while
