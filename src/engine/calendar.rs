@@ -166,10 +166,16 @@ impl<E: Copy> Calendar<E> {
     }
 
     /// Removes the root handed out by the last `pop_until`, if nothing overwrote it.
+    /// Inline, as every pop begins with it and most find the root overwritten already.
+    #[inline(always)]
     fn settle(&mut self) {
-        if !std::mem::take(&mut self.root_taken) {
-            return;
+        if std::mem::take(&mut self.root_taken) {
+            self.remove_root();
         }
+    }
+
+    #[inline(never)]
+    fn remove_root(&mut self) {
         let last = self.heap.pop().expect("a taken root is in the heap");
         if !self.heap.is_empty() {
             let hole = self.hole_down(0, last.key);
