@@ -99,8 +99,8 @@ fn round_half_up(x: f64) -> Micros {
 /// A standard exponential draw, the same numbers from the same bits as `rand_distr::Exp1`
 /// (the ziggurat of Doornik, 2005, as rand_distr 0.5 writes it, with its tables), but with
 /// its common case inline at the call: `rand_distr`'s comes out of line, and its call, with
-/// the generator's state saved and restored around it, cost as much as the draw. Only one
-/// box in about 80 needs the rest (`exp1_slow`).
+/// the generator's state saved and restored around it, cost as much as the draw. A few
+/// draws in a hundred need the rest (`exp1_slow`).
 #[inline(always)]
 fn exp1<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     let bits = rng.next_u64();
