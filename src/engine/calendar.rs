@@ -73,23 +73,31 @@ impl<E: Copy> Calendar<E> {
     }
 
     /// Schedules `event` after `delay`, saturating at the end of time.
+    #[inline(always)]
     pub fn schedule_in(&mut self, delay: Micros, event: E) {
         self.schedule_at(self.now.saturating_add(delay), event);
     }
 
     /// Schedules `event` at an absolute time, which must not lie in the past.
+    ///
+    /// Inlined, and the entry written once, from registers, where the sift leaves its hole:
+    /// the caller builds the event field by field, and an entry handed to an out-of-line
+    /// function is stored that way and read back whole at once, which the processor cannot
+    /// forward from its store buffer (a stall of a dozen cycles on every schedule).
+    #[inline(always)]
     pub fn schedule_at(&mut self, at: Micros, event: E) {
         debug_assert!(at >= self.now, "scheduling into the past");
         let seq = self.next_seq;
         self.next_seq += 1;
         let entry = Scheduled::new(at, seq, event);
-        if self.root_taken {
+        let hole = if self.root_taken {
             self.root_taken = false;
-            self.sift_down(0, entry);
+            self.hole_down(0, entry.key)
         } else {
             self.heap.push(entry);
-            self.sift_up(self.heap.len() - 1);
-        }
+            self.hole_up(self.heap.len() - 1, entry.key)
+        };
+        self.heap[hole] = entry;
     }
 
     /// Removes the earliest event if it fires no later than `until`, advancing the clock to it.
@@ -158,18 +166,26 @@ impl<E: Copy> Calendar<E> {
     }
 
     /// Removes the root handed out by the last `pop_until`, if nothing overwrote it.
+    /// Inline, as every pop begins with it and most find the root overwritten already.
+    #[inline(always)]
     fn settle(&mut self) {
-        if !std::mem::take(&mut self.root_taken) {
-            return;
-        }
-        let last = self.heap.pop().expect("a taken root is in the heap");
-        if !self.heap.is_empty() {
-            self.sift_down(0, last);
+        if std::mem::take(&mut self.root_taken) {
+            self.remove_root();
         }
     }
 
-    /// Places `entry` at `hole` or below it, moving smaller children up.
-    fn sift_down(&mut self, mut hole: usize, entry: Scheduled<E>) {
+    #[inline(never)]
+    fn remove_root(&mut self) {
+        let last = self.heap.pop().expect("a taken root is in the heap");
+        if !self.heap.is_empty() {
+            let hole = self.hole_down(0, last.key);
+            self.heap[hole] = last;
+        }
+    }
+
+    /// Where an entry keyed `key` goes at `hole` or below it: moves the smaller children up
+    /// and returns the hole left, for the caller to fill.
+    fn hole_down(&mut self, mut hole: usize, key: u128) -> usize {
         let heap = self.heap.as_mut_slice();
         let len = heap.len();
         loop {
@@ -181,27 +197,28 @@ impl<E: Copy> Calendar<E> {
             } else {
                 break;
             };
-            if heap[child].key >= entry.key {
+            if heap[child].key >= key {
                 break;
             }
             heap[hole] = heap[child];
             hole = child;
         }
-        heap[hole] = entry;
+        hole
     }
 
-    /// Moves the entry at `hole` up to its place.
-    fn sift_up(&mut self, mut hole: usize) {
-        let entry = self.heap[hole];
+    /// Where an entry keyed `key` goes at `hole` or above it: moves the larger parents down
+    /// and returns the hole left, for the caller to fill.
+    fn hole_up(&mut self, mut hole: usize, key: u128) -> usize {
+        let heap = self.heap.as_mut_slice();
         while hole > 0 {
             let parent = (hole - 1) / 2;
-            if self.heap[parent].key <= entry.key {
+            if heap[parent].key <= key {
                 break;
             }
-            self.heap[hole] = self.heap[parent];
+            heap[hole] = heap[parent];
             hole = parent;
         }
-        self.heap[hole] = entry;
+        hole
     }
 }
 

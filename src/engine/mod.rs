@@ -5,4 +5,6 @@ mod calendar;
 mod streams;
 
 pub use calendar::{Calendar, Scheduled, Timer};
-pub use streams::{component_stream, component_stream_of, stream_seed, Stream};
+pub use streams::{
+    component_stream, component_stream_of, stream_seed, NamePrefix, ReplicationStreams, Stream,
+};

@@ -51,6 +51,40 @@ pub fn component_stream_of(seed: u64, replication: u64, parts: &[&str]) -> Strea
     Stream::seed_from_u64(mix(mix(mix(seed) ^ replication) ^ hash))
 }
 
+/// The streams of one replication, for a model that seeds many whose names share their
+/// first parts: the replication's part of the seed is mixed once, and a name is hashed on
+/// from a shared prefix (`prefix`) rather than from its first byte. The streams are those of
+/// `component_stream_of` on the whole names.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplicationStreams {
+    key: u64,
+}
+
+/// A name's first parts, hashed.
+#[derive(Debug, Clone, Copy)]
+pub struct NamePrefix(u64);
+
+impl ReplicationStreams {
+    pub fn new(seed: u64, replication: u64) -> ReplicationStreams {
+        ReplicationStreams {
+            key: mix(mix(seed) ^ replication),
+        }
+    }
+
+    pub fn prefix(parts: &[&str]) -> NamePrefix {
+        NamePrefix(
+            parts
+                .iter()
+                .fold(FNV_OFFSET, |h, part| fnv_continue(h, part)),
+        )
+    }
+
+    /// The stream named `prefix` followed by `rest`.
+    pub fn stream(&self, prefix: NamePrefix, rest: &str) -> Stream {
+        Stream::seed_from_u64(mix(self.key ^ fnv_continue(prefix.0, rest)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +120,18 @@ mod tests {
         let whole = component_stream(7, 3, "server/db1/ttf");
         let parts = component_stream_of(7, 3, &["server/", "db1", "/ttf"]);
         assert_eq!(whole, parts);
+    }
+
+    #[test]
+    fn a_name_on_a_prefix_draws_as_the_whole_name() {
+        let streams = ReplicationStreams::new(7, 3);
+        let prefix = ReplicationStreams::prefix(&["server/", "db1", "/"]);
+        assert_eq!(
+            streams.stream(prefix, "ttf"),
+            component_stream(7, 3, "server/db1/ttf")
+        );
+        let empty = ReplicationStreams::prefix(&[]);
+        assert_eq!(streams.stream(empty, "x"), component_stream(7, 3, "x"));
     }
 
     #[test]

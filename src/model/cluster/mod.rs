@@ -208,6 +208,9 @@ pub struct Scoped<'c, E> {
 }
 
 impl<E: FromClusterEvent + Copy> ClusterCalendar for Scoped<'_, E> {
+    // Inline: every failure, repair and step schedules through here (four hundred times a
+    // replication), and the calendar's part of it is a few instructions but for the sift.
+    #[inline(always)]
     fn schedule(&mut self, delay: Micros, event: ClusterEvent) {
         let wrapped = E::from_cluster_event(self.cluster, event);
         self.calendar.schedule_in(delay, wrapped);

@@ -5,7 +5,7 @@
 //! timeouts of a partition) are separate from those of the servers and the group, so adding
 //! an interconnect to a cluster leaves its servers' and its group's draws unchanged.
 
-use crate::engine::{component_stream_of, Stream};
+use crate::engine::{ReplicationStreams, Stream};
 use crate::scenario::Cluster;
 
 pub(super) struct Streams {
@@ -29,29 +29,39 @@ pub(super) struct NetworkStreams {
 }
 
 impl Streams {
+    /// Seeded per replication (a dozen streams per cluster): the names' shared first parts
+    /// are hashed once.
     pub fn new(spec: &Cluster, seed: u64, replication: u64) -> Streams {
-        let stream = |parts: &[&str]| component_stream_of(seed, replication, parts);
+        let streams = ReplicationStreams::new(seed, replication);
         let cluster = spec.name.as_str();
-        let per_server = |quantity: &str| -> Vec<Stream> {
-            spec.servers
-                .iter()
-                .map(|s| stream(&["server/", s, "/", quantity]))
-                .collect()
-        };
+        let of = |kind: &str| ReplicationStreams::prefix(&[kind, cluster, "/"]);
+        let (group, disk, interconnect) = (of("cluster/"), of("disk/"), of("interconnect/"));
+        let servers = spec.servers.len();
+        let (mut server_ttf, mut server_ttr, mut server_reboot) = (
+            Vec::with_capacity(servers),
+            Vec::with_capacity(servers),
+            Vec::with_capacity(servers),
+        );
+        for s in &spec.servers {
+            let server = ReplicationStreams::prefix(&["server/", s, "/"]);
+            server_ttf.push(streams.stream(server, "ttf"));
+            server_ttr.push(streams.stream(server, "ttr"));
+            server_reboot.push(streams.stream(server, "reboot"));
+        }
         Streams {
-            server_ttf: per_server("ttf"),
-            server_ttr: per_server("ttr"),
-            heartbeat: stream(&["cluster/", cluster, "/heartbeat_timeout"]),
-            group_start: stream(&["cluster/", cluster, "/group_start"]),
-            group_stop: stream(&["cluster/", cluster, "/group_stop"]),
-            sync_wait: stream(&["cluster/", cluster, "/server_sync_wait"]),
-            disk_ttf: stream(&["disk/", cluster, "/ttf"]),
-            disk_ttr: stream(&["disk/", cluster, "/ttr"]),
+            server_ttf,
+            server_ttr,
+            heartbeat: streams.stream(group, "heartbeat_timeout"),
+            group_start: streams.stream(group, "group_start"),
+            group_stop: streams.stream(group, "group_stop"),
+            sync_wait: streams.stream(group, "server_sync_wait"),
+            disk_ttf: streams.stream(disk, "ttf"),
+            disk_ttr: streams.stream(disk, "ttr"),
             network: NetworkStreams {
-                interconnect_ttf: stream(&["interconnect/", cluster, "/ttf"]),
-                interconnect_ttr: stream(&["interconnect/", cluster, "/ttr"]),
-                partition_heartbeat: stream(&["cluster/", cluster, "/partition_heartbeat"]),
-                server_reboot: per_server("reboot"),
+                interconnect_ttf: streams.stream(interconnect, "ttf"),
+                interconnect_ttr: streams.stream(interconnect, "ttr"),
+                partition_heartbeat: streams.stream(group, "partition_heartbeat"),
+                server_reboot,
             },
         }
     }

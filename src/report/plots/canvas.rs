@@ -48,10 +48,11 @@ pub fn render_svg(chart: &impl Chart, size: (u32, u32)) -> io::Result<String> {
 pub fn render_png(chart: &impl Chart, size: (u32, u32)) -> io::Result<Vec<u8>> {
     style::ensure_font()?;
     let (w, h) = size;
-    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    // White from the start, which is all that filling the area with white would do: one
+    // pass over the 1.9 MB image instead of two.
+    let mut rgb = vec![0xffu8; w as usize * h as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-        root.fill(&WHITE).map_err(drawing_error)?;
         chart.draw(&root).map_err(drawing_error)?;
         root.present().map_err(drawing_error)?;
     }
