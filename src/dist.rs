@@ -4,12 +4,10 @@
 //! keeps virtual time integral (the rounding bias, at most half a microsecond, is far below any
 //! duration a scenario can express meaningfully).
 
-mod ziggurat;
-
 use std::sync::Arc;
 
 use rand::Rng;
-use rand_distr::{Distribution, Gamma, LogNormal, Weibull};
+use rand_distr::{Distribution, Exp, Gamma, LogNormal, Weibull};
 
 use crate::time::Micros;
 
@@ -20,9 +18,7 @@ pub enum Dist {
     Fixed(Micros),
     Exponential {
         mean: f64,
-        /// `1 / (1 / mean)`: the factor `rand_distr::Exp` multiplies its standard draw by,
-        /// which is not always `mean` to the last bit.
-        scale: f64,
+        sampler: Exp<f64>,
     },
     Uniform {
         min: Micros,
@@ -96,50 +92,6 @@ fn round_half_up(x: f64) -> Micros {
     }
 }
 
-/// A standard exponential draw, the same numbers from the same bits as `rand_distr::Exp1`
-/// (the ziggurat of Doornik, 2005, as rand_distr 0.5 writes it, with its tables), but with
-/// its common case inline at the call: `rand_distr`'s comes out of line, and its call, with
-/// the generator's state saved and restored around it, cost as much as the draw. A few
-/// draws in a hundred need the rest (`exp1_slow`).
-#[inline(always)]
-fn exp1<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let bits = rng.next_u64();
-    let i = bits as usize & 0xff;
-    let x = uniform_open(bits) * ziggurat::ZIG_EXP_X[i];
-    if x < ziggurat::ZIG_EXP_X[i + 1] {
-        x
-    } else {
-        exp1_slow(rng, i, x)
-    }
-}
-
-/// `(0, 1)` from the top 52 bits of `bits`, as `rand_distr`'s ziggurat makes it.
-#[inline(always)]
-fn uniform_open(bits: u64) -> f64 {
-    f64::from_bits(bits >> 12 | 1023 << 52) - (1.0 - f64::EPSILON / 2.0)
-}
-
-/// The rest of `exp1` after the draw `x` in box `i` fell outside the box's inner part: the
-/// tail (box 0), the wedge test, and on a rejection the next try, all as `rand_distr` does.
-#[inline(never)]
-fn exp1_slow<R: Rng + ?Sized>(rng: &mut R, mut i: usize, mut x: f64) -> f64 {
-    use ziggurat::{ZIG_EXP_F as F, ZIG_EXP_R, ZIG_EXP_X as X};
-    loop {
-        if i == 0 {
-            return ZIG_EXP_R - rng.random::<f64>().ln();
-        }
-        if F[i + 1] + (F[i] - F[i + 1]) * rng.random::<f64>() < (-x).exp() {
-            return x;
-        }
-        let bits = rng.next_u64();
-        i = bits as usize & 0xff;
-        x = uniform_open(bits) * X[i];
-        if x < X[i + 1] {
-            return x;
-        }
-    }
-}
-
 impl Dist {
     pub fn fixed(value: Micros) -> Dist {
         Dist::Fixed(value)
@@ -147,10 +99,8 @@ impl Dist {
 
     pub fn exponential(mean: Micros) -> Result<Dist, DistError> {
         let mean = positive("mean", mean as f64)?;
-        // As `Exp::new(1.0 / mean)` computes its `lambda_inverse`; it refuses nothing that
-        // `positive` accepts.
-        let scale = 1.0 / (1.0 / mean);
-        Ok(Dist::Exponential { mean, scale })
+        let sampler = Exp::new(1.0 / mean).map_err(|_| DistError::NotPositive("mean"))?;
+        Ok(Dist::Exponential { mean, sampler })
     }
 
     pub fn uniform(min: Micros, max: Micros) -> Result<Dist, DistError> {
@@ -209,7 +159,7 @@ impl Dist {
         // samplers do not weigh on every exponential draw.
         match self {
             Dist::Fixed(value) => *value,
-            Dist::Exponential { scale, .. } => to_micros(exp1(rng) * scale),
+            Dist::Exponential { sampler, .. } => to_micros(sampler.sample(rng)),
             _ => self.sample_other(rng),
         }
     }
@@ -226,7 +176,7 @@ impl Dist {
                 }
             }
             Dist::Empirical(values) => return values[rng.random_range(0..values.len())],
-            Dist::Exponential { scale, .. } => exp1(rng) * scale,
+            Dist::Exponential { sampler, .. } => sampler.sample(rng),
             Dist::Weibull { sampler, .. } => sampler.sample(rng),
             Dist::LogNormal { sampler, .. } => sampler.sample(rng),
             Dist::Gamma { sampler, .. } => sampler.sample(rng),
@@ -323,31 +273,6 @@ mod tests {
     use statrs::distribution::{Uniform as SUniform, Weibull as SWeibull};
 
     const N: usize = 200_000;
-
-    /// The inlined ziggurat draws what `rand_distr` draws, bit for bit, and leaves the
-    /// generator where `rand_distr` leaves it: over enough draws to go through the tail and
-    /// the wedges many times, for means whose `1 / (1 / mean)` is not `mean`.
-    #[test]
-    fn exponential_draws_are_rand_distrs() {
-        use rand_distr::{Exp, Exp1};
-        let mut ours = Xoshiro256PlusPlus::seed_from_u64(11);
-        let mut theirs = ours.clone();
-        for _ in 0..1_000_000 {
-            let a = exp1(&mut ours);
-            let b: f64 = theirs.sample(Exp1);
-            assert_eq!(a.to_bits(), b.to_bits());
-        }
-        assert_eq!(ours, theirs);
-        for mean in [1u64, 3, 49, 30_000_000, 3_600_000_000, 86_400_000_000_000] {
-            let d = Dist::exponential(mean).unwrap();
-            let exp = Exp::new(1.0 / mean as f64).unwrap();
-            for _ in 0..20_000 {
-                let want = to_micros(exp.sample(&mut theirs));
-                assert_eq!(d.sample(&mut ours), want, "mean {mean}");
-            }
-            assert_eq!(ours, theirs);
-        }
-    }
 
     #[test]
     fn rounding_matches_round_half_away_from_zero() {
