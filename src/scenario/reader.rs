@@ -189,6 +189,22 @@ impl<'a> TableReader<'a> {
         }
     }
 
+    /// A string naming one of a fixed set of values: `parse` reads it, `names` lists them for
+    /// the error.
+    pub fn one_of<T>(
+        &mut self,
+        key: &'static str,
+        parse: impl FnOnce(&str) -> Option<T>,
+        names: &str,
+    ) -> Result<Option<T>> {
+        let Some((name, span)) = self.string(key)? else {
+            return Ok(None);
+        };
+        parse(&name)
+            .map(Some)
+            .ok_or_else(|| self.error(span, key, format!("expected one of {names}")))
+    }
+
     /// A non-empty name (of a cluster, server, service...).
     pub fn name(&mut self, key: &'static str) -> Result<Option<WithSpan<String>>> {
         match self.string(key)? {

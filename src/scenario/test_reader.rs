@@ -80,23 +80,11 @@ pub fn read_backend(top: &mut TableReader, base: &Path) -> Result<Backend> {
     if let Some(early) = t.boolean("rest_during_group_start")? {
         backend.assumptions.rest_during_group_start = early;
     }
-    if let Some((name, span)) = t.string("crash_state")? {
-        backend.assumptions.crash_state = CrashState::parse(&name).ok_or_else(|| {
-            t.error(
-                span,
-                "crash_state",
-                format!("expected one of {}", CrashState::NAMES),
-            )
-        })?;
+    if let Some(state) = t.one_of("crash_state", CrashState::parse, CrashState::NAMES)? {
+        backend.assumptions.crash_state = state;
     }
-    if let Some((name, span)) = t.string("failed_cycle")? {
-        backend.assumptions.failed_cycle = FailedCycle::parse(&name).ok_or_else(|| {
-            t.error(
-                span,
-                "failed_cycle",
-                format!("expected one of {}", FailedCycle::NAMES),
-            )
-        })?;
+    if let Some(cycle) = t.one_of("failed_cycle", FailedCycle::parse, FailedCycle::NAMES)? {
+        backend.assumptions.failed_cycle = cycle;
     }
     t.finish()?;
     Ok(backend)
