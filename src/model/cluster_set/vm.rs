@@ -184,6 +184,8 @@ pub struct VmView {
     /// The copy (0: home cluster, 1: replica cluster) the VM serves from: running on a host
     /// that holds its cluster's shared disk.
     pub serving: Option<usize>,
+    /// The world's id of the server it serves from (on the serving copy's cluster).
+    pub serving_host: Option<u16>,
     /// It serves from both copies at once (each side started it).
     pub twice: bool,
     /// Replication is healthy from the serving copy to the other: Primary Replicating on the

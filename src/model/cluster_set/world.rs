@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::backend::sim::{
     Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput,
-    TaskId,
+    Relationship, TaskId,
 };
 use crate::backend::{ReplicationMode, ReplicationState};
 use crate::control::ScriptOutcome;
@@ -226,8 +226,8 @@ pub struct World<'s> {
     pub(super) operators: Vec<OperatorRt>,
     /// Per host: the critical pause of VMs that lost their storage there.
     critical_pause: Vec<Timer>,
-    /// Each VM's pending `CycleDue`, if one is armed.
-    cycle_due: Vec<Option<u32>>,
+    /// Per VM: the next cycle is watched (a `CycleDue` of the timer's generation is due).
+    cycle_watched: Vec<bool>,
     cycle_timer: Vec<Timer>,
     faults: &'s [(Micros, ScriptedFault)],
     /// Per cluster: its REST API does not answer before this time (`rest_unreachable`).
@@ -390,7 +390,7 @@ impl<'s> World<'s> {
                 .collect(),
             domains,
             critical_pause: vec![Timer::default(); n_servers],
-            cycle_due: vec![None; n_vms],
+            cycle_watched: vec![false; n_vms],
             cycle_timer: vec![Timer::default(); n_vms],
             vm_tasks: vec![0; n_vms],
             transfers: vec![0; n_vms],
@@ -940,6 +940,10 @@ impl<'s> World<'s> {
 
     /// The host of a cluster's server holding the group's disk.
     pub(super) fn holder_host(&self, c: usize) -> Option<&str> {
+        self.holder_name(c).map(|name| &**name)
+    }
+
+    fn holder_name(&self, c: usize) -> Option<&std::rc::Rc<str>> {
         let s = self.synced[c].holder?;
         Some(&self.server_names[self.server_ids[c][s] as usize])
     }
@@ -1000,70 +1004,58 @@ impl<'s> World<'s> {
         if self.scenario.backend.assumptions.failed_cycle != FailedCycle::Sticky {
             return;
         }
-        if view.healthy && self.cycles_deliverable(v) {
-            if self.cycle_due[v].take().is_some() {
+        if view.healthy && self.cycles_deliverable(v, view) {
+            if std::mem::take(&mut self.cycle_watched[v]) {
                 self.cycle_timer[v].cancel();
             }
             return;
         }
-        if self.cycle_due[v].is_some() || self.replicating_primary(v).is_none() {
+        if self.cycle_watched[v] {
             return;
         }
-        // The cycle grid of the healthy period that is ending; one interval on without one.
-        let now = self.cal.now();
-        let sync = &self.vms[v].sync;
-        let Some(at) = sync.next_cycle(now).or_else(|| {
-            let (_, frequency_s) = self.replicating_primary(v)?;
-            Some(now + u64::from(frequency_s) * crate::time::MICROS_PER_SECOND)
-        }) else {
+        let Some((_, rel)) = self.replicating_primary(v, view) else {
             return;
         };
+        // The cycle grid of the healthy period that is ending; one interval on without one.
+        let now = self.cal.now();
+        let every = u64::from(rel.frequency_s) * crate::time::MICROS_PER_SECOND;
+        let at = self.vms[v].sync.next_cycle(now).unwrap_or(now + every);
         let generation = self.cycle_timer[v].arm();
-        self.cycle_due[v] = Some(generation);
+        self.cycle_watched[v] = true;
         let vm = v as u16;
         self.cal.schedule_at(at, Event::CycleDue { vm, generation });
     }
 
     /// The serving primary's replica server answers and holds its disk.
-    fn cycles_deliverable(&self, v: usize) -> bool {
-        let Some((id, _)) = self.replicating_primary(v) else {
-            return true;
-        };
-        let primary = &*self.server_names[id as usize];
-        let name = &self.scenario.vms[v].name;
-        let Some(rel) = self.farm.relationship(primary, name) else {
+    fn cycles_deliverable(&self, v: usize, view: &VmView) -> bool {
+        let Some((primary, rel)) = self.replicating_primary(v, view) else {
             return true;
         };
         let replica = self.farm.hosts.get(&rel.replica);
         self.farm.reach(primary, &rel.replica).is_ok() && replica.is_some_and(|h| h.disk)
     }
 
-    /// The host a VM serves from, if its relationship there is a replicating Primary, and
-    /// that relationship's frequency.
-    fn replicating_primary(&self, v: usize) -> Option<(u16, u32)> {
-        let name = &self.scenario.vms[v].name;
-        let copy = self.vm_view(v).serving?;
-        let cluster = self.vms[v].clusters[copy];
-        self.server_ids[cluster].iter().find_map(|&id| {
-            let host = &*self.server_names[id as usize];
-            let rel = self.farm.hosts.get(host).filter(|h| h.serves(name))?;
-            let rel = rel.vms.get(name)?.replication.as_ref()?;
-            let replicating =
-                rel.mode == ReplicationMode::Primary && rel.state == ReplicationState::Replicating;
-            replicating.then_some((id, rel.frequency_s))
-        })
+    /// The host a VM serves from and its relationship there, if that is a replicating
+    /// Primary.
+    fn replicating_primary(&self, v: usize, view: &VmView) -> Option<(&str, &Relationship)> {
+        let host = &*self.server_names[view.serving_host? as usize];
+        let rel = self.farm.relationship(host, &self.scenario.vms[v].name)?;
+        let replicating =
+            rel.mode == ReplicationMode::Primary && rel.state == ReplicationState::Replicating;
+        replicating.then_some((host, rel))
     }
 
     fn cycle_due(&mut self, v: usize, generation: u32) {
         if !self.cycle_timer[v].is_current(generation) {
             return;
         }
-        self.cycle_due[v] = None;
-        if self.vm_view(v).healthy && self.cycles_deliverable(v) {
+        self.cycle_watched[v] = false;
+        let view = self.vm_view(v);
+        if view.healthy && self.cycles_deliverable(v, &view) {
             return;
         }
-        if let Some((id, _)) = self.replicating_primary(v) {
-            let host = self.server_names[id as usize].clone();
+        if let Some((host, _)) = self.replicating_primary(v, &view) {
+            let host = host.to_string();
             let vm = self.scenario.vms[v].name.clone();
             if self.farm.fail_cycle(&host, &vm) {
                 self.note(TraceKind::Replication, &host, || {
@@ -1097,6 +1089,7 @@ impl<'s> World<'s> {
         let name = &self.scenario.vms[v].name;
         let vm = &self.vms[v];
         let mut serving: Option<usize> = None;
+        let mut serving_host: Option<u16> = None;
         let mut twice = false;
         let mut running: Vec<&str> = Vec::new();
         for (copy, &c) in vm.clusters.iter().enumerate() {
@@ -1112,6 +1105,7 @@ impl<'s> World<'s> {
                     let preferred = vm.clusters[copy] == vm.dns_target;
                     if serving.is_none() || preferred {
                         serving = Some(copy);
+                        serving_host = Some(id);
                     }
                 }
             }
@@ -1136,6 +1130,7 @@ impl<'s> World<'s> {
         });
         VmView {
             serving,
+            serving_host,
             twice,
             healthy,
             cluster_up: vm.clusters.map(|c| self.clusters[c].is_up()),
@@ -1203,11 +1198,11 @@ impl<'s> World<'s> {
 
     /// The server the master controller runs on (its cluster's active server).
     pub(super) fn master_host(&self) -> std::rc::Rc<str> {
-        let server = self.master.as_ref().and_then(|m| {
-            let s = self.synced[m.spec.cluster].holder?;
-            Some(self.server_names[self.server_ids[m.spec.cluster][s] as usize].clone())
-        });
-        server.unwrap_or_else(|| std::rc::Rc::from(""))
+        let server = self
+            .master
+            .as_ref()
+            .and_then(|m| self.holder_name(m.spec.cluster));
+        server.cloned().unwrap_or_else(|| std::rc::Rc::from(""))
     }
 
     /// From the master's first failover call for a VM until its DNS update, the VM's downtime
