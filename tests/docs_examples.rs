@@ -84,3 +84,27 @@ fn the_readme_analytic_example_is_reproducible() {
         );
     }
 }
+
+/// The README's commands are `cargo run --release -- ...`: with more than one binary in the
+/// package, cargo runs one only if the manifest names it.
+#[test]
+fn the_readme_cargo_run_commands_pick_the_simulator() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("cargo run --release -- compare"));
+    let manifest: toml_edit::DocumentMut = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let binaries = manifest
+        .get("bin")
+        .and_then(|b| b.as_array_of_tables())
+        .map_or(1, |b| b.len());
+    let default_run = manifest["package"]
+        .get("default-run")
+        .and_then(|d| d.as_str());
+    assert!(
+        binaries == 1 || default_run == Some("ecxsim"),
+        "{binaries} binaries and default-run {default_run:?}"
+    );
+}
