@@ -403,6 +403,10 @@ fn configuration_errors_are_located() {
             "missing required key `credentials`",
         ),
         (
+            format!("{base}[coordination]\ndeadline = \"10s\"\n"),
+            "`coordination.deadline`: expected at least 1m, and less than the script resource's start timeout",
+        ),
+        (
             format!("control = \"careful\"\n{base}"),
             "unknown control \"careful\"",
         ),

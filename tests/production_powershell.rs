@@ -250,6 +250,11 @@ struct TestBackend(PowerShell);
 
 impl ecxsim::backend::Clock for TestBackend {
     async fn sleep(&self, _duration: u64) {}
+
+    /// Time stands still: no deadline ever passes.
+    fn now(&self) -> u64 {
+        0
+    }
 }
 
 impl ecxsim::backend::AlertLog for TestBackend {

@@ -444,3 +444,22 @@ fn a_link_joins_two_known_different_clusters_once() {
         "duplicate link name \"wan\"",
     );
 }
+
+#[test]
+fn a_script_timeout_must_be_a_positive_duration() {
+    let backend = |value: &str| format!("{LINKED}\n[backend]\nscript_timeout = {value}\n");
+    let (code, text) = validate(backend("\"30m\"").as_bytes());
+    assert_eq!(code, 0, "{text}");
+    assert_located(
+        &backend("\"0s\""),
+        35,
+        "backend.script_timeout",
+        "expected a duration longer than zero",
+    );
+    assert_located(
+        &backend("\"soon\""),
+        35,
+        "backend.script_timeout",
+        "duration",
+    );
+}

@@ -19,7 +19,7 @@ fn every_scenario_with_expectations_passes() {
     let out = ecxsim(&["test", "scenarios"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
-    assert!(t.contains("17 scenarios;"), "{t}");
+    assert!(t.contains("19 scenarios;"), "{t}");
     assert!(!t.contains("FAIL"), "{t}");
 }
 

@@ -93,6 +93,10 @@ pub trait HyperV {
 pub trait Clock {
     async fn sleep(&self, duration: Micros);
 
+    /// The time now, on a clock that only moves forward (its origin is the clock's own): what
+    /// a script measures its deadline with.
+    fn now(&self) -> Micros;
+
     /// Sleeps like `sleep`, and tells the clock that the caller is idle: it has nothing in
     /// progress, and another look at the world would change nothing unless the world itself
     /// changed. In production this is an ordinary sleep. A simulated clock may then skip

@@ -14,6 +14,10 @@
 //!    flaky local removal. Whichever script runs second finds the work done.
 //! 5. On the primary side, start the VM *before* touching replication: service does not wait
 //!    for the replica cluster, which may be down altogether.
+//! 6. End in time: ECX takes a start script that outlives the resource's timeout as stalled
+//!    and shuts the server down, so every wait ends at a deadline below that timeout. What is
+//!    left undone then is the peer's start script's when its cluster is back, or the
+//!    operator's after the alert.
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +54,9 @@ pub struct CoordinationConfig {
     pub remove_retries: u32,
     /// Pause between retries.
     pub retry_pause: Micros,
+    /// The start script stops waiting this long after it began, whatever is left: it must
+    /// end before the script resource's start timeout.
+    pub deadline: Micros,
 }
 
 impl Default for CoordinationConfig {
@@ -62,7 +69,37 @@ impl Default for CoordinationConfig {
             attempts: 5,
             remove_retries: 6,
             retry_pause: 30 * MICROS_PER_SECOND,
+            // Ten minutes under the 30-minute resource timeout, for the calls in flight when
+            // it passes (a Start-VM, a connect to a dead host).
+            deadline: 20 * MICROS_PER_MINUTE,
         }
+    }
+}
+
+/// When a script must stop waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(Micros);
+
+impl Deadline {
+    /// No deadline: an operator's repair takes as long as it takes.
+    pub const NEVER: Deadline = Deadline(Micros::MAX);
+
+    pub fn after<C: Clock>(b: &C, duration: Micros) -> Deadline {
+        Deadline(b.now().saturating_add(duration))
+    }
+
+    /// What is left of it (zero once it has passed).
+    fn left<C: Clock>(self, b: &C) -> Micros {
+        self.0.saturating_sub(b.now())
+    }
+
+    fn passed<C: Clock>(self, b: &C) -> bool {
+        self.left(b) == 0
+    }
+
+    /// Sleeps `duration`, or until the deadline if that comes first.
+    async fn sleep<C: Clock>(self, b: &C, duration: Micros) {
+        b.sleep(duration.min(self.left(b))).await
     }
 }
 
@@ -71,6 +108,7 @@ pub async fn start<B>(b: &B, ctx: &ScriptContext, side: Side, cfg: &Coordination
 where
     B: Ecx + HyperV + Clock + Lease + AlertLog,
 {
+    let until = Deadline::after(b, cfg.deadline);
     let own = ctx.own_server.as_str();
     let vm = ctx.vm.as_str();
     if ensure_registered(b, own, vm, &ctx.vmcx_path).await.is_err() {
@@ -81,17 +119,18 @@ where
     // Start first, to keep the outage short, under the lease: the master moves the role
     // record and fails the VM over under the same lease, so the two never both start it.
     let mut started = false;
-    if let Ok(true) = b.acquire(&lease, own, cfg.lease_ttl, cfg.lease_wait).await {
-        if current_side(b, ctx, side).await == Side::Primary {
+    let wait = cfg.lease_wait.min(until.left(b));
+    if let Ok(true) = b.acquire(&lease, own, cfg.lease_ttl, wait).await {
+        if current_side(b, ctx, side, until).await == Side::Primary {
             // This node may still hold a Replica relationship from when this cluster held the
             // replica: the disk holds the primary's data now, so drop it rather than wait for
             // a peer that may be down; the pair is rebuilt below.
-            drop_stale_replica(b, own, vm, cfg).await;
-            started = start_vm_when_ready(b, own, vm).await.is_ok();
+            drop_stale_replica(b, own, vm, cfg, until).await;
+            started = start_vm_when_ready(b, own, vm, until).await.is_ok();
         }
         let _ = b.release(&lease, own).await;
     }
-    match reconcile(b, ctx, side, cfg, !started).await {
+    match reconcile(b, ctx, side, cfg, !started, until).await {
         Ok(()) => 0,
         Err(bit) => {
             b.log(LogLevel::Error, "replication not re-pointed");
@@ -104,9 +143,9 @@ where
 /// fails the VM over to the other cluster: from then on the role record at the master (written
 /// by the master before it starts the VM elsewhere) says which cluster holds the primary, so a
 /// cluster coming back never starts a VM that runs on the other. While the record cannot be
-/// read (the master unreachable), the script asks again every ten seconds for five minutes,
-/// then keeps the deployment's role.
-async fn current_side<B>(b: &B, ctx: &ScriptContext, deployed: Side) -> Side
+/// read (the master unreachable), the script asks again every ten seconds for five minutes
+/// (or until its deadline), then keeps the deployment's role.
+async fn current_side<B>(b: &B, ctx: &ScriptContext, deployed: Side, until: Deadline) -> Side
 where
     B: Lease + Clock + AlertLog,
 {
@@ -118,7 +157,7 @@ where
                 let mine = record.primary.eq_ignore_ascii_case(&ctx.own_cluster);
                 return if mine { Side::Primary } else { Side::Replica };
             }
-            Err(e) if waited >= PEER_WAIT_FOR_ROLE => {
+            Err(e) if waited >= PEER_WAIT_FOR_ROLE || until.passed(b) => {
                 b.log(
                     LogLevel::Error,
                     &format!("role record unreadable ({e}); keeping the deployed role"),
@@ -126,7 +165,7 @@ where
                 return deployed;
             }
             Err(_) => {
-                b.sleep(ROLE_POLL).await;
+                until.sleep(b, ROLE_POLL).await;
                 waited += ROLE_POLL;
             }
         }
@@ -182,6 +221,7 @@ pub async fn drop_stale_replica<B: HyperV + Clock + AlertLog>(
     host: &str,
     vm: &str,
     cfg: &CoordinationConfig,
+    until: Deadline,
 ) {
     if let Ok(Some(rel)) = relationship(b, host, vm).await {
         let failed_over = matches!(
@@ -189,7 +229,7 @@ pub async fn drop_stale_replica<B: HyperV + Clock + AlertLog>(
             ReplicationState::FailedOver | ReplicationState::FailedOverWaitingCompletion
         );
         if rel.mode == ReplicationMode::Replica && !failed_over {
-            let _ = remove_with_retries(b, host, vm, cfg).await;
+            let _ = remove_with_retries(b, host, vm, cfg, until).await;
         }
     }
 }
@@ -210,13 +250,14 @@ pub async fn repoint<B: HyperV + Clock + AlertLog>(
         replica_path,
         frequency_s,
     };
-    converge(b, vm, &pair, cfg).await
+    converge(b, vm, &pair, cfg, Deadline::NEVER).await
 }
 
 pub async fn start_vm_when_ready<B: HyperV + Clock>(
     b: &B,
     host: &str,
     vm: &str,
+    until: Deadline,
 ) -> BackendResult<()> {
     let mut last = Ok(());
     for _ in 0..3 {
@@ -224,17 +265,20 @@ pub async fn start_vm_when_ready<B: HyperV + Clock>(
         for _ in 0..60 {
             match b.get_vm(host, vm).await? {
                 Some(info) if info.status == VM_STATUS_CREATING_CHECKPOINT => {
-                    b.sleep(5 * MICROS_PER_SECOND).await
+                    if until.passed(b) {
+                        break;
+                    }
+                    until.sleep(b, 5 * MICROS_PER_SECOND).await
                 }
                 Some(info) if info.state == PowerState::Running => return Ok(()),
                 _ => break,
             }
         }
         last = b.start_vm(host, vm).await;
-        if last.is_ok() {
-            return Ok(());
+        if last.is_ok() || until.passed(b) {
+            return last;
         }
-        b.sleep(5 * MICROS_PER_SECOND).await;
+        until.sleep(b, 5 * MICROS_PER_SECOND).await;
     }
     last
 }
@@ -268,16 +312,17 @@ async fn wait_for_peer<B: Ecx + Clock>(
     b: &B,
     ctx: &ScriptContext,
     cfg: &CoordinationConfig,
+    until: Deadline,
 ) -> Option<String> {
     let mut waited = 0;
     loop {
         if let Some(peer) = ready_peer(b, ctx).await {
             return Some(peer);
         }
-        if waited >= cfg.peer_wait {
+        if waited >= cfg.peer_wait || until.passed(b) {
             return None;
         }
-        b.sleep(cfg.peer_poll).await;
+        until.sleep(b, cfg.peer_poll).await;
         waited += cfg.peer_poll;
     }
 }
@@ -299,6 +344,7 @@ async fn reconcile<B>(
     deployed: Side,
     cfg: &CoordinationConfig,
     start: bool,
+    until: Deadline,
 ) -> Result<(), u32>
 where
     B: Ecx + HyperV + Clock + Lease + AlertLog,
@@ -306,15 +352,16 @@ where
     let lease = lease_name(ctx);
     let own = ctx.own_server.as_str();
     for _ in 0..cfg.attempts {
-        let Some(peer) = wait_for_peer(b, ctx, cfg).await else {
+        let Some(peer) = wait_for_peer(b, ctx, cfg, until).await else {
             return Err(BIT_PEER_NOT_READY);
         };
-        match b.acquire(&lease, own, cfg.lease_ttl, cfg.lease_wait).await {
+        let wait = cfg.lease_wait.min(until.left(b));
+        match b.acquire(&lease, own, cfg.lease_ttl, wait).await {
             Ok(true) => {}
             Ok(false) | Err(_) => return Err(BIT_LEASE_NOT_ACQUIRED),
         }
         // The roles may have moved, and the peer failed over, while we waited for the lease.
-        let side = current_side(b, ctx, deployed).await;
+        let side = current_side(b, ctx, deployed, until).await;
         let outcome = match ready_peer(b, ctx).await {
             Some(fresh) if fresh == peer => {
                 let pair = match side {
@@ -333,9 +380,9 @@ where
                         frequency_s: ctx.replication_frequency_s,
                     },
                 };
-                let converged = converge(b, &ctx.vm, &pair, cfg).await;
+                let converged = converge(b, &ctx.vm, &pair, cfg, until).await;
                 if converged.is_ok() && start && side == Side::Primary {
-                    if let Err(e) = start_vm_when_ready(b, own, &ctx.vm).await {
+                    if let Err(e) = start_vm_when_ready(b, own, &ctx.vm, until).await {
                         b.log(LogLevel::Error, &format!("Start-VM failed: {e}"));
                         let _ = b.release(&lease, own).await;
                         return Err(BIT_VM_NOT_STARTED);
@@ -353,11 +400,18 @@ where
         match outcome {
             Ok(()) => return Ok(()),
             Err(e) => {
+                if until.passed(b) {
+                    b.log(
+                        LogLevel::Error,
+                        &format!("re-pointing failed: {e}; out of time"),
+                    );
+                    break;
+                }
                 b.log(
                     LogLevel::Error,
                     &format!("re-pointing failed: {e}; retrying"),
                 );
-                b.sleep(cfg.retry_pause).await;
+                until.sleep(b, cfg.retry_pause).await;
             }
         }
     }
@@ -405,6 +459,7 @@ async fn converge<B>(
     vm: &str,
     pair: &Pair<'_>,
     cfg: &CoordinationConfig,
+    until: Deadline,
 ) -> BackendResult<()>
 where
     B: HyperV + Clock + AlertLog,
@@ -437,10 +492,10 @@ where
     }
     // Rebuild the pair from nothing; every step below is safe to repeat.
     if rel_r.is_some() {
-        remove_with_retries(b, r, vm, cfg).await?;
+        remove_with_retries(b, r, vm, cfg, until).await?;
     }
     if rel_p.is_some() {
-        remove_with_retries(b, p, vm, cfg).await?;
+        remove_with_retries(b, p, vm, cfg, until).await?;
     }
     ensure_registered(b, r, vm, pair.replica_path).await?;
     if let Some(info) = b.get_vm(r, vm).await? {
@@ -463,14 +518,16 @@ async fn remove_with_retries<B: HyperV + Clock>(
     host: &str,
     vm: &str,
     cfg: &CoordinationConfig,
+    until: Deadline,
 ) -> BackendResult<()> {
     let mut result = b.remove_vm_replication(host, vm).await;
     for _ in 0..cfg.remove_retries {
         match &result {
             Ok(()) | Err(BackendError::NotReplicating { .. }) => return Ok(()),
+            Err(_) if until.passed(b) => break,
             Err(_) => {}
         }
-        b.sleep(cfg.retry_pause).await;
+        until.sleep(b, cfg.retry_pause).await;
         result = b.remove_vm_replication(host, vm).await;
     }
     result

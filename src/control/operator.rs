@@ -10,7 +10,7 @@
 
 use crate::backend::traits::BackendResult;
 use crate::backend::{AlertLog, Clock, Dns, HyperV, LogLevel, PowerState};
-use crate::control::coordinated::{self, CoordinationConfig};
+use crate::control::coordinated::{self, CoordinationConfig, Deadline};
 
 /// One side of the repair: the active server of a cluster and the VM's file on its disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +52,8 @@ where
             )
             .await?;
         }
-        None => coordinated::drop_stale_replica(b, &primary.host, vm, cfg).await,
+        None => coordinated::drop_stale_replica(b, &primary.host, vm, cfg, Deadline::NEVER).await,
     }
-    coordinated::start_vm_when_ready(b, &primary.host, vm).await?;
+    coordinated::start_vm_when_ready(b, &primary.host, vm, Deadline::NEVER).await?;
     b.update_record(vm, &primary.address).await
 }

@@ -165,6 +165,10 @@ impl<D> Clock for ProductionBackend<D> {
     async fn sleep(&self, duration: Micros) {
         self.clock.sleep(duration).await
     }
+
+    fn now(&self) -> Micros {
+        self.clock.now()
+    }
 }
 
 impl<D: Dns> Dns for ProductionBackend<D> {

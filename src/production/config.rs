@@ -486,6 +486,7 @@ fn read_coordination(t: &mut TableReader, c: &mut CoordinationConfig) -> Result<
     get(t, "peer_poll", &mut c.peer_poll)?;
     get(t, "peer_wait", &mut c.peer_wait)?;
     get(t, "retry_pause", &mut c.retry_pause)?;
+    get(t, "deadline", &mut c.deadline)?;
     if let Some(n) = t.integer("attempts", 1, 100)? {
         c.attempts = n as u32;
     }
@@ -494,6 +495,10 @@ fn read_coordination(t: &mut TableReader, c: &mut CoordinationConfig) -> Result<
     }
     if c.peer_poll < micros(Duration::from_secs(1)) {
         return Err(t.error(t.span(), "peer_poll", "expected at least 1s"));
+    }
+    if c.deadline < micros(Duration::from_secs(60)) {
+        let expected = "expected at least 1m, and less than the script resource's start timeout";
+        return Err(t.error(t.span(), "deadline", expected));
     }
     Ok(())
 }

@@ -94,6 +94,14 @@ impl Clock for RealClock {
         })
         .await;
     }
+
+    /// Microseconds since the process first asked: monotonic, unlike the wall clock, which
+    /// an administrator or NTP may set back.
+    fn now(&self) -> Micros {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let origin = *ORIGIN.get_or_init(std::time::Instant::now);
+        u64::try_from(origin.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
 }
 
 #[cfg(test)]

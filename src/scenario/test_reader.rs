@@ -28,12 +28,30 @@ pub fn control_variant(name: &str) -> Option<ControlVariant> {
 
 /// `[backend]`: how long each backend call takes, the documented flaky removal, and what the
 /// mocks assume where no source says.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Backend {
     pub calls: CallDurations,
     /// Probability that the local Remove-VMReplication on a previous primary fails.
     pub flaky_remove_probability: f64,
     pub assumptions: MockAssumptions,
+    /// How long ECX lets a script resource's start or stop script run before it takes the
+    /// run as stalled (the resource's "Timeout").
+    pub script_timeout: Micros,
+}
+
+/// The script resource's timeout where `[backend] script_timeout` does not say. ASSUMPTION:
+/// no source gives ECX's default; 1800 s is what it is commonly taken to be.
+pub const DEFAULT_SCRIPT_TIMEOUT: Micros = 1800 * crate::time::MICROS_PER_SECOND;
+
+impl Default for Backend {
+    fn default() -> Self {
+        Backend {
+            calls: CallDurations::default(),
+            flaky_remove_probability: 0.0,
+            assumptions: MockAssumptions::default(),
+            script_timeout: DEFAULT_SCRIPT_TIMEOUT,
+        }
+    }
 }
 
 pub fn read_backend(top: &mut TableReader, base: &Path) -> Result<Backend> {
@@ -85,6 +103,13 @@ pub fn read_backend(top: &mut TableReader, base: &Path) -> Result<Backend> {
     }
     if let Some(cycle) = t.one_of("failed_cycle", FailedCycle::parse, FailedCycle::NAMES)? {
         backend.assumptions.failed_cycle = cycle;
+    }
+    if let Some((timeout, span)) = t.duration("script_timeout")? {
+        if timeout == 0 {
+            let expected = "expected a duration longer than zero, such as \"1800s\"";
+            return Err(t.error(span, "script_timeout", expected));
+        }
+        backend.script_timeout = timeout;
     }
     t.finish()?;
     Ok(backend)

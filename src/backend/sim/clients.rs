@@ -275,6 +275,10 @@ impl Clock for SimBackend {
     async fn idle(&self, duration: Micros) {
         let _ = self.call(Op::Idle(duration)).await;
     }
+
+    fn now(&self) -> Micros {
+        self.mailbox.borrow().now()
+    }
 }
 
 impl Dns for SimBackend {

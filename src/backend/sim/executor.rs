@@ -39,6 +39,8 @@ pub struct Mailbox {
     results: Vec<(CallId, TaskId, OpResult)>,
     logs: Vec<(TaskId, LogLevel, String)>,
     next_call: CallId,
+    /// The simulated time at which the world polls the tasks.
+    now: crate::time::Micros,
 }
 
 pub type SharedMailbox = Rc<RefCell<Mailbox>>;
@@ -54,6 +56,10 @@ impl Mailbox {
     pub fn take_result(&mut self, call: CallId) -> Option<OpResult> {
         let i = self.results.iter().position(|(id, _, _)| *id == call)?;
         Some(self.results.swap_remove(i).2)
+    }
+
+    pub fn now(&self) -> crate::time::Micros {
+        self.now
     }
 
     pub fn log(&mut self, task: TaskId, level: LogLevel, message: String) {
@@ -133,6 +139,11 @@ impl<T> Executor<T> {
 
     pub fn mailbox(&self) -> SharedMailbox {
         self.mailbox.clone()
+    }
+
+    /// Sets the time the tasks read from their clock until the next call.
+    pub fn set_now(&self, now: crate::time::Micros) {
+        self.mailbox.borrow_mut().now = now;
     }
 
     /// Reserves the id of the next task (its backend clients need it before the future exists).

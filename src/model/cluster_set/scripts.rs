@@ -15,6 +15,7 @@ use super::master_rt::group_name;
 use super::world::{Event, World};
 use crate::backend::sim::op::render_result;
 use crate::model::cluster::Group;
+use crate::model::ClusterFault;
 use crate::world::{ScriptRecord, TraceKind};
 
 /// Why a script runs.
@@ -36,6 +37,12 @@ impl ScriptKind {
     /// Whether the group's activation or stop waits for it.
     fn gates_group(self) -> bool {
         matches!(self, ScriptKind::Activation | ScriptKind::Stop)
+    }
+
+    /// Whether ECX runs it as the script resource's start or stop, under the resource's
+    /// timeout (an operator's manual repair is not ECX's).
+    fn timed_by_ecx(self) -> bool {
+        !matches!(self, ScriptKind::Repair)
     }
 }
 
@@ -145,6 +152,11 @@ impl World<'_> {
                 started: self.cal.now(),
             },
         );
+        if kind.timed_by_ecx() {
+            let timeout = self.scenario.backend.script_timeout;
+            self.cal
+                .schedule_in(timeout, Event::ScriptTimeout { task: id });
+        }
         let host_name = self.server_names[host as usize].clone();
         let vm_name = &self.scenario.vms[vm].name;
         self.note(TraceKind::Script, &host_name, || {
@@ -195,6 +207,7 @@ impl World<'_> {
 
     /// Runs a script until it waits on a call (timed by `[backend]`) or ends.
     pub(super) fn poll_script(&mut self, task: TaskId) {
+        self.exec.set_now(self.cal.now());
         if let Some(outcome) = self.exec.poll(task) {
             self.script_ended(task, Some(outcome));
         }
@@ -287,6 +300,32 @@ impl World<'_> {
             _ => {}
         }
         self.touch_vm(meta.vm);
+    }
+
+    /// A script resource's start or stop outlived its timeout. ECX takes that as an
+    /// activation or deactivation stall, whose default action on Windows is an emergency
+    /// shutdown of the server running it: the script dies with the server, the other server
+    /// takes the group over as after a crash, and the server is back when it is repaired.
+    pub(super) fn script_timed_out(&mut self, task: TaskId) {
+        // A script that ended in time left its timeout behind.
+        let Some(meta) = self.tasks.get(&task).copied() else {
+            return;
+        };
+        let c = meta.cluster;
+        let Some(server) = self.server_ids[c].iter().position(|&h| h == meta.host) else {
+            return;
+        };
+        let host = self.server_names[meta.host as usize].clone();
+        let vm = &self.scenario.vms[meta.vm].name;
+        let timeout = self.scenario.backend.script_timeout;
+        self.note(TraceKind::Script, &host, || {
+            format!(
+                "the script resource for {vm} has not ended after {} s: stall, emergency shutdown of {host}",
+                crate::time::seconds(timeout)
+            )
+        });
+        let fault = ClusterFault::ServerCrash { server };
+        self.with_cluster(c, |sim, scope| sim.inject(fault, scope));
     }
 
     fn activation_done(&mut self, c: usize) {

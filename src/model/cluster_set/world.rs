@@ -58,6 +58,10 @@ pub(super) enum Event {
     OpDone {
         task: TaskId,
     },
+    /// A script resource's start or stop has run for `[backend] script_timeout`.
+    ScriptTimeout {
+        task: TaskId,
+    },
     /// One of the master's calls in flight completes.
     MasterCallDone {
         call: CallId,
@@ -553,6 +557,7 @@ impl<'s> World<'s> {
                 self.witness_changed(up);
             }
             Event::OpDone { task } => self.script_op_done(task),
+            Event::ScriptTimeout { task } => self.script_timed_out(task),
             Event::MasterCallDone { call } => self.master_op_done(call),
             Event::Wake { generation } => {
                 let Some(m) = self.master.as_mut() else {
@@ -1152,6 +1157,7 @@ impl<'s> World<'s> {
         let Some(task) = m.task else {
             return;
         };
+        m.exec.set_now(self.cal.now());
         m.exec.poll(task);
         m.exec.take_logs();
         let mut calls = std::mem::take(&mut self.call_buffer);
