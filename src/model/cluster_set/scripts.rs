@@ -203,7 +203,7 @@ impl World<'_> {
         self.exec.take_submitted(&mut calls);
         for call in calls.drain(..) {
             let (id, op) = (call.task, call.op);
-            let Some(meta) = self.tasks.get(&id) else {
+            let Some(meta) = self.tasks.get(id) else {
                 continue;
             };
             self.script_calls.insert(id, call.id);
@@ -221,10 +221,10 @@ impl World<'_> {
     }
 
     pub(super) fn script_op_done(&mut self, task: TaskId) {
-        let Some(op) = self.pending.remove(&task) else {
+        let Some(op) = self.pending.remove(task) else {
             return;
         };
-        let Some(meta) = self.tasks.get(&task).copied() else {
+        let Some(meta) = self.tasks.get(task).copied() else {
             return;
         };
         let caller = self.server_names[meta.host as usize].clone();
@@ -239,7 +239,7 @@ impl World<'_> {
 
     /// Hands the result of its one call in flight to a script, and runs it on.
     pub(super) fn deliver_to_script(&mut self, task: TaskId, result: OpResult) {
-        if let Some(call) = self.script_calls.remove(&task) {
+        if let Some(call) = self.script_calls.remove(task) {
             self.exec.deliver(task, call, result);
             self.poll_script(task);
         }
@@ -247,10 +247,10 @@ impl World<'_> {
 
     /// A script ended (`outcome`) or was killed (`None`) with its server or its group.
     pub(super) fn script_ended(&mut self, task: TaskId, outcome: Option<ScriptOutcome>) {
-        self.pending.remove(&task);
-        self.script_calls.remove(&task);
+        self.pending.remove(task);
+        self.script_calls.remove(task);
         self.leases.cancel_wait(task);
-        let Some(meta) = self.tasks.remove(&task) else {
+        let Some(meta) = self.tasks.remove(task) else {
             return;
         };
         let host = self.server_names[meta.host as usize].to_string();
@@ -303,7 +303,7 @@ impl World<'_> {
             .tasks
             .iter()
             .filter(|(_, t)| doomed(t))
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in ids {
             self.exec.kill(id);

@@ -13,8 +13,8 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use crate::backend::sim::{
-    Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput,
-    Relationship, TaskId,
+    Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, IdTable, LeaseTable, Op,
+    OpOutput, Relationship, TaskId,
 };
 use crate::backend::{ReplicationMode, ReplicationState};
 use crate::control::ScriptOutcome;
@@ -181,10 +181,10 @@ pub struct World<'s> {
     pub(super) synced: Vec<ClusterSync>,
     /// Script resources: the executor, each live task, its call in flight.
     pub(super) exec: Executor<ScriptOutcome>,
-    pub(super) tasks: BTreeMap<TaskId, ScriptTask>,
-    pub(super) pending: BTreeMap<TaskId, Op>,
+    pub(super) tasks: IdTable<ScriptTask>,
+    pub(super) pending: IdTable<Op>,
     /// The id of each script's one call in flight.
-    pub(super) script_calls: BTreeMap<TaskId, CallId>,
+    pub(super) script_calls: IdTable<CallId>,
     /// Live activation (or failback stop) scripts per cluster.
     pub(super) live_scripts: Vec<u32>,
     pub(super) leases: LeaseTable,
@@ -344,9 +344,9 @@ impl<'s> World<'s> {
             farm,
             synced,
             exec: Executor::default(),
-            tasks: BTreeMap::new(),
-            pending: BTreeMap::new(),
-            script_calls: BTreeMap::new(),
+            tasks: IdTable::default(),
+            pending: IdTable::default(),
+            script_calls: IdTable::default(),
             leases: LeaseTable::default(),
             lease_names: Vec::new(),
             lease_ids: BTreeMap::new(),
@@ -562,7 +562,7 @@ impl<'s> World<'s> {
                     return;
                 }
                 if let (Some(idle), Some(task)) = (m.idle.take(), m.task) {
-                    m.pending.remove(&idle.call);
+                    m.pending.remove(idle.call);
                     m.exec.deliver(task, idle.call, Ok(OpOutput::Unit));
                     self.poll_master();
                 }
@@ -1231,7 +1231,7 @@ impl<'s> World<'s> {
             return;
         };
         // A call of a master that died with its group finds nothing.
-        let Some(op) = m.pending.remove(&call) else {
+        let Some(op) = m.pending.remove(call) else {
             return;
         };
         let caller = self.master_host();
