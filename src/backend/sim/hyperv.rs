@@ -111,12 +111,15 @@ impl HostState {
     /// `vm` runs here with its disk: the copy clients can use. A VM left running on a host
     /// that lost the disk does no I/O, so it serves nothing (and is not a second copy).
     pub fn serves(&self, vm: &str) -> bool {
-        self.up
-            && self.disk
-            && self
-                .vms
-                .get(vm)
-                .is_some_and(|v| v.power == PowerState::Running)
+        self.serving(vm).is_some()
+    }
+
+    /// The copy of `vm` that serves from here, if it does (`serves`).
+    pub fn serving(&self, vm: &str) -> Option<&VmOnHost> {
+        if !(self.up && self.disk) {
+            return None;
+        }
+        self.vms.get(vm).filter(|v| v.power == PowerState::Running)
     }
 }
 

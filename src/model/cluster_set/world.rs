@@ -1091,15 +1091,23 @@ impl<'s> World<'s> {
         let mut serving: Option<usize> = None;
         let mut serving_host: Option<u16> = None;
         let mut twice = false;
-        let mut running: Vec<&str> = Vec::new();
+        // The hosts it runs on, as far as classifying needs them (is there one, more than
+        // one, which is first), and the first one's copy.
+        let mut running: [&str; 2] = [""; 2];
+        let mut runs = 0;
+        let mut first: Option<&crate::backend::sim::VmOnHost> = None;
         for (copy, &c) in vm.clusters.iter().enumerate() {
             for &id in &self.server_ids[c] {
                 let host = &*self.server_names[id as usize];
                 let Some(h) = self.farm.hosts.get(host) else {
                     continue;
                 };
-                if h.serves(name) {
-                    running.push(host);
+                if let Some(on) = h.serving(name) {
+                    if runs < running.len() {
+                        running[runs] = host;
+                    }
+                    runs += 1;
+                    first = first.or(Some(on));
                     twice |= serving.is_some_and(|s| s != copy);
                     // Running twice, clients reach the copy DNS sends them to.
                     let preferred = vm.clusters[copy] == vm.dns_target;
@@ -1112,18 +1120,16 @@ impl<'s> World<'s> {
         }
         // The relationship's own frequency: a re-pointing without -ReplicationFrequencySec
         // falls back to Hyper-V's 300 s.
-        let interval = running
-            .first()
-            .and_then(|host| self.farm.relationship(host, name))
-            .map_or(0, |r| {
-                u64::from(r.frequency_s) * crate::time::MICROS_PER_SECOND
-            });
+        let interval = first.and_then(|on| on.replication.as_ref()).map_or(0, |r| {
+            u64::from(r.frequency_s) * crate::time::MICROS_PER_SECOND
+        });
+        let running = &running[..runs.min(running.len())];
         let healthy = serving.is_some_and(|copy| {
             let (p, r) = (vm.clusters[copy], vm.clusters[1 - copy]);
             crate::world::classify_running(
                 &self.farm,
                 name,
-                &running,
+                running,
                 self.holder_host(p),
                 self.holder_host(r),
             ) == crate::world::EndState::Healthy
