@@ -4,14 +4,10 @@
 //! logic on the deterministic executor. A group activating is online once all its scripts
 //! have ended; ECX's default "normal return value" does not check their exit codes.
 
-use crate::backend::sim::hyperv::vmcx_path;
 use crate::backend::sim::SimBackend;
 use crate::backend::sim::{OpResult, TaskId};
-use crate::control::{
-    start_script, stop_script, ClpEvent, ClpFactor, ScriptContext, ScriptOutcome, Side,
-};
+use crate::control::{start_script, stop_script, ClpEvent, ClpFactor, ScriptOutcome, Side};
 
-use super::master_rt::group_name;
 use super::world::{Event, World};
 use crate::backend::sim::op::render_result;
 use crate::model::cluster::Group;
@@ -99,23 +95,8 @@ impl World<'_> {
         } else {
             (Side::Replica, spec.cluster)
         };
-        let other_side = match side {
-            Side::Primary => Side::Replica,
-            Side::Replica => Side::Primary,
-        };
-        let own_name = &self.scenario.clusters[c].name;
-        let opposite_name = &self.scenario.clusters[opposite].name;
         let host = self.server_ids[c][server];
-        let ctx = ScriptContext {
-            own_server: self.server_names[host as usize].to_string(),
-            own_cluster: own_name.clone(),
-            vm: spec.name.clone(),
-            opposite_cluster: opposite_name.clone(),
-            opposite_group: group_name(opposite_name),
-            vmcx_path: vmcx_path(own_name, &spec.name, side),
-            opposite_vmcx_path: vmcx_path(opposite_name, &spec.name, other_side),
-            replication_frequency_s: frequency_s(spec.replication_interval),
-        };
+        let ctx = self.script_context((c, host), vm, (side, opposite));
         let id = self.exec.next_id();
         let backend = SimBackend::new(id, self.exec.mailbox());
         let variant = self.scenario.control.clone();

@@ -29,6 +29,7 @@ use crate::model::{ReplicationResult, ServiceResult};
 use crate::scenario::Scenario;
 use crate::time::Micros;
 
+use super::contexts::ScriptContexts;
 use super::dispatch::fip_name;
 use super::link::link_shares;
 use super::master_rt::{group_name, Idle, MasterRt};
@@ -210,6 +211,7 @@ pub struct World<'s> {
     cluster_changes: u64,
     /// The calls a task just made, moved out of the mailbox (kept to reuse its memory).
     pub(super) call_buffer: Vec<Call>,
+    pub(super) contexts: ScriptContexts,
     /// Each VM's last view and what it was read from (most events leave it as it was).
     view_cache: Vec<Cell<Option<(ViewInputs, VmView)>>>,
     /// An initial replication of the VM completed in this event.
@@ -379,6 +381,7 @@ impl<'s> World<'s> {
             vm_dirty: vec![false; n_vms],
             cluster_changes: 0,
             call_buffer: Vec::new(),
+            contexts: ScriptContexts::default(),
             view_cache: vec![Cell::new(None); n_vms],
             resynchronised: vec![false; n_vms],
             rng_calls: vm_streams(scenario, seed, replication, "calls"),
