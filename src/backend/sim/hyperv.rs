@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use rand::Rng;
 
 use super::assumptions::CrashState;
+use super::hosts::Hosts;
 use super::op::{HvCmd, OpOutput, OpResult};
 use crate::backend::{
     BackendError, PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo,
@@ -133,7 +134,7 @@ pub enum HvEffect {
 /// All Hyper-V hosts of the world.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct HyperVFarm {
-    pub hosts: BTreeMap<String, HostState>,
+    pub hosts: Hosts,
     /// Which cluster's disk holds each vmcx path.
     pub paths: BTreeMap<String, (String, String)>,
     /// Checkpoints measured in Get-VM answers instead of time: each one reads "Creating

@@ -11,6 +11,7 @@ pub mod clients;
 pub mod durations;
 pub mod ecx;
 pub mod executor;
+pub mod hosts;
 pub mod hyperv;
 pub mod id_table;
 pub mod lease;

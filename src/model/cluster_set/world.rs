@@ -200,6 +200,8 @@ pub struct World<'s> {
     /// Shared, so a call's caller is named without copying the name.
     pub(super) server_names: Vec<std::rc::Rc<str>>,
     pub(super) server_ids: Vec<Vec<u16>>,
+    /// Each server's place among the farm's hosts (`Hosts::place`), by global index.
+    host_places: Vec<usize>,
     /// The VMs with a copy on each cluster.
     pub(super) vms_of_cluster: Vec<Vec<u16>>,
     dirty_clusters: Vec<usize>,
@@ -332,6 +334,9 @@ impl<'s> World<'s> {
             .iter()
             .map(|d| DomainRt::new(seed, replication, &d.name))
             .collect();
+        let host_places = (server_names.iter())
+            .map(|name| farm.hosts.place(name).expect("every server is a host"))
+            .collect();
         let n_vms = scenario.vms.len();
         let n_servers = server_names.len();
         let n_clusters = clusters.len();
@@ -374,6 +379,7 @@ impl<'s> World<'s> {
             servers,
             server_names,
             server_ids,
+            host_places,
             vms_of_cluster,
             dirty_clusters: Vec::new(),
             cluster_dirty: vec![false; n_clusters],
@@ -1102,9 +1108,7 @@ impl<'s> World<'s> {
         for (copy, &c) in vm.clusters.iter().enumerate() {
             for &id in &self.server_ids[c] {
                 let host = &*self.server_names[id as usize];
-                let Some(h) = self.farm.hosts.get(host) else {
-                    continue;
-                };
+                let h = self.farm.hosts.at(self.host_places[id as usize]);
                 if let Some(on) = h.serving(name) {
                     if runs < running.len() {
                         running[runs] = host;
