@@ -13,6 +13,8 @@ pub struct Hosts {
 
 impl Hosts {
     /// The place of host `name`.
+    // Called for every cmdlet and view: inlined where it is called, as the map's were.
+    #[inline]
     pub fn place(&self, name: &str) -> Option<usize> {
         self.entries
             .binary_search_by(|(n, _)| n.as_str().cmp(name))
@@ -20,14 +22,17 @@ impl Hosts {
     }
 
     /// The host at `place` (`place`).
+    #[inline]
     pub fn at(&self, place: usize) -> &HostState {
         &self.entries[place].1
     }
 
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&HostState> {
         self.place(name).map(|i| &self.entries[i].1)
     }
 
+    #[inline]
     pub fn get_mut(&mut self, name: &str) -> Option<&mut HostState> {
         self.place(name).map(|i| &mut self.entries[i].1)
     }
@@ -59,6 +64,7 @@ impl Hosts {
 impl std::ops::Index<&str> for Hosts {
     type Output = HostState;
 
+    #[inline]
     fn index(&self, name: &str) -> &HostState {
         self.get(name).expect("no such host")
     }
