@@ -85,14 +85,18 @@ where
         cfg.vms.len()
     ];
     let mut first_round = true;
+    // Kept from round to round: a round allocates nothing while nothing changes.
+    let mut changed = vec![true; workers];
     loop {
-        let mut changed = vec![first_round; workers];
+        changed.fill(first_round);
         for (i, w) in cfg.workers.iter().enumerate() {
             let was_online = failures[i] == 0;
             match b.group(&w.name, &w.group).await {
                 Ok(g) if g.status == GroupStatus::Online && g.active_server().is_some() => {
                     failures[i] = 0;
-                    active[i] = g.active_server().map(str::to_string);
+                    if active[i].as_deref() != g.active_server() {
+                        active[i] = g.active_server().map(str::to_string);
+                    }
                 }
                 _ => {
                     failures[i] = failures[i].saturating_add(1);
@@ -104,7 +108,7 @@ where
         first_round = false;
         // Every VM is handled at once (the VMs of a lost cluster fail over together): no VM
         // waits for another's failover, whatever their order in the configuration.
-        let actions = cfg
+        let mut actions = cfg
             .vms
             .iter()
             .zip(placements.iter_mut())
@@ -121,8 +125,16 @@ where
                         place.blocked = true;
                     }
                 })
-            });
-        futures_util::future::join_all(actions).await;
+            })
+            .peekable();
+        // One VM to act on (the usual case) needs no joining.
+        if let Some(first) = actions.next() {
+            if actions.peek().is_none() {
+                first.await;
+            } else {
+                futures_util::future::join_all(std::iter::once(first).chain(actions)).await;
+            }
+        }
         // Idle: no worker is between its first failed poll and the threshold, so the next
         // round can differ from this one only if a worker changes.
         let idle = failures

@@ -341,8 +341,6 @@ impl Lease for SimBackend {
 
 impl AlertLog for SimBackend {
     fn log(&self, level: LogLevel, message: &str) {
-        self.mailbox
-            .borrow_mut()
-            .log(self.task, level, message.to_string());
+        self.mailbox.borrow_mut().log(self.task, level, message);
     }
 }

@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use super::id_table::IdTable;
 use super::op::{Op, OpResult};
 use crate::backend::LogLevel;
 
@@ -38,6 +39,9 @@ pub struct Mailbox {
     /// over (a list is cheaper to search than a map is to keep).
     results: Vec<(CallId, TaskId, OpResult)>,
     logs: Vec<(TaskId, LogLevel, String)>,
+    /// Whether log lines are kept (`Executor::keep_logs`): nothing reads them otherwise, and
+    /// copying each one costs more than most calls.
+    keep_logs: bool,
     next_call: CallId,
     /// The simulated time at which the world polls the tasks.
     now: crate::time::Micros,
@@ -62,8 +66,11 @@ impl Mailbox {
         self.now
     }
 
-    pub fn log(&mut self, task: TaskId, level: LogLevel, message: String) {
-        self.logs.push((task, level, message));
+    /// Keeps a log line of `task`, if log lines are kept.
+    pub fn log(&mut self, task: TaskId, level: LogLevel, message: &str) {
+        if self.keep_logs {
+            self.logs.push((task, level, message.to_string()));
+        }
     }
 }
 
@@ -109,7 +116,7 @@ type BoxedTask<T> = Pin<Box<dyn Future<Output = T>>>;
 /// merges such states).
 pub struct Executor<T> {
     mailbox: SharedMailbox,
-    tasks: BTreeMap<TaskId, BoxedTask<T>>,
+    tasks: IdTable<BoxedTask<T>>,
     history: BTreeMap<TaskId, u64>,
     /// Whether to keep `history` (the exhaustive explorer's; it costs a hash per result).
     keep_history: bool,
@@ -120,7 +127,7 @@ impl<T> Default for Executor<T> {
     fn default() -> Self {
         Executor {
             mailbox: Rc::new(RefCell::new(Mailbox::default())),
-            tasks: BTreeMap::new(),
+            tasks: IdTable::default(),
             history: BTreeMap::new(),
             keep_history: false,
             next: 1,
@@ -162,11 +169,11 @@ impl<T> Executor<T> {
 
     /// Polls a task once: `Some(output)` if it finished (it is then removed).
     pub fn poll(&mut self, id: TaskId) -> Option<T> {
-        let task = self.tasks.get_mut(&id)?;
+        let task = self.tasks.get_mut(id)?;
         let mut cx = Context::from_waker(Waker::noop());
         match task.as_mut().poll(&mut cx) {
             Poll::Ready(output) => {
-                self.tasks.remove(&id);
+                self.tasks.remove(id);
                 self.history.remove(&id);
                 Some(output)
             }
@@ -175,16 +182,16 @@ impl<T> Executor<T> {
     }
 
     pub fn is_live(&self, id: TaskId) -> bool {
-        self.tasks.contains_key(&id)
+        self.tasks.contains(id)
     }
 
     pub fn live(&self) -> impl Iterator<Item = TaskId> + '_ {
-        self.tasks.keys().copied()
+        self.tasks.ids()
     }
 
     /// Drops a task (its host died); a result arriving later finds no one.
     pub fn kill(&mut self, id: TaskId) {
-        self.tasks.remove(&id);
+        self.tasks.remove(id);
         self.history.remove(&id);
         let mut mailbox = self.mailbox.borrow_mut();
         mailbox.results.retain(|(_, task, _)| *task != id);
@@ -211,6 +218,11 @@ impl<T> Executor<T> {
     /// Forgets the calls submitted since the last time (their task is gone).
     pub fn drop_submitted(&self) {
         self.mailbox.borrow_mut().submitted.clear();
+    }
+
+    /// From now on, the tasks' log lines are kept for `take_logs`.
+    pub fn keep_logs(&mut self) {
+        self.mailbox.borrow_mut().keep_logs = true;
     }
 
     pub fn take_logs(&self) -> Vec<(TaskId, LogLevel, String)> {

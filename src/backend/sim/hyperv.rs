@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use rand::Rng;
 
 use super::assumptions::CrashState;
+use super::hosts::Hosts;
 use super::op::{HvCmd, OpOutput, OpResult};
 use crate::backend::{
     BackendError, PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo,
@@ -111,12 +112,15 @@ impl HostState {
     /// `vm` runs here with its disk: the copy clients can use. A VM left running on a host
     /// that lost the disk does no I/O, so it serves nothing (and is not a second copy).
     pub fn serves(&self, vm: &str) -> bool {
-        self.up
-            && self.disk
-            && self
-                .vms
-                .get(vm)
-                .is_some_and(|v| v.power == PowerState::Running)
+        self.serving(vm).is_some()
+    }
+
+    /// The copy of `vm` that serves from here, if it does (`serves`).
+    pub fn serving(&self, vm: &str) -> Option<&VmOnHost> {
+        if !(self.up && self.disk) {
+            return None;
+        }
+        self.vms.get(vm).filter(|v| v.power == PowerState::Running)
     }
 }
 
@@ -130,7 +134,7 @@ pub enum HvEffect {
 /// All Hyper-V hosts of the world.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct HyperVFarm {
-    pub hosts: BTreeMap<String, HostState>,
+    pub hosts: Hosts,
     /// Which cluster's disk holds each vmcx path.
     pub paths: BTreeMap<String, (String, String)>,
     /// Checkpoints measured in Get-VM answers instead of time: each one reads "Creating

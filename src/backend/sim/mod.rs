@@ -11,7 +11,9 @@ pub mod clients;
 pub mod durations;
 pub mod ecx;
 pub mod executor;
+pub mod hosts;
 pub mod hyperv;
+pub mod id_table;
 pub mod lease;
 pub mod op;
 
@@ -21,5 +23,6 @@ pub use durations::CallDurations;
 pub use ecx::EcxCluster;
 pub use executor::{Call, CallId, Executor, Mailbox, SharedMailbox, TaskId};
 pub use hyperv::{HostState, HyperVFarm, Relationship, VmOnHost};
+pub use id_table::IdTable;
 pub use lease::LeaseTable;
 pub use op::{HvCmd, Op, OpKind, OpOutput, OpResult};

@@ -4,9 +4,7 @@
 
 use std::rc::Rc;
 
-use std::collections::BTreeMap;
-
-use crate::backend::sim::{CallDurations, CallId, Executor, Op, SimBackend, TaskId};
+use crate::backend::sim::{CallDurations, CallId, Executor, IdTable, Op, SimBackend, TaskId};
 use crate::control::master::{self, MasterConfig, ProtectedVm, WorkerCluster};
 use crate::engine::{component_stream, Stream, Timer};
 use crate::scenario::{Master, Scenario};
@@ -39,7 +37,7 @@ pub struct MasterRt<'s> {
     pub exec: Executor<()>,
     pub task: Option<TaskId>,
     /// Calls in flight (several while it fails the VMs of a cluster over together).
-    pub pending: BTreeMap<CallId, Op>,
+    pub pending: IdTable<Op>,
     pub idle: Option<Idle>,
     /// Each cluster's group (up or not) as the master's last REST poll of it saw it. An idle
     /// sleep may skip poll ticks only while the world still looks like this: a worker that
@@ -106,7 +104,7 @@ impl<'s> MasterRt<'s> {
             config: Rc::new(config),
             exec: Executor::default(),
             task: None,
-            pending: BTreeMap::new(),
+            pending: IdTable::default(),
             idle: None,
             observed: vec![None; scenario.clusters.len()],
             wake: Timer::default(),

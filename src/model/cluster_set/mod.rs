@@ -11,6 +11,7 @@
 //! backend call of the scripts and of the master: each completes at its own time, so that the
 //! race of two scripts emerges from how their calls overlap.
 
+mod contexts;
 mod dispatch;
 mod link;
 mod master_rt;

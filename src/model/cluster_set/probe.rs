@@ -48,7 +48,7 @@ impl World<'_> {
 
     /// Script tasks with a call ready to complete (not parked on a lease).
     pub fn enabled_tasks(&self) -> Vec<TaskId> {
-        self.pending.keys().copied().collect()
+        self.pending.ids().collect()
     }
 
     /// Chosen mode: completes `task`'s pending call now.

@@ -4,14 +4,10 @@
 //! logic on the deterministic executor. A group activating is online once all its scripts
 //! have ended; ECX's default "normal return value" does not check their exit codes.
 
-use crate::backend::sim::hyperv::vmcx_path;
 use crate::backend::sim::SimBackend;
 use crate::backend::sim::{OpResult, TaskId};
-use crate::control::{
-    start_script, stop_script, ClpEvent, ClpFactor, ScriptContext, ScriptOutcome, Side,
-};
+use crate::control::{start_script, stop_script, ClpEvent, ClpFactor, ScriptOutcome, Side};
 
-use super::master_rt::group_name;
 use super::world::{Event, World};
 use crate::backend::sim::op::render_result;
 use crate::model::cluster::Group;
@@ -106,23 +102,8 @@ impl World<'_> {
         } else {
             (Side::Replica, spec.cluster)
         };
-        let other_side = match side {
-            Side::Primary => Side::Replica,
-            Side::Replica => Side::Primary,
-        };
-        let own_name = &self.scenario.clusters[c].name;
-        let opposite_name = &self.scenario.clusters[opposite].name;
         let host = self.server_ids[c][server];
-        let ctx = ScriptContext {
-            own_server: self.server_names[host as usize].to_string(),
-            own_cluster: own_name.clone(),
-            vm: spec.name.clone(),
-            opposite_cluster: opposite_name.clone(),
-            opposite_group: group_name(opposite_name),
-            vmcx_path: vmcx_path(own_name, &spec.name, side),
-            opposite_vmcx_path: vmcx_path(opposite_name, &spec.name, other_side),
-            replication_frequency_s: frequency_s(spec.replication_interval),
-        };
+        let ctx = self.script_context((c, host), vm, (side, opposite));
         let id = self.exec.next_id();
         let backend = SimBackend::new(id, self.exec.mailbox());
         let variant = self.scenario.control.clone();
@@ -216,7 +197,7 @@ impl World<'_> {
         self.exec.take_submitted(&mut calls);
         for call in calls.drain(..) {
             let (id, op) = (call.task, call.op);
-            let Some(meta) = self.tasks.get(&id) else {
+            let Some(meta) = self.tasks.get(id) else {
                 continue;
             };
             self.script_calls.insert(id, call.id);
@@ -234,10 +215,10 @@ impl World<'_> {
     }
 
     pub(super) fn script_op_done(&mut self, task: TaskId) {
-        let Some(op) = self.pending.remove(&task) else {
+        let Some(op) = self.pending.remove(task) else {
             return;
         };
-        let Some(meta) = self.tasks.get(&task).copied() else {
+        let Some(meta) = self.tasks.get(task).copied() else {
             return;
         };
         let caller = self.server_names[meta.host as usize].clone();
@@ -252,7 +233,7 @@ impl World<'_> {
 
     /// Hands the result of its one call in flight to a script, and runs it on.
     pub(super) fn deliver_to_script(&mut self, task: TaskId, result: OpResult) {
-        if let Some(call) = self.script_calls.remove(&task) {
+        if let Some(call) = self.script_calls.remove(task) {
             self.exec.deliver(task, call, result);
             self.poll_script(task);
         }
@@ -260,10 +241,10 @@ impl World<'_> {
 
     /// A script ended (`outcome`) or was killed (`None`) with its server or its group.
     pub(super) fn script_ended(&mut self, task: TaskId, outcome: Option<ScriptOutcome>) {
-        self.pending.remove(&task);
-        self.script_calls.remove(&task);
+        self.pending.remove(task);
+        self.script_calls.remove(task);
         self.leases.cancel_wait(task);
-        let Some(meta) = self.tasks.remove(&task) else {
+        let Some(meta) = self.tasks.remove(task) else {
             return;
         };
         let host = self.server_names[meta.host as usize].to_string();
@@ -308,7 +289,7 @@ impl World<'_> {
     /// takes the group over as after a crash, and the server is back when it is repaired.
     pub(super) fn script_timed_out(&mut self, task: TaskId) {
         // A script that ended in time left its timeout behind.
-        let Some(meta) = self.tasks.get(&task).copied() else {
+        let Some(meta) = self.tasks.get(task).copied() else {
             return;
         };
         let c = meta.cluster;
@@ -342,7 +323,7 @@ impl World<'_> {
             .tasks
             .iter()
             .filter(|(_, t)| doomed(t))
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in ids {
             self.exec.kill(id);

@@ -13,8 +13,8 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use crate::backend::sim::{
-    Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, LeaseTable, Op, OpOutput,
-    Relationship, TaskId,
+    Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, IdTable, LeaseTable, Op,
+    OpOutput, Relationship, TaskId,
 };
 use crate::backend::{ReplicationMode, ReplicationState};
 use crate::control::ScriptOutcome;
@@ -29,6 +29,7 @@ use crate::model::{ReplicationResult, ServiceResult};
 use crate::scenario::Scenario;
 use crate::time::Micros;
 
+use super::contexts::ScriptContexts;
 use super::dispatch::fip_name;
 use super::link::link_shares;
 use super::master_rt::{group_name, Idle, MasterRt};
@@ -185,10 +186,10 @@ pub struct World<'s> {
     pub(super) synced: Vec<ClusterSync>,
     /// Script resources: the executor, each live task, its call in flight.
     pub(super) exec: Executor<ScriptOutcome>,
-    pub(super) tasks: BTreeMap<TaskId, ScriptTask>,
-    pub(super) pending: BTreeMap<TaskId, Op>,
+    pub(super) tasks: IdTable<ScriptTask>,
+    pub(super) pending: IdTable<Op>,
     /// The id of each script's one call in flight.
-    pub(super) script_calls: BTreeMap<TaskId, CallId>,
+    pub(super) script_calls: IdTable<CallId>,
     /// Live activation (or failback stop) scripts per cluster.
     pub(super) live_scripts: Vec<u32>,
     pub(super) leases: LeaseTable,
@@ -203,6 +204,8 @@ pub struct World<'s> {
     /// Shared, so a call's caller is named without copying the name.
     pub(super) server_names: Vec<std::rc::Rc<str>>,
     pub(super) server_ids: Vec<Vec<u16>>,
+    /// Each server's place among the farm's hosts (`Hosts::place`), by global index.
+    host_places: Vec<usize>,
     /// The VMs with a copy on each cluster.
     pub(super) vms_of_cluster: Vec<Vec<u16>>,
     dirty_clusters: Vec<usize>,
@@ -214,6 +217,7 @@ pub struct World<'s> {
     cluster_changes: u64,
     /// The calls a task just made, moved out of the mailbox (kept to reuse its memory).
     pub(super) call_buffer: Vec<Call>,
+    pub(super) contexts: ScriptContexts,
     /// Each VM's last view and what it was read from (most events leave it as it was).
     view_cache: Vec<Cell<Option<(ViewInputs, VmView)>>>,
     /// An initial replication of the VM completed in this event.
@@ -334,6 +338,9 @@ impl<'s> World<'s> {
             .iter()
             .map(|d| DomainRt::new(seed, replication, &d.name))
             .collect();
+        let host_places = (server_names.iter())
+            .map(|name| farm.hosts.place(name).expect("every server is a host"))
+            .collect();
         let n_vms = scenario.vms.len();
         let n_servers = server_names.len();
         let n_clusters = clusters.len();
@@ -348,9 +355,9 @@ impl<'s> World<'s> {
             farm,
             synced,
             exec: Executor::default(),
-            tasks: BTreeMap::new(),
-            pending: BTreeMap::new(),
-            script_calls: BTreeMap::new(),
+            tasks: IdTable::default(),
+            pending: IdTable::default(),
+            script_calls: IdTable::default(),
             leases: LeaseTable::default(),
             lease_names: Vec::new(),
             lease_ids: BTreeMap::new(),
@@ -376,6 +383,7 @@ impl<'s> World<'s> {
             servers,
             server_names,
             server_ids,
+            host_places,
             vms_of_cluster,
             dirty_clusters: Vec::new(),
             cluster_dirty: vec![false; n_clusters],
@@ -383,6 +391,7 @@ impl<'s> World<'s> {
             vm_dirty: vec![false; n_vms],
             cluster_changes: 0,
             call_buffer: Vec::new(),
+            contexts: ScriptContexts::default(),
             view_cache: vec![Cell::new(None); n_vms],
             resynchronised: vec![false; n_vms],
             rng_calls: vm_streams(scenario, seed, replication, "calls"),
@@ -567,7 +576,7 @@ impl<'s> World<'s> {
                     return;
                 }
                 if let (Some(idle), Some(task)) = (m.idle.take(), m.task) {
-                    m.pending.remove(&idle.call);
+                    m.pending.remove(idle.call);
                     m.exec.deliver(task, idle.call, Ok(OpOutput::Unit));
                     self.poll_master();
                 }
@@ -1096,15 +1105,21 @@ impl<'s> World<'s> {
         let mut serving: Option<usize> = None;
         let mut serving_host: Option<u16> = None;
         let mut twice = false;
-        let mut running: Vec<&str> = Vec::new();
+        // The hosts it runs on, as far as classifying needs them (is there one, more than
+        // one, which is first), and the first one's copy.
+        let mut running: [&str; 2] = [""; 2];
+        let mut runs = 0;
+        let mut first: Option<&crate::backend::sim::VmOnHost> = None;
         for (copy, &c) in vm.clusters.iter().enumerate() {
             for &id in &self.server_ids[c] {
                 let host = &*self.server_names[id as usize];
-                let Some(h) = self.farm.hosts.get(host) else {
-                    continue;
-                };
-                if h.serves(name) {
-                    running.push(host);
+                let h = self.farm.hosts.at(self.host_places[id as usize]);
+                if let Some(on) = h.serving(name) {
+                    if runs < running.len() {
+                        running[runs] = host;
+                    }
+                    runs += 1;
+                    first = first.or(Some(on));
                     twice |= serving.is_some_and(|s| s != copy);
                     // Running twice, clients reach the copy DNS sends them to.
                     let preferred = vm.clusters[copy] == vm.dns_target;
@@ -1117,18 +1132,16 @@ impl<'s> World<'s> {
         }
         // The relationship's own frequency: a re-pointing without -ReplicationFrequencySec
         // falls back to Hyper-V's 300 s.
-        let interval = running
-            .first()
-            .and_then(|host| self.farm.relationship(host, name))
-            .map_or(0, |r| {
-                u64::from(r.frequency_s) * crate::time::MICROS_PER_SECOND
-            });
+        let interval = first.and_then(|on| on.replication.as_ref()).map_or(0, |r| {
+            u64::from(r.frequency_s) * crate::time::MICROS_PER_SECOND
+        });
+        let running = &running[..runs.min(running.len())];
         let healthy = serving.is_some_and(|copy| {
             let (p, r) = (vm.clusters[copy], vm.clusters[1 - copy]);
             crate::world::classify_running(
                 &self.farm,
                 name,
-                &running,
+                running,
                 self.holder_host(p),
                 self.holder_host(r),
             ) == crate::world::EndState::Healthy
@@ -1237,7 +1250,7 @@ impl<'s> World<'s> {
             return;
         };
         // A call of a master that died with its group finds nothing.
-        let Some(op) = m.pending.remove(&call) else {
+        let Some(op) = m.pending.remove(call) else {
             return;
         };
         let caller = self.master_host();
