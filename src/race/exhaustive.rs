@@ -66,7 +66,8 @@ pub const MAX_CHECKPOINT_ANSWERS: u32 = 3;
 pub const FIXED: &str =
     "both crashes at the same instant, heartbeat timeouts and group starts of 30 s, \
 checkpoints read as being created by 0 to 3 Get-VM polls (each length enumerated), no flaky \
-removal, every call as long as any other (only the order of completions varies)";
+removal, every call as long as any other (only the order of completions varies), and no time \
+between calls (no script outlives its resource's timeout)";
 
 /// The scenario the exploration replays (on `race_base`): simultaneous crashes, fixed
 /// timings, no flakiness (its outcome is not a scheduling choice), and checkpoints that last
