@@ -4,11 +4,14 @@
 //! keeps virtual time integral (the rounding bias, at most half a microsecond, is far below any
 //! duration a scenario can express meaningfully).
 
+mod exp1;
+
 use std::sync::Arc;
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Weibull};
 
+use crate::engine::Stream;
 use crate::time::Micros;
 
 /// A validated distribution of durations. Construct through the `Dist::*` functions, which
@@ -19,6 +22,10 @@ pub enum Dist {
     Exponential {
         mean: f64,
         sampler: Exp<f64>,
+        /// What `sampler` multiplies its standard draw by (`1 / (1 / mean)`, as it computes it).
+        scale: f64,
+        /// The standard draw's common case, inline (see `exp1`), where it is rand_distr's.
+        edges: Option<&'static exp1::Edges>,
     },
     Uniform {
         min: Micros,
@@ -99,8 +106,14 @@ impl Dist {
 
     pub fn exponential(mean: Micros) -> Result<Dist, DistError> {
         let mean = positive("mean", mean as f64)?;
-        let sampler = Exp::new(1.0 / mean).map_err(|_| DistError::NotPositive("mean"))?;
-        Ok(Dist::Exponential { mean, sampler })
+        let rate = 1.0 / mean;
+        let sampler = Exp::new(rate).map_err(|_| DistError::NotPositive("mean"))?;
+        Ok(Dist::Exponential {
+            mean,
+            sampler,
+            scale: 1.0 / rate,
+            edges: exp1::edges(),
+        })
     }
 
     pub fn uniform(min: Micros, max: Micros) -> Result<Dist, DistError> {
@@ -152,15 +165,19 @@ impl Dist {
         Ok(Dist::Empirical(values.into()))
     }
 
-    /// One draw, in whole microseconds.
+    /// One draw from a model's stream, in whole microseconds.
     #[inline]
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Micros {
+    pub fn sample(&self, stream: &mut Stream) -> Micros {
         // The common cases inline at the call; the rest out of line, so that their larger
         // samplers do not weigh on every exponential draw.
         match self {
             Dist::Fixed(value) => *value,
-            Dist::Exponential { sampler, .. } => to_micros(sampler.sample(rng)),
-            _ => self.sample_other(rng),
+            Dist::Exponential {
+                edges: Some(edges),
+                scale,
+                ..
+            } => to_micros(edges.draw(stream) * scale),
+            _ => self.sample_other(stream),
         }
     }
 
@@ -343,6 +360,19 @@ mod tests {
         check_moments(&d, &xs);
         let exact = SExp::new(1.0 / d.mean()).unwrap();
         check_cdf(&mut xs, |x| exact.cdf(x));
+    }
+
+    #[test]
+    fn exponential_draws_are_rand_distrs() {
+        let d = Dist::exponential(24 * MICROS_PER_HOUR).unwrap();
+        let Dist::Exponential { sampler, .. } = &d else {
+            unreachable!()
+        };
+        let mut ours = Xoshiro256PlusPlus::seed_from_u64(8);
+        let mut theirs = ours.clone();
+        for _ in 0..N {
+            assert_eq!(d.sample(&mut ours), to_micros(sampler.sample(&mut theirs)));
+        }
     }
 
     #[test]
