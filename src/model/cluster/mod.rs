@@ -590,7 +590,7 @@ impl<'s> ClusterSim<'s> {
     }
 
     /// Servers without a time-to-failure distribution never fail by themselves.
-    #[inline]
+    #[inline(always)]
     fn schedule_failure(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         if let Some(dist) = &self.spec.server_ttf {
             let ttf = dist.sample(&mut self.streams.server_ttf[server]);
@@ -600,7 +600,7 @@ impl<'s> ClusterSim<'s> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn start_repair(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         let Some(ttr) = &self.spec.server_ttr else {
             return;
@@ -765,7 +765,7 @@ impl<'s> ClusterSim<'s> {
 
     /// The server joins the cluster (after a repair, a reboot, or when it can see the cluster
     /// again) and takes the group if it waits.
-    #[inline]
+    #[inline(always)]
     fn join(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         self.server_up[server] = true;
         self.server_state[server] = ServerState::Member;
