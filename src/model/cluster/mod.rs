@@ -622,6 +622,9 @@ impl<'s> ClusterSim<'s> {
     }
 
     /// Arms the group's single step timer with a draw from `dist`; returns the delay.
+    /// Inline, so that each call site keeps only its own kind's arm (a failover's detection
+    /// is one per failure of the active server).
+    #[inline(always)]
     fn arm_step(&mut self, kind: StepKind, calendar: &mut impl ClusterCalendar) -> Micros {
         let ahead = match kind {
             StepKind::Start => self.start_draw.take(),
