@@ -4,21 +4,32 @@
 //! keeps virtual time integral (the rounding bias, at most half a microsecond, is far below any
 //! duration a scenario can express meaningfully).
 
+mod exp1;
+
 use std::sync::Arc;
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Weibull};
 
+use crate::engine::Stream;
 use crate::time::Micros;
 
 /// A validated distribution of durations. Construct through the `Dist::*` functions, which
 /// reject parameters that would make a sampler panic or produce nonsense.
+///
+/// A plain tag byte (`repr(u8)`): otherwise the variant is encoded in the spare values of a
+/// field, and telling it takes several instructions on every draw.
 #[derive(Debug, Clone)]
+#[repr(u8)]
 pub enum Dist {
     Fixed(Micros),
     Exponential {
         mean: f64,
         sampler: Exp<f64>,
+        /// What `sampler` multiplies its standard draw by (`1 / (1 / mean)`, as it computes it).
+        scale: f64,
+        /// The standard draw's common case, inline (see `exp1`), where it is rand_distr's.
+        edges: Option<&'static exp1::Edges>,
     },
     Uniform {
         min: Micros,
@@ -68,13 +79,30 @@ fn positive(name: &'static str, value: f64) -> Result<f64, DistError> {
 
 /// A continuous draw in whole microseconds. Saturates rather than wraps: a lognormal tail
 /// draw longer than u64 microseconds is "never" for any horizon.
-#[inline]
+#[inline(always)]
 fn to_micros(continuous: f64) -> Micros {
-    if continuous >= u64::MAX as f64 {
+    if (0.0..TWO_52).contains(&continuous) {
+        round_below_2_52(continuous)
+    } else if continuous >= u64::MAX as f64 {
         u64::MAX
     } else {
         round_half_up(continuous.max(0.0))
     }
+}
+
+const TWO_52: f64 = 4_503_599_627_370_496.0;
+
+/// `x.round() as u64` for `0 <= x < 2^52` (every draw of a realistic scenario: 2^52 us are
+/// 142 years), in floating point alone, with no conversion to check for range: `x + 2^52`
+/// has no fraction bits left, so it is `x` rounded to an integer (ties to even), and that
+/// integer is the low bits of its representation. A tie rounded down, to even, is put up:
+/// the sum less 2^52 and the difference to `x` are both exact.
+#[inline(always)]
+fn round_below_2_52(x: f64) -> Micros {
+    let shifted = x + TWO_52;
+    let to_even = shifted.to_bits() - TWO_52.to_bits();
+    let tie_down = (shifted - TWO_52) - x == -0.5;
+    to_even + Micros::from(tie_down)
 }
 
 /// `x.round() as u64` for `0 <= x < 2^64`, without the call into libm that `round` is on
@@ -99,8 +127,14 @@ impl Dist {
 
     pub fn exponential(mean: Micros) -> Result<Dist, DistError> {
         let mean = positive("mean", mean as f64)?;
-        let sampler = Exp::new(1.0 / mean).map_err(|_| DistError::NotPositive("mean"))?;
-        Ok(Dist::Exponential { mean, sampler })
+        let rate = 1.0 / mean;
+        let sampler = Exp::new(rate).map_err(|_| DistError::NotPositive("mean"))?;
+        Ok(Dist::Exponential {
+            mean,
+            sampler,
+            scale: 1.0 / rate,
+            edges: exp1::edges(),
+        })
     }
 
     pub fn uniform(min: Micros, max: Micros) -> Result<Dist, DistError> {
@@ -152,15 +186,19 @@ impl Dist {
         Ok(Dist::Empirical(values.into()))
     }
 
-    /// One draw, in whole microseconds.
-    #[inline]
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Micros {
+    /// One draw from a model's stream, in whole microseconds.
+    #[inline(always)]
+    pub fn sample(&self, stream: &mut Stream) -> Micros {
         // The common cases inline at the call; the rest out of line, so that their larger
         // samplers do not weigh on every exponential draw.
         match self {
             Dist::Fixed(value) => *value,
-            Dist::Exponential { sampler, .. } => to_micros(sampler.sample(rng)),
-            _ => self.sample_other(rng),
+            Dist::Exponential {
+                edges: Some(edges),
+                scale,
+                ..
+            } => to_micros(edges.draw(stream) * scale),
+            _ => self.sample_other(stream),
         }
     }
 
@@ -282,7 +320,23 @@ mod tests {
         let scaled = (0..100_000).map(|i| rng.random::<f64>() * 10f64.powi(i % 19));
         for x in edges.into_iter().chain(scaled) {
             assert_eq!(round_half_up(x), x.round() as Micros, "{x}");
+            assert_eq!(to_micros(x), x.round() as Micros, "{x}");
         }
+        // Ties on both sides of even, below and at 2^52, and what is no number of micros.
+        for x in [
+            0.5,
+            1.5,
+            2.5,
+            1e15 + 0.5,
+            1e15 + 1.5,
+            TWO_52 - 0.5,
+            TWO_52 - 1.5,
+        ] {
+            assert_eq!(to_micros(x), x.round() as Micros, "{x}");
+        }
+        assert_eq!(to_micros(-0.3), 0);
+        assert_eq!(to_micros(f64::NAN), 0);
+        assert_eq!(to_micros(f64::INFINITY), u64::MAX);
     }
 
     fn draws(dist: &Dist, seed: u64) -> Vec<f64> {
@@ -343,6 +397,19 @@ mod tests {
         check_moments(&d, &xs);
         let exact = SExp::new(1.0 / d.mean()).unwrap();
         check_cdf(&mut xs, |x| exact.cdf(x));
+    }
+
+    #[test]
+    fn exponential_draws_are_rand_distrs() {
+        let d = Dist::exponential(24 * MICROS_PER_HOUR).unwrap();
+        let Dist::Exponential { sampler, .. } = &d else {
+            unreachable!()
+        };
+        let mut ours = Xoshiro256PlusPlus::seed_from_u64(8);
+        let mut theirs = ours.clone();
+        for _ in 0..N {
+            assert_eq!(d.sample(&mut ours), to_micros(sampler.sample(&mut theirs)));
+        }
     }
 
     #[test]

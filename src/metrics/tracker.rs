@@ -247,6 +247,7 @@ impl ServiceTracker {
         self.down_cause = Some(cause);
     }
 
+    #[inline]
     pub fn up(&mut self, now: Micros) {
         if self.down_cause.is_none() {
             return;

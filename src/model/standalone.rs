@@ -6,7 +6,7 @@ use crate::metrics::{OutageRecord, TrackerTotals};
 use crate::scenario::Scenario;
 use crate::time::Micros;
 
-use super::cluster::{build_clusters, ClusterEvent, ClusterSim, FromClusterEvent, Scoped};
+use super::cluster::{build_clusters, ClusterEvent, FromClusterEvent, Scoped};
 use super::witness::{WitnessEvent, WitnessSim};
 
 /// An event of the world: to one cluster, or to the witness.
@@ -101,16 +101,29 @@ pub fn simulate_replication(
             }
         }
     }
-    let per_cluster: Vec<(TrackerTotals, Vec<OutageRecord>)> =
-        clusters.into_iter().map(ClusterSim::finish).collect();
+    let mut per_cluster: Vec<Option<(TrackerTotals, Vec<OutageRecord>)>> = clusters
+        .into_iter()
+        .map(|cluster| Some(cluster.finish()))
+        .collect();
     let services = scenario
         .services
         .iter()
-        .map(|service| {
-            let (totals, outages) = &per_cluster[service.cluster];
+        .enumerate()
+        .map(|(i, service)| {
+            // The last service of a cluster takes its results, any before it a copy.
+            let last = !scenario.services[i + 1..]
+                .iter()
+                .any(|later| later.cluster == service.cluster);
+            let results = &mut per_cluster[service.cluster];
+            let (totals, outages) = if last {
+                results.take()
+            } else {
+                results.clone()
+            }
+            .expect("a cluster's results go to its services only");
             ServiceResult {
-                totals: totals.clone(),
-                outages: outages.clone(),
+                totals,
+                outages,
                 data_loss: Vec::new(),
             }
         })

@@ -1,6 +1,6 @@
 //! How long each kind of backend call takes.
 
-use rand::Rng;
+use crate::engine::Stream;
 
 use super::op::{Op, OpKind};
 use crate::dist::Dist;
@@ -69,12 +69,12 @@ impl CallDurations {
 
     /// The duration of `op` issued from `caller`; `unanswered`: the time to fail of a call
     /// that nothing answers, drawn instead.
-    pub fn sample_or_fail<R: Rng + ?Sized>(
+    pub fn sample_or_fail(
         &self,
         op: &Op,
         caller: &str,
         unanswered: Option<&Dist>,
-        rng: &mut R,
+        rng: &mut Stream,
     ) -> Micros {
         match unanswered {
             Some(fail_after) => fail_after.sample(rng).max(1),
@@ -83,7 +83,7 @@ impl CallDurations {
     }
 
     /// The duration of `op` issued from `caller`.
-    pub fn sample<R: Rng + ?Sized>(&self, op: &Op, caller: &str, rng: &mut R) -> Micros {
+    pub fn sample(&self, op: &Op, caller: &str, rng: &mut Stream) -> Micros {
         let base = match op.kind() {
             OpKind::Sleep => match op {
                 Op::Sleep(d) | Op::Idle(d) => return *d,

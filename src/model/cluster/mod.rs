@@ -590,7 +590,7 @@ impl<'s> ClusterSim<'s> {
     }
 
     /// Servers without a time-to-failure distribution never fail by themselves.
-    #[inline]
+    #[inline(always)]
     fn schedule_failure(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         if let Some(dist) = &self.spec.server_ttf {
             let ttf = dist.sample(&mut self.streams.server_ttf[server]);
@@ -600,7 +600,7 @@ impl<'s> ClusterSim<'s> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn start_repair(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         let Some(ttr) = &self.spec.server_ttr else {
             return;
@@ -622,6 +622,9 @@ impl<'s> ClusterSim<'s> {
     }
 
     /// Arms the group's single step timer with a draw from `dist`; returns the delay.
+    /// Inline, so that each call site keeps only its own kind's arm (a failover's detection
+    /// is one per failure of the active server).
+    #[inline(always)]
     fn arm_step(&mut self, kind: StepKind, calendar: &mut impl ClusterCalendar) -> Micros {
         let ahead = match kind {
             StepKind::Start => self.start_draw.take(),
@@ -765,7 +768,7 @@ impl<'s> ClusterSim<'s> {
 
     /// The server joins the cluster (after a repair, a reboot, or when it can see the cluster
     /// again) and takes the group if it waits.
-    #[inline]
+    #[inline(always)]
     fn join(&mut self, server: usize, calendar: &mut impl ClusterCalendar) {
         self.server_up[server] = true;
         self.server_state[server] = ServerState::Member;

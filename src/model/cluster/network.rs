@@ -25,6 +25,8 @@ pub(super) struct Network {
     pub witness_up: bool,
     /// Servers cut off every network (scripted).
     pub cut_off: Vec<bool>,
+    /// How many of them: most clusters never cut one off, and ask after every event.
+    pub cut_offs: usize,
     pub reboot: Vec<Timer>,
     /// The heartbeat timeout of a partition in progress.
     pub partition: Timer,
@@ -39,6 +41,7 @@ impl Network {
             interconnect_up: true,
             witness_up,
             cut_off: vec![false; servers],
+            cut_offs: 0,
             reboot: vec![Timer::default(); servers],
             partition: Timer::default(),
             partition_armed: false,
@@ -48,7 +51,7 @@ impl Network {
 
     /// The interconnect is up, no server is cut off and no partition timeout runs.
     pub fn quiet(&self) -> bool {
-        self.interconnect_up && !self.partition_armed && !self.cut_off.contains(&true)
+        self.interconnect_up && !self.partition_armed && self.cut_offs == 0
     }
 
     pub fn cancel_reboot(&mut self, server: usize) {
@@ -120,7 +123,7 @@ impl ClusterSim<'_> {
             self.admit_isolated(calendar);
         }
         // Fast path: with every cable in, every member hears every other.
-        let all_linked = self.net.interconnect_up && !self.net.cut_off.contains(&true);
+        let all_linked = self.net.interconnect_up && self.net.cut_offs == 0;
         let lost = !all_linked
             && if self.uses_witness() {
                 !self.cut_off_members().is_empty()
@@ -316,7 +319,13 @@ impl ClusterSim<'_> {
         cut: bool,
         calendar: &mut impl ClusterCalendar,
     ) {
-        self.net.cut_off[server] = cut;
+        if std::mem::replace(&mut self.net.cut_off[server], cut) != cut {
+            if cut {
+                self.net.cut_offs += 1;
+            } else {
+                self.net.cut_offs -= 1;
+            }
+        }
         self.membership_changed(calendar);
     }
 
