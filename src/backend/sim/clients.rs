@@ -343,4 +343,12 @@ impl AlertLog for SimBackend {
     fn log(&self, level: LogLevel, message: &str) {
         self.mailbox.borrow_mut().log(self.task, level, message);
     }
+
+    /// Formats the line only if the mailbox keeps log lines: nothing reads them otherwise.
+    fn log_fmt(&self, level: LogLevel, args: std::fmt::Arguments<'_>) {
+        let mut mailbox = self.mailbox.borrow_mut();
+        if mailbox.keeps_logs() {
+            mailbox.log(self.task, level, &args.to_string());
+        }
+    }
 }

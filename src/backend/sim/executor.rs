@@ -66,6 +66,10 @@ impl Mailbox {
         self.now
     }
 
+    pub fn keeps_logs(&self) -> bool {
+        self.keep_logs
+    }
+
     /// Keeps a log line of `task`, if log lines are kept.
     pub fn log(&mut self, task: TaskId, level: LogLevel, message: &str) {
         if self.keep_logs {
