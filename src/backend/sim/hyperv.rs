@@ -312,7 +312,7 @@ impl HyperVFarm {
                 // A counted checkpoint is used up by being read.
                 v.checkpoint_answers = v.checkpoint_answers.saturating_sub(1);
                 VmInfo {
-                    name: vm.clone(),
+                    name: vm.to_string(),
                     state: v.power,
                     status: if creating {
                         VM_STATUS_CREATING_CHECKPOINT
@@ -351,7 +351,7 @@ impl HyperVFarm {
                     Some(VmOnHost {
                         replication: None, ..
                     }) => Err(BackendError::NotReplicating {
-                        vm: vm.clone(),
+                        vm: vm.to_string(),
                         host: host.into(),
                     }),
                     Some(_) if !has_disk => Err(not_accessible(vm)),
@@ -381,7 +381,7 @@ impl HyperVFarm {
                 let r = self.start_initial_replication(host, vm, now, checkpoint);
                 if r.is_ok() {
                     effect = Some(HvEffect::InitialReplicationStarted {
-                        vm: vm.clone(),
+                        vm: vm.to_string(),
                         primary: host.to_string(),
                     });
                 }
@@ -395,7 +395,7 @@ impl HyperVFarm {
                 let r = self.resume(host, vm, *resynchronize);
                 if r.is_ok() && *resynchronize {
                     effect = Some(HvEffect::InitialReplicationStarted {
-                        vm: vm.clone(),
+                        vm: vm.to_string(),
                         primary: host.to_string(),
                     });
                 }
@@ -1041,7 +1041,7 @@ mod tests {
             let (result, _) = farm.apply(host, host, &cmd, 0, 0.0, 0, &mut rng);
             result.unwrap_or_else(|e| panic!("{e}"));
         };
-        let vm = || "vm".to_string();
+        let vm = || crate::backend::Name::from("vm");
         run(&mut farm, "p", HvCmd::RemoveReplication { vm: vm() });
         run(&mut farm, "r", HvCmd::RemoveReplication { vm: vm() });
         run(&mut farm, "r", HvCmd::EnableAsReplica { vm: vm() });
@@ -1101,7 +1101,7 @@ mod tests {
         let mut run = |farm: &mut HyperVFarm, host: &str, cmd: HvCmd| {
             farm.apply(host, host, &cmd, 0, 0.0, 0, &mut rng).0
         };
-        let vm = || "vm".to_string();
+        let vm = || crate::backend::Name::from("vm");
         // Re-pointed, as a start script does: the initial replication takes a checkpoint.
         run(&mut farm, "p", HvCmd::StopVm { vm: vm() }).unwrap();
         run(&mut farm, "p", HvCmd::RemoveReplication { vm: vm() }).unwrap();

@@ -210,7 +210,7 @@ impl<'a> World<'a> {
         if let Op::RestGroup { group, .. } = op {
             // The master's polls: answered from names built once.
             let names = &self.rest_names[c];
-            if *group != names.group {
+            if **group != *names.group {
                 return Err(BackendError::Rest {
                     code: 404,
                     message: format!("no group {group}"),

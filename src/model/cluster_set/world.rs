@@ -1231,10 +1231,10 @@ impl<'s> World<'s> {
         let (HvCmd::StartFailover { vm, .. } | HvCmd::StartVm { vm }) = cmd else {
             return;
         };
-        let Some(&(cluster, _)) = self.servers.get(host) else {
+        let Some(&(cluster, _)) = self.servers.get(&**host) else {
             return;
         };
-        if let Some(&v) = self.vm_index.get(vm.as_str()) {
+        if let Some(&v) = self.vm_index.get(&**vm) {
             if self.vms[v].placed() != cluster {
                 self.vms[v].failing_over = true;
                 self.touch_vm(v);
@@ -1270,7 +1270,7 @@ impl<'s> World<'s> {
                 ..
             } = &op
             {
-                if let Some(&v) = self.vm_index.get(vm.as_str()) {
+                if let Some(&v) = self.vm_index.get(&**vm) {
                     self.vms[v].failing_over = false;
                     self.touch_vm(v);
                 }
