@@ -300,7 +300,7 @@ async fn ready_peer<E: Ecx>(b: &E, ctx: &ScriptContext) -> Option<String> {
     resources
         .iter()
         .any(|r| {
-            r.group == group.name
+            *r.group == *group.name
                 && r.kind == "sd"
                 && r.status == GroupStatus::Online
                 && r.current == current
