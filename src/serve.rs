@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::backend::sim::{HvCmd, Op, OpOutput, OpResult};
 use crate::backend::BackendError;
+use crate::backend::Name;
 use crate::http_server::{envelope_error_body, HttpServer, Reply, Request, ServerConfig};
 use crate::model::cluster_set::World;
 use crate::model::scripted::scripted_faults;
@@ -136,7 +137,7 @@ fn answer(scenario: &Scenario, world: &mut World<'_>, c: usize, request: &Reques
     let Some(segments) = request.segments() else {
         return Reply::error(400, "the path is not valid UTF-8 once decoded");
     };
-    let cluster = scenario.clusters[c].name.clone();
+    let cluster = Name::from(scenario.clusters[c].name.as_str());
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let get = request.method == "GET";
     let post = request.method == "POST";
@@ -145,10 +146,13 @@ fn answer(scenario: &Scenario, world: &mut World<'_>, c: usize, request: &Reques
         ["api", "v1", "cluster"] if get => Op::RestCluster { cluster },
         ["api", "v1", "servers"] if get => Op::RestServers { cluster },
         ["api", "v1", "resources"] if get => Op::RestResources { cluster },
-        ["api", "v1", "groups"] if get => Op::RestGroup { cluster, group },
+        ["api", "v1", "groups"] if get => Op::RestGroup {
+            cluster,
+            group: group.into(),
+        },
         ["api", "v1", "groups", name] if get => Op::RestGroup {
             cluster,
-            group: name.to_string(),
+            group: Name::from(*name),
         },
         ["api", "v1", "groups", name, action] if post => {
             let target = match target_of(request) {
@@ -158,7 +162,8 @@ fn answer(scenario: &Scenario, world: &mut World<'_>, c: usize, request: &Reques
             if !name.eq_ignore_ascii_case(&group) {
                 return Reply::error(404, format!("no group {name} in {cluster}"));
             }
-            let group = name.to_string();
+            let group = Name::from(*name);
+            let target = target.map(Name::from);
             match *action {
                 "start" => Op::RestStartGroup {
                     cluster,

@@ -35,10 +35,10 @@ fn group_at(scenario: &Scenario, t: u64) -> Result<(GroupStatus, String), String
     world.advance_to(t);
     let op = Op::RestGroup {
         cluster: "cluster1".into(),
-        group: group_name("cluster1"),
+        group: group_name("cluster1").into(),
     };
     match world.external_rest(&op) {
-        Ok(OpOutput::Group(g)) => Ok((g.status, g.current)),
+        Ok(OpOutput::Group(g)) => Ok((g.status, g.current.to_string())),
         Ok(_) => panic!("a group GET answers a group"),
         Err(e) => Err(e.to_string()),
     }

@@ -119,7 +119,7 @@ fn reads_vms_and_replication_locally_and_remotely() {
     );
     // Hyper-V names the primary by its FQDN, the replica as replication was enabled with.
     assert_eq!(
-        (rel.primary_server.as_str(), rel.replica_server.as_str()),
+        (&*rel.primary_server, &*rel.replica_server),
         ("c1s1.ecx.example", "c2s1")
     );
     assert_eq!(block(ps.list_vm_replication("c1s1")).unwrap().len(), 1);
@@ -202,14 +202,14 @@ fn the_coordinated_repointing_runs_through_powershell() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        (p.state, p.replica_server.as_str()),
+        (p.state, &*p.replica_server),
         (ReplicationState::Replicating, "c2s2")
     );
     let r = block(b.0.get_vm_replication("c2s2", "vm1"))
         .unwrap()
         .unwrap();
     assert_eq!(
-        (r.mode, r.primary_server.as_str()),
+        (r.mode, &*r.primary_server),
         (ReplicationMode::Replica, "c1s1.ecx.example")
     );
     assert!(shell.scripts().iter().any(|s| s.contains("Enable-VMReplication -VMName 'vm1' -ReplicaServerName 'c2s2' -ReplicaServerPort 80 -AuthenticationType Kerberos")));

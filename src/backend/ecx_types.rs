@@ -1,7 +1,11 @@
 //! What the ECX REST API answers (`GET /api/v1/groups/<name>`, `/servers`, `/resources`),
 //! with the field names and status strings of the ECX REST API's documentation.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+
+use super::Name;
 
 /// `current` of a group or resource that is active nowhere (the literal the WebUI compares).
 pub const NO_SERVER: &str = "None";
@@ -83,15 +87,17 @@ pub struct ResourceInfo {
 /// `groups[]{name,status,current,resources[]}`: `current` is the server name or `"None"`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GroupInfo {
-    pub name: String,
+    pub name: Name,
     pub status: GroupStatus,
-    pub current: String,
-    pub resources: Vec<String>,
+    pub current: Name,
+    /// Shared: a poller asks for the same group again and again, and its resources rarely
+    /// change.
+    pub resources: Arc<[Name]>,
 }
 
 impl GroupInfo {
     /// The active server, if the group is active anywhere.
     pub fn active_server(&self) -> Option<&str> {
-        (self.current != NO_SERVER && !self.current.is_empty()).then_some(self.current.as_str())
+        (*self.current != *NO_SERVER && !self.current.is_empty()).then_some(&*self.current)
     }
 }

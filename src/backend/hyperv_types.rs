@@ -1,7 +1,11 @@
 //! What the Hyper-V cmdlets return (`Get-VM`, `Get-VMReplication`), with the enum names of
 //! Hyper-V's documented enumerations.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
+
+use super::Name;
 
 /// `Get-VM .Status` while `Start-VMInitialReplication` takes its checkpoint; ChangePrimary polls
 /// on this exact string before `Start-VM`.
@@ -65,22 +69,24 @@ hyperv_name!(
 /// One side's replication relationship, as `Get-VMReplication` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct VmReplication {
-    pub vm_name: String,
+    pub vm_name: Name,
     pub mode: ReplicationMode,
     pub state: ReplicationState,
     pub health: ReplicationHealth,
     /// Empty until the replica learns its primary (after `-AsReplica`, before the primary's
     /// `Enable-VMReplication` reaches it).
-    pub primary_server: String,
-    pub replica_server: String,
+    pub primary_server: Name,
+    pub replica_server: Name,
 }
 
 /// `Get-VM` output.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct VmInfo {
-    pub name: String,
+    pub name: Name,
     pub state: PowerState,
-    pub status: String,
+    /// Borrowed when it is one of the statuses named here (the mock's), owned when read
+    /// from PowerShell.
+    pub status: Cow<'static, str>,
 }
 
 /// Scripts compare server names by their first DNS label only (`.Split('.')[0]`).

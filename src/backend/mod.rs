@@ -12,6 +12,11 @@ pub mod roles;
 pub mod sim;
 pub mod traits;
 
+/// A name a backend call or answer carries (a host, a VM, a cluster...): cloned without
+/// copying, since one name travels from call to call. `Arc`, so that answers built by the
+/// production backends' worker threads can carry it too.
+pub type Name = std::sync::Arc<str>;
+
 pub use ecx_types::{ClusterInfo, GroupInfo, GroupStatus, ResourceInfo, ServerInfo, NO_SERVER};
 pub use error::BackendError;
 pub use hyperv_types::{

@@ -153,4 +153,13 @@ pub enum LogLevel {
 /// `clplogcmd -m <message> -l INFO|ERR`: the ECX alert log.
 pub trait AlertLog {
     fn log(&self, level: LogLevel, message: &str);
+
+    /// Logs the message `args` formats. A backend that keeps no log (the simulator, unless
+    /// asked) can skip formatting it; every other one logs it exactly as `log` would.
+    fn log_fmt(&self, level: LogLevel, args: std::fmt::Arguments<'_>) {
+        match args.as_str() {
+            Some(message) => self.log(level, message),
+            None => self.log(level, &args.to_string()),
+        }
+    }
 }

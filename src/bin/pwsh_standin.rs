@@ -24,7 +24,7 @@ use ecxsim::backend::sim::{
     HostState, HvCmd, HyperVFarm, OpOutput, OpResult, Relationship, VmOnHost,
 };
 use ecxsim::backend::{
-    BackendError, PowerState, ReplicationHealth, ReplicationMode, ReplicationState,
+    BackendError, Name, PowerState, ReplicationHealth, ReplicationMode, ReplicationState,
 };
 
 #[derive(Serialize, Deserialize, Clone)]
@@ -317,6 +317,7 @@ fn command(words: &[String], paths: &BTreeMap<String, (String, String)>) -> Resu
     let vm = || {
         param(p, "-VMName")
             .or_else(|| param(p, "-Name"))
+            .map(Name::from)
             .ok_or(format!("{cmdlet} without -VMName"))
     };
     Ok(match cmdlet {
@@ -331,7 +332,10 @@ fn command(words: &[String], paths: &BTreeMap<String, (String, String)>) -> Resu
         "Import-VM" => {
             let path = param(p, "-Path").ok_or("Import-VM without -Path")?;
             let vm = paths.get(&path).map(|(_, v)| v.clone()).unwrap_or_default();
-            HvCmd::ImportVm { vm, path }
+            HvCmd::ImportVm {
+                vm: vm.into(),
+                path: path.into(),
+            }
         }
         "Get-VMReplication" => match vm() {
             Ok(vm) => HvCmd::GetReplication { vm },
@@ -351,7 +355,9 @@ fn command(words: &[String], paths: &BTreeMap<String, (String, String)>) -> Resu
             };
             HvCmd::EnableReplication {
                 vm: vm()?,
-                replica: param(p, "-ReplicaServerName").ok_or("no -ReplicaServerName")?,
+                replica: param(p, "-ReplicaServerName")
+                    .ok_or("no -ReplicaServerName")?
+                    .into(),
                 frequency_s,
             }
         }
@@ -363,7 +369,9 @@ fn command(words: &[String], paths: &BTreeMap<String, (String, String)>) -> Resu
         "Complete-VMFailover" => HvCmd::CompleteFailover { vm: vm()? },
         "Set-VMReplication" if switch(p, "-Reverse") => HvCmd::Reverse {
             vm: vm()?,
-            replica: param(p, "-ReplicaServerName").ok_or("no -ReplicaServerName")?,
+            replica: param(p, "-ReplicaServerName")
+                .ok_or("no -ReplicaServerName")?
+                .into(),
         },
         "Set-VMReplication" if switch(p, "-AsReplica") => HvCmd::SetAsReplica { vm: vm()? },
         "Resume-VMReplication" => HvCmd::Resume {

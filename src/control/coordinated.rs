@@ -158,9 +158,9 @@ where
                 return if mine { Side::Primary } else { Side::Replica };
             }
             Err(e) if waited >= PEER_WAIT_FOR_ROLE || until.passed(b) => {
-                b.log(
+                b.log_fmt(
                     LogLevel::Error,
-                    &format!("role record unreadable ({e}); keeping the deployed role"),
+                    format_args!("role record unreadable ({e}); keeping the deployed role"),
                 );
                 return deployed;
             }
@@ -300,7 +300,7 @@ async fn ready_peer<E: Ecx>(b: &E, ctx: &ScriptContext) -> Option<String> {
     resources
         .iter()
         .any(|r| {
-            r.group == group.name
+            *r.group == *group.name
                 && r.kind == "sd"
                 && r.status == GroupStatus::Online
                 && r.current == current
@@ -383,7 +383,7 @@ where
                 let converged = converge(b, &ctx.vm, &pair, cfg, until).await;
                 if converged.is_ok() && start && side == Side::Primary {
                     if let Err(e) = start_vm_when_ready(b, own, &ctx.vm, until).await {
-                        b.log(LogLevel::Error, &format!("Start-VM failed: {e}"));
+                        b.log_fmt(LogLevel::Error, format_args!("Start-VM failed: {e}"));
                         let _ = b.release(&lease, own).await;
                         return Err(BIT_VM_NOT_STARTED);
                     }
@@ -401,15 +401,15 @@ where
             Ok(()) => return Ok(()),
             Err(e) => {
                 if until.passed(b) {
-                    b.log(
+                    b.log_fmt(
                         LogLevel::Error,
-                        &format!("re-pointing failed: {e}; out of time"),
+                        format_args!("re-pointing failed: {e}; out of time"),
                     );
                     break;
                 }
-                b.log(
+                b.log_fmt(
                     LogLevel::Error,
-                    &format!("re-pointing failed: {e}; retrying"),
+                    format_args!("re-pointing failed: {e}; retrying"),
                 );
                 until.sleep(b, cfg.retry_pause).await;
             }

@@ -121,7 +121,7 @@ where
                 let (failures, active, changed) = (&failures, &active, &changed);
                 Some(async move {
                     if let Err(e) = act(b, cfg, vm, place, failures, active, changed).await {
-                        b.log(LogLevel::Error, &format!("{}: {e}", vm.name));
+                        b.log_fmt(LogLevel::Error, format_args!("{}: {e}", vm.name));
                         place.blocked = true;
                     }
                 })
@@ -203,9 +203,9 @@ where
         let moved = claim_and_fail_over(b, cfg, vm, (primary, other), target).await;
         let _ = b.release(&lease, MASTER_HOLDER).await;
         moved?;
-        b.log(
+        b.log_fmt(
             LogLevel::Info,
-            &format!("{} failed over to {}", vm.name, cfg.workers[other].name),
+            format_args!("{} failed over to {}", vm.name, cfg.workers[other].name),
         );
         place.primary = Some(other);
         place.needs_reprotect = true;

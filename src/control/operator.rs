@@ -34,7 +34,7 @@ pub async fn repair<B>(
 where
     B: HyperV + Clock + Dns + AlertLog,
 {
-    b.log(LogLevel::Info, &format!("operator repairs {vm}"));
+    b.log_fmt(LogLevel::Info, format_args!("operator repairs {vm}"));
     match replica {
         Some(r) => {
             if let Some(info) = b.get_vm(&r.host, vm).await? {

@@ -29,7 +29,10 @@ where
     B: Ecx + HyperV + Clock + Lease + AlertLog,
 {
     // Both batch files run their logic for START, FAILOVER and RECOVER alike.
-    backend.log(LogLevel::Info, &format!("start script: CLP_EVENT={event}"));
+    backend.log_fmt(
+        LogLevel::Info,
+        format_args!("start script: CLP_EVENT={event}"),
+    );
     match (variant, side) {
         (ControlVariant::AsShipped, Side::Primary) => {
             let bitmask = as_shipped::change_primary(backend, ctx).await;
@@ -82,9 +85,9 @@ pub async fn stop_script<B>(
 where
     B: Ecx + HyperV + Clock + Lease + AlertLog,
 {
-    backend.log(
+    backend.log_fmt(
         LogLevel::Info,
-        &format!("stop script: CLP_EVENT={event} CLP_FACTOR={factor}"),
+        format_args!("stop script: CLP_EVENT={event} CLP_FACTOR={factor}"),
     );
     match (variant, side, event, factor) {
         // primary/stop.bat: only a group move under CLP_EVENT=START runs Stop.ps1; the

@@ -19,7 +19,8 @@ use super::offload::offload;
 use super::tls::{certificate_problem, CertificateTrust};
 use crate::backend::traits::BackendResult;
 use crate::backend::{
-    BackendError, ClusterInfo, Ecx, GroupInfo, GroupStatus, ResourceInfo, ServerInfo, NO_SERVER,
+    BackendError, ClusterInfo, Ecx, GroupInfo, GroupStatus, Name, ResourceInfo, ServerInfo,
+    NO_SERVER,
 };
 
 /// The largest answer read (a cluster's whole status is a few kilobytes).
@@ -352,22 +353,19 @@ pub fn parse_group(cluster: &str, group: &str, v: &Value) -> BackendResult<Group
         })
         .ok_or_else(|| undecodable(cluster, format!("no group {group:?} in the answer")))?;
     let resources = match g.get("resources").and_then(Value::as_array) {
-        None => Vec::new(),
+        None => Arc::from([]),
         Some(list) => list
             .iter()
             .filter_map(|r| match r {
-                Value::String(s) => Some(s.clone()),
-                other => other
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
+                Value::String(s) => Some(Name::from(s.as_str())),
+                other => other.get("name").and_then(Value::as_str).map(Name::from),
             })
             .collect(),
     };
     Ok(GroupInfo {
-        name: text(cluster, g, "name")?.to_string(),
+        name: text(cluster, g, "name")?.into(),
         status: status_of(cluster, g)?,
-        current: current_of(g),
+        current: current_of(g).into(),
         resources,
     })
 }
@@ -515,14 +513,14 @@ mod tests {
         let g = parse_group("c", "failover1", &v).unwrap();
         assert_eq!(g.status, GroupStatus::OnlinePending);
         assert_eq!(g.active_server(), Some("server1"));
-        assert_eq!(g.resources, vec!["fip1", "sd1"]);
+        assert_eq!(*g.resources, [Name::from("fip1"), Name::from("sd1")]);
         let off: Value = serde_json::from_str(
             r#"{"groups":[{"name":"failover1","status":"Offline","current":null}]}"#,
         )
         .unwrap();
         assert_eq!(
-            parse_group("c", "failover1", &off).unwrap().current,
-            NO_SERVER
+            *parse_group("c", "failover1", &off).unwrap().current,
+            *NO_SERVER
         );
         let odd: Value =
             serde_json::from_str(r#"{"groups":[{"name":"failover1","status":"Sleeping"}]}"#)

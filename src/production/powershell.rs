@@ -378,9 +378,9 @@ pub fn power_state(host: &str, state: &str) -> BackendResult<PowerState> {
 
 pub fn parse_vm(host: &str, v: &Value) -> BackendResult<VmInfo> {
     Ok(VmInfo {
-        name: field(host, v, "Name")?.to_string(),
+        name: field(host, v, "Name")?.into(),
         state: power_state(host, field(host, v, "State")?)?,
-        status: field(host, v, "Status")?.to_string(),
+        status: field(host, v, "Status")?.to_string().into(),
     })
 }
 
@@ -432,12 +432,12 @@ pub fn parse_replication(host: &str, v: &Value) -> BackendResult<Option<VmReplic
         }
     };
     Ok(Some(VmReplication {
-        vm_name: field(host, v, "VMName")?.to_string(),
+        vm_name: field(host, v, "VMName")?.into(),
         mode,
         state,
         health,
-        primary_server: field(host, v, "PrimaryServer")?.to_string(),
-        replica_server: field(host, v, "ReplicaServer")?.to_string(),
+        primary_server: field(host, v, "PrimaryServer")?.into(),
+        replica_server: field(host, v, "ReplicaServer")?.into(),
     }))
 }
 

@@ -4,7 +4,7 @@ use super::executor::{OpFuture, SharedMailbox, TaskId};
 use super::op::{HvCmd, Op, OpOutput, OpResult};
 use crate::backend::traits::BackendResult;
 use crate::backend::{
-    AlertLog, BackendError, Clock, ClusterInfo, Dns, Ecx, GroupInfo, HyperV, Lease, LogLevel,
+    AlertLog, BackendError, Clock, ClusterInfo, Dns, Ecx, GroupInfo, HyperV, Lease, LogLevel, Name,
     ResourceInfo, RoleRecord, ServerInfo, VmInfo, VmReplication,
 };
 use crate::time::Micros;
@@ -28,13 +28,18 @@ impl SimBackend {
         SimBackend { task, mailbox }
     }
 
+    /// A name for an op (`Mailbox::name`).
+    fn name(&self, name: &str) -> Name {
+        self.mailbox.borrow_mut().name(name)
+    }
+
     async fn call(&self, op: Op) -> OpResult {
         OpFuture::new(self.mailbox.clone(), self.task, op).await
     }
 
     async fn hv(&self, host: &str, cmd: HvCmd) -> OpResult {
         self.call(Op::Hv {
-            host: host.to_string(),
+            host: self.name(host),
             cmd,
         })
         .await
@@ -49,7 +54,7 @@ impl SimBackend {
 
     /// A Hyper-V cmdlet on `host` that returns nothing.
     async fn hv_unit(&self, host: &str, cmd: HvCmd) -> BackendResult<()> {
-        let host = host.into();
+        let host = self.name(host);
         self.unit(Op::Hv { host, cmd }).await
     }
 }
@@ -58,7 +63,7 @@ impl Ecx for SimBackend {
     async fn cluster(&self, cluster: &str) -> BackendResult<ClusterInfo> {
         match self
             .call(Op::RestCluster {
-                cluster: cluster.into(),
+                cluster: self.name(cluster),
             })
             .await?
         {
@@ -70,7 +75,7 @@ impl Ecx for SimBackend {
     async fn servers(&self, cluster: &str) -> BackendResult<Vec<ServerInfo>> {
         match self
             .call(Op::RestServers {
-                cluster: cluster.into(),
+                cluster: self.name(cluster),
             })
             .await?
         {
@@ -81,8 +86,8 @@ impl Ecx for SimBackend {
 
     async fn group(&self, cluster: &str, group: &str) -> BackendResult<GroupInfo> {
         let op = Op::RestGroup {
-            cluster: cluster.into(),
-            group: group.into(),
+            cluster: self.name(cluster),
+            group: self.name(group),
         };
         match self.call(op).await? {
             OpOutput::Group(g) => Ok(g),
@@ -93,7 +98,7 @@ impl Ecx for SimBackend {
     async fn resources(&self, cluster: &str) -> BackendResult<Vec<ResourceInfo>> {
         match self
             .call(Op::RestResources {
-                cluster: cluster.into(),
+                cluster: self.name(cluster),
             })
             .await?
         {
@@ -109,17 +114,17 @@ impl Ecx for SimBackend {
         target: Option<&str>,
     ) -> BackendResult<()> {
         self.unit(Op::RestStartGroup {
-            cluster: cluster.into(),
-            group: group.into(),
-            target: target.map(str::to_string),
+            cluster: self.name(cluster),
+            group: self.name(group),
+            target: target.map(|t| self.name(t)),
         })
         .await
     }
 
     async fn stop_group(&self, cluster: &str, group: &str) -> BackendResult<()> {
         self.unit(Op::RestStopGroup {
-            cluster: cluster.into(),
-            group: group.into(),
+            cluster: self.name(cluster),
+            group: self.name(group),
         })
         .await
     }
@@ -131,9 +136,9 @@ impl Ecx for SimBackend {
         target: Option<&str>,
     ) -> BackendResult<()> {
         self.unit(Op::RestMoveGroup {
-            cluster: cluster.into(),
-            group: group.into(),
-            target: target.map(str::to_string),
+            cluster: self.name(cluster),
+            group: self.name(group),
+            target: target.map(|t| self.name(t)),
         })
         .await
     }
@@ -141,7 +146,7 @@ impl Ecx for SimBackend {
 
 impl HyperV for SimBackend {
     async fn get_vm(&self, host: &str, vm: &str) -> BackendResult<Option<VmInfo>> {
-        match self.hv(host, HvCmd::GetVm { vm: vm.into() }).await? {
+        match self.hv(host, HvCmd::GetVm { vm: self.name(vm) }).await? {
             OpOutput::Vm(v) => Ok(v),
             other => Err(mismatch(other)),
         }
@@ -149,24 +154,24 @@ impl HyperV for SimBackend {
 
     async fn start_vm(&self, host: &str, vm: &str) -> BackendResult<()> {
         self.unit(Op::Hv {
-            host: host.into(),
-            cmd: HvCmd::StartVm { vm: vm.into() },
+            host: self.name(host),
+            cmd: HvCmd::StartVm { vm: self.name(vm) },
         })
         .await
     }
 
     async fn stop_vm(&self, host: &str, vm: &str) -> BackendResult<()> {
         self.unit(Op::Hv {
-            host: host.into(),
-            cmd: HvCmd::StopVm { vm: vm.into() },
+            host: self.name(host),
+            cmd: HvCmd::StopVm { vm: self.name(vm) },
         })
         .await
     }
 
     async fn import_vm(&self, host: &str, vm: &str, path: &str) -> BackendResult<()> {
         let cmd = HvCmd::ImportVm {
-            vm: vm.into(),
-            path: path.into(),
+            vm: self.name(vm),
+            path: self.name(path),
         };
         self.hv_unit(host, cmd).await
     }
@@ -177,7 +182,7 @@ impl HyperV for SimBackend {
         vm: &str,
     ) -> BackendResult<Option<VmReplication>> {
         match self
-            .hv(host, HvCmd::GetReplication { vm: vm.into() })
+            .hv(host, HvCmd::GetReplication { vm: self.name(vm) })
             .await?
         {
             OpOutput::Replication(r) => Ok(r),
@@ -193,7 +198,7 @@ impl HyperV for SimBackend {
     }
 
     async fn remove_vm_replication(&self, host: &str, vm: &str) -> BackendResult<()> {
-        let cmd = HvCmd::RemoveReplication { vm: vm.into() };
+        let cmd = HvCmd::RemoveReplication { vm: self.name(vm) };
         self.hv_unit(host, cmd).await
     }
 
@@ -205,33 +210,33 @@ impl HyperV for SimBackend {
         frequency_s: Option<u32>,
     ) -> BackendResult<()> {
         let cmd = HvCmd::EnableReplication {
-            vm: vm.into(),
-            replica: replica.into(),
+            vm: self.name(vm),
+            replica: self.name(replica),
             frequency_s,
         };
         self.hv_unit(host, cmd).await
     }
 
     async fn enable_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()> {
-        let cmd = HvCmd::EnableAsReplica { vm: vm.into() };
+        let cmd = HvCmd::EnableAsReplica { vm: self.name(vm) };
         self.hv_unit(host, cmd).await
     }
 
     async fn start_vm_initial_replication(&self, host: &str, vm: &str) -> BackendResult<()> {
-        let cmd = HvCmd::StartInitialReplication { vm: vm.into() };
+        let cmd = HvCmd::StartInitialReplication { vm: self.name(vm) };
         self.hv_unit(host, cmd).await
     }
 
     async fn start_vm_failover(&self, host: &str, vm: &str, prepare: bool) -> BackendResult<()> {
         let cmd = HvCmd::StartFailover {
-            vm: vm.into(),
+            vm: self.name(vm),
             prepare,
         };
         self.hv_unit(host, cmd).await
     }
 
     async fn complete_vm_failover(&self, host: &str, vm: &str) -> BackendResult<()> {
-        let cmd = HvCmd::CompleteFailover { vm: vm.into() };
+        let cmd = HvCmd::CompleteFailover { vm: self.name(vm) };
         self.hv_unit(host, cmd).await
     }
 
@@ -242,14 +247,14 @@ impl HyperV for SimBackend {
         replica: &str,
     ) -> BackendResult<()> {
         let cmd = HvCmd::Reverse {
-            vm: vm.into(),
-            replica: replica.into(),
+            vm: self.name(vm),
+            replica: self.name(replica),
         };
         self.hv_unit(host, cmd).await
     }
 
     async fn set_vm_replication_as_replica(&self, host: &str, vm: &str) -> BackendResult<()> {
-        let cmd = HvCmd::SetAsReplica { vm: vm.into() };
+        let cmd = HvCmd::SetAsReplica { vm: self.name(vm) };
         self.hv_unit(host, cmd).await
     }
 
@@ -260,7 +265,7 @@ impl HyperV for SimBackend {
         resynchronize: bool,
     ) -> BackendResult<()> {
         let cmd = HvCmd::Resume {
-            vm: vm.into(),
+            vm: self.name(vm),
             resynchronize,
         };
         self.hv_unit(host, cmd).await
@@ -284,8 +289,8 @@ impl Clock for SimBackend {
 impl Dns for SimBackend {
     async fn update_record(&self, record: &str, address: &str) -> BackendResult<()> {
         self.unit(Op::DnsUpdate {
-            record: record.into(),
-            address: address.into(),
+            record: self.name(record),
+            address: self.name(address),
         })
         .await
     }
@@ -300,8 +305,8 @@ impl Lease for SimBackend {
         wait: Micros,
     ) -> BackendResult<bool> {
         let op = Op::LeaseAcquire {
-            name: name.into(),
-            holder: holder.into(),
+            name: self.name(name),
+            holder: self.name(holder),
             ttl,
             wait,
         };
@@ -313,14 +318,14 @@ impl Lease for SimBackend {
 
     async fn release(&self, name: &str, holder: &str) -> BackendResult<()> {
         self.unit(Op::LeaseRelease {
-            name: name.into(),
-            holder: holder.into(),
+            name: self.name(name),
+            holder: self.name(holder),
         })
         .await
     }
 
     async fn role(&self, vm: &str) -> BackendResult<Option<RoleRecord>> {
-        match self.call(Op::RoleGet { vm: vm.into() }).await? {
+        match self.call(Op::RoleGet { vm: self.name(vm) }).await? {
             OpOutput::Role(r) => Ok(r),
             other => Err(mismatch(other)),
         }
@@ -328,8 +333,8 @@ impl Lease for SimBackend {
 
     async fn claim_role(&self, vm: &str, cluster: &str, epoch: u64) -> BackendResult<bool> {
         let op = Op::RoleClaim {
-            vm: vm.into(),
-            cluster: cluster.into(),
+            vm: self.name(vm),
+            cluster: self.name(cluster),
             epoch,
         };
         match self.call(op).await? {
@@ -342,5 +347,13 @@ impl Lease for SimBackend {
 impl AlertLog for SimBackend {
     fn log(&self, level: LogLevel, message: &str) {
         self.mailbox.borrow_mut().log(self.task, level, message);
+    }
+
+    /// Formats the line only if the mailbox keeps log lines: nothing reads them otherwise.
+    fn log_fmt(&self, level: LogLevel, args: std::fmt::Arguments<'_>) {
+        let mut mailbox = self.mailbox.borrow_mut();
+        if mailbox.keeps_logs() {
+            mailbox.log(self.task, level, &args.to_string());
+        }
     }
 }

@@ -100,7 +100,7 @@ impl CallDurations {
             OpKind::Failover => self.failover.sample(rng),
             OpKind::Lease => self.lease.sample(rng),
         };
-        let remote = matches!(op, Op::Hv { host, .. } if host != caller);
+        let remote = matches!(op, Op::Hv { host, .. } if **host != *caller);
         // Never zero: a call always yields, so scripts never run in one atomic burst.
         let total = base + if remote { self.remoting.sample(rng) } else { 0 };
         total.max(1)

@@ -1,7 +1,7 @@
 //! The ECX mock: what one cluster's REST API answers, from the cluster's state.
 
 use crate::backend::{
-    BackendError, ClusterInfo, GroupInfo, GroupStatus, ResourceInfo, ServerInfo, NO_SERVER,
+    BackendError, ClusterInfo, GroupInfo, GroupStatus, Name, ResourceInfo, ServerInfo, NO_SERVER,
 };
 use crate::time::Micros;
 
@@ -68,14 +68,16 @@ impl EcxCluster {
 
     pub fn group_info(&self) -> GroupInfo {
         GroupInfo {
-            name: self.group.clone(),
+            name: self.group.as_str().into(),
             status: self.status,
-            current: self.current_name(),
-            resources: vec![
+            current: self.current_name().into(),
+            resources: [
                 format!("fip-{}", self.name),
                 format!("sd-{}", self.name),
                 format!("script-{}", self.name),
-            ],
+            ]
+            .map(Name::from)
+            .into(),
         }
     }
 

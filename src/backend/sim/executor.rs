@@ -18,7 +18,10 @@ use std::task::{Context, Poll, Waker};
 
 use super::id_table::IdTable;
 use super::op::{Op, OpResult};
-use crate::backend::LogLevel;
+use crate::backend::{LogLevel, Name};
+
+/// Slots of the mailbox's name cache: more than the names a world's tasks keep using.
+const NAME_SLOTS: usize = 128;
 
 pub type TaskId = u64;
 pub type CallId = u64;
@@ -43,6 +46,8 @@ pub struct Mailbox {
     /// copying each one costs more than most calls.
     keep_logs: bool,
     next_call: CallId,
+    /// The names calls were made with lately (`name`).
+    names: Vec<Option<Name>>,
     /// The simulated time at which the world polls the tasks.
     now: crate::time::Micros,
 }
@@ -57,6 +62,26 @@ impl Mailbox {
         id
     }
 
+    /// `name` as the name an op carries. The control logic names things with a few strings
+    /// it keeps (its context, its configuration, the answers it holds), so the one last made
+    /// from the same string is handed out again instead of a copy: the slot is chosen by the
+    /// string's address, but only a name with the same text is reused.
+    pub fn name(&mut self, name: &str) -> Name {
+        if self.names.is_empty() {
+            self.names = vec![None; NAME_SLOTS];
+        }
+        let at = name.as_ptr() as usize;
+        let slot = ((at >> 3) ^ (at >> 10) ^ name.len()) % NAME_SLOTS;
+        match &self.names[slot] {
+            Some(cached) if **cached == *name => Name::clone(cached),
+            _ => {
+                let made = Name::from(name);
+                self.names[slot] = Some(Name::clone(&made));
+                made
+            }
+        }
+    }
+
     pub fn take_result(&mut self, call: CallId) -> Option<OpResult> {
         let i = self.results.iter().position(|(id, _, _)| *id == call)?;
         Some(self.results.swap_remove(i).2)
@@ -64,6 +89,10 @@ impl Mailbox {
 
     pub fn now(&self) -> crate::time::Micros {
         self.now
+    }
+
+    pub fn keeps_logs(&self) -> bool {
+        self.keep_logs
     }
 
     /// Keeps a log line of `task`, if log lines are kept.

@@ -10,7 +10,7 @@ use super::assumptions::CrashState;
 use super::hosts::Hosts;
 use super::op::{HvCmd, OpOutput, OpResult};
 use crate::backend::{
-    BackendError, PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo,
+    BackendError, Name, PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo,
     VmReplication, VM_STATUS_CREATING_CHECKPOINT, VM_STATUS_OPERATING_NORMALLY,
 };
 use crate::control::Side;
@@ -53,17 +53,32 @@ impl std::fmt::Display for Relationship {
 /// its FQDN, whatever name the control logic knows it by.
 pub const MOCK_DNS_DOMAIN: &str = "ecx.example";
 
+/// `host` in the mock's DNS domain, made in place: the name is built once, not copied again.
+fn fqdn(host: &str) -> Name {
+    let mut text = [0u8; 64];
+    let len = host.len() + 1 + MOCK_DNS_DOMAIN.len();
+    if len <= text.len() {
+        text[..host.len()].copy_from_slice(host.as_bytes());
+        text[host.len()] = b'.';
+        text[host.len() + 1..len].copy_from_slice(MOCK_DNS_DOMAIN.as_bytes());
+        if let Ok(name) = std::str::from_utf8(&text[..len]) {
+            return Name::from(name);
+        }
+    }
+    Name::from([host, ".", MOCK_DNS_DOMAIN].concat())
+}
+
 impl Relationship {
     /// What Get-VMReplication reports: `PrimaryServer` as the primary host's FQDN,
     /// `ReplicaServer` as the name replication was enabled with.
-    fn view(&self, vm: &str) -> VmReplication {
+    fn view(&self, vm: Name) -> VmReplication {
         VmReplication {
-            vm_name: vm.to_string(),
+            vm_name: vm,
             mode: self.mode,
             state: self.state,
             health: self.health,
-            primary_server: [self.primary.as_str(), ".", MOCK_DNS_DOMAIN].concat(),
-            replica_server: self.replica.clone(),
+            primary_server: fqdn(&self.primary),
+            replica_server: self.replica.as_str().into(),
         }
     }
 
@@ -312,7 +327,7 @@ impl HyperVFarm {
                 // A counted checkpoint is used up by being read.
                 v.checkpoint_answers = v.checkpoint_answers.saturating_sub(1);
                 VmInfo {
-                    name: vm.clone(),
+                    name: Name::clone(vm),
                     state: v.power,
                     status: if creating {
                         VM_STATUS_CREATING_CHECKPOINT
@@ -325,14 +340,16 @@ impl HyperVFarm {
             HvCmd::GetReplication { vm } => match self.vm(host, vm) {
                 None => Err(not_found(vm, host)),
                 Some(v) => Ok(OpOutput::Replication(
-                    v.replication.as_ref().map(|r| r.view(vm)),
+                    v.replication.as_ref().map(|r| r.view(Name::clone(vm))),
                 )),
             },
             HvCmd::ListReplication => Ok(OpOutput::Replications(
                 self.hosts[host]
                     .vms
                     .iter()
-                    .filter_map(|(name, v)| v.replication.as_ref().map(|r| r.view(name)))
+                    .filter_map(|(name, v)| {
+                        (v.replication.as_ref()).map(|r| r.view(name.as_str().into()))
+                    })
                     .collect(),
             )),
             HvCmd::StartVm { vm } => self.start_vm(host, vm, now),
@@ -351,7 +368,7 @@ impl HyperVFarm {
                     Some(VmOnHost {
                         replication: None, ..
                     }) => Err(BackendError::NotReplicating {
-                        vm: vm.clone(),
+                        vm: vm.to_string(),
                         host: host.into(),
                     }),
                     Some(_) if !has_disk => Err(not_accessible(vm)),
@@ -381,7 +398,7 @@ impl HyperVFarm {
                 let r = self.start_initial_replication(host, vm, now, checkpoint);
                 if r.is_ok() {
                     effect = Some(HvEffect::InitialReplicationStarted {
-                        vm: vm.clone(),
+                        vm: vm.to_string(),
                         primary: host.to_string(),
                     });
                 }
@@ -395,7 +412,7 @@ impl HyperVFarm {
                 let r = self.resume(host, vm, *resynchronize);
                 if r.is_ok() && *resynchronize {
                     effect = Some(HvEffect::InitialReplicationStarted {
-                        vm: vm.clone(),
+                        vm: vm.to_string(),
                         primary: host.to_string(),
                     });
                 }
@@ -1041,7 +1058,7 @@ mod tests {
             let (result, _) = farm.apply(host, host, &cmd, 0, 0.0, 0, &mut rng);
             result.unwrap_or_else(|e| panic!("{e}"));
         };
-        let vm = || "vm".to_string();
+        let vm = || crate::backend::Name::from("vm");
         run(&mut farm, "p", HvCmd::RemoveReplication { vm: vm() });
         run(&mut farm, "r", HvCmd::RemoveReplication { vm: vm() });
         run(&mut farm, "r", HvCmd::EnableAsReplica { vm: vm() });
@@ -1101,7 +1118,7 @@ mod tests {
         let mut run = |farm: &mut HyperVFarm, host: &str, cmd: HvCmd| {
             farm.apply(host, host, &cmd, 0, 0.0, 0, &mut rng).0
         };
-        let vm = || "vm".to_string();
+        let vm = || crate::backend::Name::from("vm");
         // Re-pointed, as a start script does: the initial replication takes a checkpoint.
         run(&mut farm, "p", HvCmd::StopVm { vm: vm() }).unwrap();
         run(&mut farm, "p", HvCmd::RemoveReplication { vm: vm() }).unwrap();

@@ -1,7 +1,7 @@
 //! Backend calls as data: what a script asked for, and what it got back.
 
 use crate::backend::{
-    BackendError, ClusterInfo, GroupInfo, ResourceInfo, RoleRecord, ServerInfo, VmInfo,
+    BackendError, ClusterInfo, GroupInfo, Name, ResourceInfo, RoleRecord, ServerInfo, VmInfo,
     VmReplication,
 };
 use crate::time::Micros;
@@ -12,53 +12,53 @@ use crate::time::Micros;
 #[serde(rename_all = "snake_case", tag = "cmdlet")]
 pub enum HvCmd {
     GetVm {
-        vm: String,
+        vm: Name,
     },
     StartVm {
-        vm: String,
+        vm: Name,
     },
     StopVm {
-        vm: String,
+        vm: Name,
     },
     ImportVm {
-        vm: String,
-        path: String,
+        vm: Name,
+        path: Name,
     },
     GetReplication {
-        vm: String,
+        vm: Name,
     },
     ListReplication,
     RemoveReplication {
-        vm: String,
+        vm: Name,
     },
     EnableReplication {
-        vm: String,
-        replica: String,
+        vm: Name,
+        replica: Name,
         /// `-ReplicationFrequencySec`, if given.
         frequency_s: Option<u32>,
     },
     EnableAsReplica {
-        vm: String,
+        vm: Name,
     },
     StartInitialReplication {
-        vm: String,
+        vm: Name,
     },
     StartFailover {
-        vm: String,
+        vm: Name,
         prepare: bool,
     },
     CompleteFailover {
-        vm: String,
+        vm: Name,
     },
     Reverse {
-        vm: String,
-        replica: String,
+        vm: Name,
+        replica: Name,
     },
     SetAsReplica {
-        vm: String,
+        vm: Name,
     },
     Resume {
-        vm: String,
+        vm: Name,
         resynchronize: bool,
     },
 }
@@ -151,59 +151,59 @@ impl HvCmd {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Op {
     RestCluster {
-        cluster: String,
+        cluster: Name,
     },
     RestServers {
-        cluster: String,
+        cluster: Name,
     },
     RestGroup {
-        cluster: String,
-        group: String,
+        cluster: Name,
+        group: Name,
     },
     RestResources {
-        cluster: String,
+        cluster: Name,
     },
     RestStartGroup {
-        cluster: String,
-        group: String,
-        target: Option<String>,
+        cluster: Name,
+        group: Name,
+        target: Option<Name>,
     },
     RestStopGroup {
-        cluster: String,
-        group: String,
+        cluster: Name,
+        group: Name,
     },
     RestMoveGroup {
-        cluster: String,
-        group: String,
-        target: Option<String>,
+        cluster: Name,
+        group: Name,
+        target: Option<Name>,
     },
     Hv {
-        host: String,
+        host: Name,
         cmd: HvCmd,
     },
     Sleep(Micros),
     /// `Clock::idle`: a sleep the simulated world may stretch over periods without change.
     Idle(Micros),
     DnsUpdate {
-        record: String,
-        address: String,
+        record: Name,
+        address: Name,
     },
     LeaseAcquire {
-        name: String,
-        holder: String,
+        name: Name,
+        holder: Name,
         ttl: Micros,
         wait: Micros,
     },
     LeaseRelease {
-        name: String,
-        holder: String,
+        name: Name,
+        holder: Name,
     },
     RoleGet {
-        vm: String,
+        vm: Name,
     },
     RoleClaim {
-        vm: String,
-        cluster: String,
+        vm: Name,
+        cluster: Name,
         epoch: u64,
     },
 }

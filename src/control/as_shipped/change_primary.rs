@@ -23,7 +23,10 @@ where
     // 2. Replication as the peer sees it.
     let rep_info = b.get_vm_replication(&opp, vm).await.ok().flatten();
     if let Some(info) = &rep_info {
-        b.log(LogLevel::Info, &format!("peer {opp} mode {}", info.mode));
+        b.log_fmt(
+            LogLevel::Info,
+            format_args!("peer {opp} mode {}", info.mode),
+        );
     }
 
     // 3. No-op test (the VM is not started on this path).
@@ -77,7 +80,7 @@ where
     }
     // 11. Log the peer's state (ReadyForInitialReplication expected; nothing enforced).
     if let Ok(Some(info)) = b.get_vm_replication(&opp, vm).await {
-        b.log(LogLevel::Info, &format!("peer state {}", info.state));
+        b.log_fmt(LogLevel::Info, format_args!("peer state {}", info.state));
     }
     // 12. Initial replication, without -UseBackup.
     if b.start_vm_initial_replication(own, vm).await.is_err() {
@@ -101,7 +104,7 @@ where
     }
     // 15. Start the VM; a failure is only logged.
     if let Err(e) = b.start_vm(own, vm).await {
-        b.log(LogLevel::Error, &format!("Start-VM failed: {e}"));
+        b.log_fmt(LogLevel::Error, format_args!("Start-VM failed: {e}"));
     }
     // 16. `$repstate` once more, then the exit.
     let _ = b.list_vm_replication(own).await;

@@ -17,9 +17,9 @@ where
     // 2.
     let rep_info = b.get_vm_replication(&opp, vm).await.ok().flatten();
     if let Some(info) = &rep_info {
-        b.log(
+        b.log_fmt(
             LogLevel::Info,
-            &format!(
+            format_args!(
                 "{} {} -> {} {}",
                 info.mode, info.primary_server, info.replica_server, info.state
             ),

@@ -16,7 +16,10 @@ where
     // 2.
     let rep_info = b.get_vm_replication(&opp, vm).await.ok().flatten();
     if let Some(info) = &rep_info {
-        b.log(LogLevel::Info, &format!("peer {opp} state {}", info.state));
+        b.log_fmt(
+            LogLevel::Info,
+            format_args!("peer {opp} state {}", info.state),
+        );
     }
     // 3.
     if let Ok(Some(info)) = b.get_vm(own, vm).await {

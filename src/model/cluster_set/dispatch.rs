@@ -5,7 +5,7 @@
 use crate::backend::sim::hyperv::HvEffect;
 use crate::backend::sim::lease::Grant;
 use crate::backend::sim::{EcxCluster, HvCmd, Op, OpOutput, OpResult, TaskId};
-use crate::backend::{BackendError, GroupInfo, GroupStatus, NO_SERVER};
+use crate::backend::{BackendError, GroupInfo, GroupStatus, Name};
 use crate::dist::Dist;
 use crate::model::cluster::{Group, GroupCommand};
 use crate::scenario::Scenario;
@@ -210,19 +210,22 @@ impl<'a> World<'a> {
         if let Op::RestGroup { group, .. } = op {
             // The master's polls: answered from names built once.
             let names = &self.rest_names[c];
-            if *group != names.group {
+            if **group != *names.group {
                 return Err(BackendError::Rest {
                     code: 404,
                     message: format!("no group {group}"),
                 });
             }
             let (status, server, _, _) = self.group_state(c);
-            let spec = &self.scenario.clusters[c];
+            let current = match server {
+                Some(s) => &self.server_names[self.server_ids[c][s] as usize],
+                None => &names.no_server,
+            };
             return Ok(OpOutput::Group(GroupInfo {
-                name: names.group.clone(),
+                name: Name::clone(&names.group),
                 status,
-                current: server.map_or(NO_SERVER.to_string(), |s| spec.servers[s].clone()),
-                resources: names.resources.clone(),
+                current: Name::clone(current),
+                resources: std::sync::Arc::clone(&names.resources),
             }));
         }
         let ecx = self.ecx_view(c);

@@ -16,7 +16,7 @@ use crate::backend::sim::{
     Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, IdTable, LeaseTable, Op,
     OpOutput, Relationship, TaskId,
 };
-use crate::backend::{ReplicationMode, ReplicationState};
+use crate::backend::{Name, ReplicationMode, ReplicationState, NO_SERVER};
 use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, stream_seed, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
@@ -148,8 +148,10 @@ impl DomainRt {
 }
 
 pub(super) struct RestNames {
-    pub group: String,
-    pub resources: Vec<String>,
+    pub group: Name,
+    pub resources: std::sync::Arc<[Name]>,
+    /// `current` of the group while it is active nowhere.
+    pub no_server: Name,
     /// The FIP's name, as an unanswered call names it (a master polling a lost cluster).
     pub fip: String,
 }
@@ -202,7 +204,7 @@ pub struct World<'s> {
     /// Server name -> (cluster, index in the cluster); and by global index.
     pub(super) servers: BTreeMap<String, (usize, usize)>,
     /// Shared, so a call's caller is named without copying the name.
-    pub(super) server_names: Vec<std::rc::Rc<str>>,
+    pub(super) server_names: Vec<Name>,
     pub(super) server_ids: Vec<Vec<u16>>,
     /// Each server's place among the farm's hosts (`Hosts::place`), by global index.
     host_places: Vec<usize>,
@@ -310,7 +312,7 @@ impl<'s> World<'s> {
             for (s, name) in spec.servers.iter().enumerate() {
                 servers.insert(name.clone(), (c, s));
                 ids.push(server_names.len() as u16);
-                server_names.push(std::rc::Rc::from(name.as_str()));
+                server_names.push(Name::from(name.as_str()));
             }
             server_ids.push(ids);
         }
@@ -370,6 +372,7 @@ impl<'s> World<'s> {
                     RestNames {
                         group: info.name,
                         resources: info.resources,
+                        no_server: NO_SERVER.into(),
                         fip: fip_name(&c.name),
                     }
                 })
@@ -957,7 +960,7 @@ impl<'s> World<'s> {
         self.holder_name(c).map(|name| &**name)
     }
 
-    fn holder_name(&self, c: usize) -> Option<&std::rc::Rc<str>> {
+    fn holder_name(&self, c: usize) -> Option<&Name> {
         let s = self.synced[c].holder?;
         Some(&self.server_names[self.server_ids[c][s] as usize])
     }
@@ -1216,12 +1219,12 @@ impl<'s> World<'s> {
     }
 
     /// The server the master controller runs on (its cluster's active server).
-    pub(super) fn master_host(&self) -> std::rc::Rc<str> {
+    pub(super) fn master_host(&self) -> Name {
         let server = self
             .master
             .as_ref()
             .and_then(|m| self.holder_name(m.spec.cluster));
-        server.cloned().unwrap_or_else(|| std::rc::Rc::from(""))
+        server.cloned().unwrap_or_else(|| Name::from(""))
     }
 
     /// From the master's first failover call for a VM until its DNS update, the VM's downtime
@@ -1231,10 +1234,10 @@ impl<'s> World<'s> {
         let (HvCmd::StartFailover { vm, .. } | HvCmd::StartVm { vm }) = cmd else {
             return;
         };
-        let Some(&(cluster, _)) = self.servers.get(host) else {
+        let Some(&(cluster, _)) = self.servers.get(&**host) else {
             return;
         };
-        if let Some(&v) = self.vm_index.get(vm.as_str()) {
+        if let Some(&v) = self.vm_index.get(&**vm) {
             if self.vms[v].placed() != cluster {
                 self.vms[v].failing_over = true;
                 self.touch_vm(v);
@@ -1270,7 +1273,7 @@ impl<'s> World<'s> {
                 ..
             } = &op
             {
-                if let Some(&v) = self.vm_index.get(vm.as_str()) {
+                if let Some(&v) = self.vm_index.get(&**vm) {
                     self.vms[v].failing_over = false;
                     self.touch_vm(v);
                 }
