@@ -97,9 +97,14 @@ impl Deadline {
         self.left(b) == 0
     }
 
+    /// `duration`, cut at the deadline: how long a wait may still last.
+    fn cap<C: Clock>(self, b: &C, duration: Micros) -> Micros {
+        duration.min(self.left(b))
+    }
+
     /// Sleeps `duration`, or until the deadline if that comes first.
     async fn sleep<C: Clock>(self, b: &C, duration: Micros) {
-        b.sleep(duration.min(self.left(b))).await
+        b.sleep(self.cap(b, duration)).await
     }
 }
 
@@ -119,7 +124,7 @@ where
     // Start first, to keep the outage short, under the lease: the master moves the role
     // record and fails the VM over under the same lease, so the two never both start it.
     let mut started = false;
-    let wait = cfg.lease_wait.min(until.left(b));
+    let wait = until.cap(b, cfg.lease_wait);
     if let Ok(true) = b.acquire(&lease, own, cfg.lease_ttl, wait).await {
         if current_side(b, ctx, side, until).await == Side::Primary {
             // This node may still hold a Replica relationship from when this cluster held the
@@ -355,7 +360,7 @@ where
         let Some(peer) = wait_for_peer(b, ctx, cfg, until).await else {
             return Err(BIT_PEER_NOT_READY);
         };
-        let wait = cfg.lease_wait.min(until.left(b));
+        let wait = until.cap(b, cfg.lease_wait);
         match b.acquire(&lease, own, cfg.lease_ttl, wait).await {
             Ok(true) => {}
             Ok(false) | Err(_) => return Err(BIT_LEASE_NOT_ACQUIRED),
