@@ -392,3 +392,128 @@ value = 1
         unprotected / S
     );
 }
+
+/// The master set up for timing its polls: one that never fails, polling every 10 s, failing a
+/// VM over after `threshold` failed polls, calls of a millisecond.
+fn timed_master(threshold: u32) -> Scenario {
+    let text = format!(
+        r#"
+[simulation]
+horizon = "1d"
+replications = 1
+seed = 1
+control = "coordinated"
+
+[[cluster]]
+name = "master"
+servers = ["m1"]
+heartbeat_timeout = "30s"
+group_start = "30s"
+
+[[cluster]]
+name = "cluster1"
+servers = ["c1s1", "c1s2"]
+heartbeat_timeout = "30s"
+group_start = "60s"
+
+[[cluster]]
+name = "cluster2"
+servers = ["c2s1", "c2s2"]
+heartbeat_timeout = "30s"
+group_start = "60s"
+
+[master]
+cluster = "master"
+poll_interval = "10s"
+failure_threshold = {threshold}
+failover = "10s"
+vm_start = "60s"
+reprotect = "1h"
+
+[[vm]]
+name = "vm1"
+cluster = "cluster1"
+replica_cluster = "cluster2"
+replication_interval = "30s"
+
+[[expect]]
+metric = "outages"
+op = "<="
+value = 1
+"#
+    );
+    let mut s = parse(Path::new("poll.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    s.backend.calls = CallDurations::fixed(M / 60_000);
+    s
+}
+
+/// When the master polled cluster1's group after `from` (completion times, in order), and
+/// when its Start-VMFailover of vm1 completed.
+fn master_polls(trace: &[ecxsim::world::TraceEntry], from: u64) -> (Vec<u64>, Option<u64>) {
+    let polls = trace
+        .iter()
+        .filter(|e| e.at >= from && e.text.starts_with("master: GET cluster1:/api/v1/groups"))
+        .map(|e| e.at)
+        .collect();
+    let failover = trace
+        .iter()
+        .find(|e| e.at >= from && e.text.starts_with("master: Start-VMFailover"))
+        .map(|e| e.at);
+    (polls, failover)
+}
+
+#[test]
+fn the_master_fails_over_on_the_poll_that_reaches_its_threshold() {
+    let s = timed_master(4);
+    let loss = (
+        10 * H,
+        ScriptedFault::Cluster {
+            cluster: 1,
+            fault: ClusterFault::DiskFailure,
+        },
+    );
+    let trace = ecxsim::model::cluster_set::trace_replication(&s, 1, 0, &[loss]);
+    let (polls, failover) = master_polls(&trace, 10 * H);
+    let first_failed = polls[0];
+    let failover = failover.expect("the master fails vm1 over");
+    // Polls at t, t + 10 s, t + 20 s, t + 30 s fail; the fourth fails the VM over: its
+    // lease, role record and replication calls, then a Start-VMFailover of 10 s.
+    let expected = first_failed + 30 * S + 10 * S;
+    assert!(
+        (expected..expected + 20 * S / 1000).contains(&failover),
+        "first failed poll at {first_failed}, failover done at {failover}, expected {expected}"
+    );
+}
+
+/// The idle master sleeps through polls that would fail again, but a worker that answers
+/// again in between is noticed (here its REST API, whose return is no cluster event): its
+/// count starts again from the next failure, as polling every tick would have it.
+#[test]
+fn a_worker_that_answers_again_restarts_the_masters_count() {
+    let s = timed_master(10);
+    let faults = [
+        (
+            10 * H,
+            ScriptedFault::RestUnreachable {
+                cluster: 1,
+                duration: 15 * S,
+            },
+        ),
+        (
+            10 * H + 45 * S,
+            ScriptedFault::Cluster {
+                cluster: 1,
+                fault: ClusterFault::DiskFailure,
+            },
+        ),
+    ];
+    let trace = ecxsim::model::cluster_set::trace_replication(&s, 1, 0, &faults);
+    let (polls, failover) = master_polls(&trace, 10 * H + 45 * S);
+    let first_failed = polls[0];
+    let failover = failover.expect("the master fails vm1 over");
+    let expected = first_failed + 90 * S + 10 * S;
+    assert!(
+        (expected..expected + 20 * S / 1000).contains(&failover),
+        "first failed poll at {first_failed}, failover done at {failover}, expected {expected}"
+    );
+}

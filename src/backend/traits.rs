@@ -97,14 +97,20 @@ pub trait Clock {
     /// a script measures its deadline with.
     fn now(&self) -> Micros;
 
-    /// Sleeps like `sleep`, and tells the clock that the caller is idle: it has nothing in
-    /// progress, and another look at the world would change nothing unless the world itself
-    /// changed. In production this is an ordinary sleep. A simulated clock may then skip
-    /// whole periods of `duration` during which nothing in the world changed, waking the
-    /// caller on the first tick of the same grid (`start + k * duration`) after a change, so
-    /// what the caller observes, and when, is exactly what polling every period would give.
-    async fn idle(&self, duration: Micros) {
-        self.sleep(duration).await
+    /// Sleeps until `tick` (a time of `now()`; not at all if it has passed) for a caller that
+    /// polls on a grid of `period`, and tells the clock that the caller is idle: it has
+    /// nothing in progress, and each of its next `ticks` polls (`tick + j * period`,
+    /// `j < ticks`) would see what its last one saw unless the world itself changed. Returns
+    /// on which of those ticks it woke (1 for `tick` itself): the caller counts the ticks it
+    /// slept through as polls that saw what its last poll saw.
+    ///
+    /// In production this sleeps until `tick` and returns 1: every tick is polled. A
+    /// simulated clock may sleep through the ticks during which nothing in the world
+    /// changed, waking the caller on the first tick at or after a change (or on the last of
+    /// `ticks`), so what the caller observes, and when, is what polling every tick gives.
+    async fn idle(&self, tick: Micros, _period: Micros, _ticks: u32) -> u32 {
+        self.sleep(tick.saturating_sub(self.now())).await;
+        1
     }
 }
 

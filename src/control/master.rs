@@ -8,14 +8,17 @@
 //! The controller keeps nothing on disk: when it starts (and whenever the master group fails
 //! over, it starts again) it learns where each VM runs from Hyper-V itself.
 //!
-//! Polling and idling: a round asks every worker once. If every worker answered Online, or
-//! has been failing long enough that the controller already acted (or could not), another
-//! round would change nothing until some worker changes: the controller then sleeps through
-//! `Clock::idle`. In production that is the same sleep; the simulated clock may skip the
-//! rounds in which no worker changed, and wakes the controller on the first tick of its poll
-//! grid after a change, so detection latency is exactly that of polling every period, at a
-//! cost of a few events per change instead of one per poll (31 million polls in 10 years at
-//! 10 s).
+//! Polling and idling: rounds start on a fixed grid of `poll_interval`, and a round asks
+//! every worker once. Until some worker changes, the next rounds would see what this one saw
+//! and change nothing but the failing workers' counts, so the controller waits for its next
+//! round through `Clock::idle`, saying how many rounds could pass so (until the first failing
+//! worker would reach the threshold; without limit if none is failing). In production that
+//! is a sleep until the next tick, and every tick is polled; the simulated clock may skip the
+//! rounds in which no worker changed, and wakes the controller on the first tick after a
+//! change (or on the round that reaches the threshold), counting the skipped rounds as the
+//! failed polls they would have been. Detection latency is exactly that of polling every
+//! tick, at a cost of a few events per change instead of one per poll (31 million polls in
+//! 10 years at 10 s).
 
 use crate::backend::traits::BackendResult;
 use crate::backend::{
@@ -87,6 +90,13 @@ where
     let mut first_round = true;
     // Kept from round to round: a round allocates nothing while nothing changes.
     let mut changed = vec![true; workers];
+    // Rounds start on a fixed grid, whatever their calls take: a worker is failed over
+    // `failure_threshold` polls, that is (threshold - 1) x `poll_interval`, after its first
+    // failed poll.
+    let grid = PollGrid {
+        start: b.now(),
+        period: cfg.poll_interval,
+    };
     loop {
         changed.fill(first_round);
         for (i, w) in cfg.workers.iter().enumerate() {
@@ -108,43 +118,69 @@ where
         first_round = false;
         // Every VM is handled at once (the VMs of a lost cluster fail over together): no VM
         // waits for another's failover, whatever their order in the configuration.
-        let mut actions = cfg
-            .vms
-            .iter()
-            .zip(placements.iter_mut())
-            .filter_map(|(vm, place)| {
-                if changed[vm.home] || changed[vm.replica] {
-                    place.blocked = false;
-                } else if place.blocked {
-                    return None;
-                }
-                let (failures, active, changed) = (&failures, &active, &changed);
-                Some(async move {
-                    if let Err(e) = act(b, cfg, vm, place, failures, active, changed).await {
-                        b.log_fmt(LogLevel::Error, format_args!("{}: {e}", vm.name));
-                        place.blocked = true;
+        {
+            let mut actions = cfg
+                .vms
+                .iter()
+                .zip(placements.iter_mut())
+                .filter_map(|(vm, place)| {
+                    if changed[vm.home] || changed[vm.replica] {
+                        place.blocked = false;
+                    } else if place.blocked {
+                        return None;
                     }
+                    let (failures, active, changed) = (&failures, &active, &changed);
+                    Some(async move {
+                        if let Err(e) = act(b, cfg, vm, place, failures, active, changed).await {
+                            b.log_fmt(LogLevel::Error, format_args!("{}: {e}", vm.name));
+                            place.blocked = true;
+                        }
+                    })
                 })
-            })
-            .peekable();
-        // One VM to act on (the usual case) needs no joining.
-        if let Some(first) = actions.next() {
-            if actions.peek().is_none() {
-                first.await;
-            } else {
-                futures_util::future::join_all(std::iter::once(first).chain(actions)).await;
+                .peekable();
+            // One VM to act on (the usual case) needs no joining.
+            if let Some(first) = actions.next() {
+                if actions.peek().is_none() {
+                    first.await;
+                } else {
+                    futures_util::future::join_all(std::iter::once(first).chain(actions)).await;
+                }
             }
         }
-        // Idle: no worker is between its first failed poll and the threshold, so the next
-        // round can differ from this one only if a worker changes.
-        let idle = failures
+        // Until a worker changes, the next rounds see what this one saw, and change nothing
+        // but the failing workers' counts: the clock may sleep through them, up to the round
+        // in which the first failing worker reaches the threshold (that one must be polled).
+        let until_threshold = failures
             .iter()
-            .all(|&f| f == 0 || f >= cfg.failure_threshold);
-        if idle {
-            b.idle(cfg.poll_interval).await;
-        } else {
-            b.sleep(cfg.poll_interval).await;
+            .filter(|&&f| f > 0 && f < cfg.failure_threshold)
+            .map(|&f| cfg.failure_threshold - f)
+            .min()
+            .unwrap_or(u32::MAX);
+        let woke = b
+            .idle(grid.next_after(b.now()), cfg.poll_interval, until_threshold)
+            .await;
+        let unchanged_rounds = woke.saturating_sub(1);
+        for f in failures.iter_mut().filter(|f| **f > 0) {
+            *f = f.saturating_add(unchanged_rounds);
         }
+    }
+}
+
+/// The ticks the master's rounds start on: `start + k * period`.
+struct PollGrid {
+    start: Micros,
+    period: Micros,
+}
+
+impl PollGrid {
+    /// The first tick after `now`: a round that overran its period starts at the next tick,
+    /// not at once, and the grid never shifts.
+    fn next_after(&self, now: Micros) -> Micros {
+        if self.period == 0 {
+            return now;
+        }
+        let k = now.saturating_sub(self.start) / self.period + 1;
+        self.start.saturating_add(k.saturating_mul(self.period))
     }
 }
 

@@ -277,8 +277,19 @@ impl Clock for SimBackend {
         let _ = self.call(Op::Sleep(duration)).await;
     }
 
-    async fn idle(&self, duration: Micros) {
-        let _ = self.call(Op::Idle(duration)).await;
+    async fn idle(&self, tick: Micros, period: Micros, ticks: u32) -> u32 {
+        let sleep = tick.saturating_sub(self.now());
+        match self
+            .call(Op::Idle {
+                sleep,
+                period,
+                ticks,
+            })
+            .await
+        {
+            Ok(OpOutput::Ticks(woke)) => woke,
+            _ => 1,
+        }
     }
 
     fn now(&self) -> Micros {

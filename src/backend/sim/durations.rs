@@ -86,7 +86,7 @@ impl CallDurations {
     pub fn sample(&self, op: &Op, caller: &str, rng: &mut Stream) -> Micros {
         let base = match op.kind() {
             OpKind::Sleep => match op {
-                Op::Sleep(d) | Op::Idle(d) => return *d,
+                Op::Sleep(d) | Op::Idle { sleep: d, .. } => return *d,
                 _ => 0,
             },
             OpKind::RestGet => self.rest_get.sample(rng),

@@ -182,8 +182,13 @@ pub enum Op {
         cmd: HvCmd,
     },
     Sleep(Micros),
-    /// `Clock::idle`: a sleep the simulated world may stretch over periods without change.
-    Idle(Micros),
+    /// `Clock::idle`: a sleep until the caller's next tick (`sleep` from now), which the
+    /// simulated world may stretch over up to `ticks` ticks of `period` without change.
+    Idle {
+        sleep: Micros,
+        period: Micros,
+        ticks: u32,
+    },
     DnsUpdate {
         record: Name,
         address: Name,
@@ -252,7 +257,7 @@ impl Op {
                 HvCmd::StartInitialReplication { .. } => OpKind::InitialReplication,
                 HvCmd::StartFailover { .. } => OpKind::Failover,
             },
-            Op::Sleep(_) | Op::Idle(_) => OpKind::Sleep,
+            Op::Sleep(_) | Op::Idle { .. } => OpKind::Sleep,
             Op::DnsUpdate { .. } => OpKind::RestPost,
             Op::LeaseAcquire { .. }
             | Op::LeaseRelease { .. }
@@ -309,7 +314,9 @@ impl Op {
                 cmd.render(host)
             }
             Op::Sleep(d) => format!("Start-Sleep {}", crate::time::seconds(*d)),
-            Op::Idle(d) => format!("Start-Sleep {} (idle)", crate::time::seconds(*d)),
+            Op::Idle { sleep, .. } => {
+                format!("Start-Sleep {} (idle)", crate::time::seconds(*sleep))
+            }
             Op::DnsUpdate { record, address } => format!("DNS {record} -> {address}"),
             Op::LeaseAcquire { name, holder, .. } => format!("acquire lease {name} for {holder}"),
             Op::LeaseRelease { name, holder } => format!("release lease {name} by {holder}"),
@@ -335,6 +342,8 @@ pub enum OpOutput {
     Replications(Vec<VmReplication>),
     Granted(bool),
     Role(Option<RoleRecord>),
+    /// `Clock::idle`: the tick the caller woke on (1 for the first).
+    Ticks(u32),
 }
 
 pub type OpResult = Result<OpOutput, BackendError>;
@@ -358,6 +367,7 @@ pub fn render_result(result: &OpResult) -> String {
         Ok(OpOutput::Cluster(c)) => format!("cluster {}", c.name),
         Ok(OpOutput::Servers(list)) => format!("{} server(s)", list.len()),
         Ok(OpOutput::Resources(list)) => format!("{} resource(s)", list.len()),
+        Ok(OpOutput::Ticks(n)) => format!("woke on tick {n}"),
         Err(e) => format!("FAILED: {e}"),
     }
 }

@@ -10,7 +10,7 @@ use crate::dist::Dist;
 use crate::model::cluster::{Group, GroupCommand};
 use crate::scenario::Scenario;
 
-use super::master_rt::group_name;
+use super::master_rt::{group_name, Seen};
 use super::world::{Event, World};
 use crate::world::TraceKind;
 
@@ -29,7 +29,7 @@ impl<'a> World<'a> {
         op: &Op,
     ) -> Option<OpResult> {
         Some(match op {
-            Op::Sleep(_) | Op::Idle(_) => Ok(OpOutput::Unit),
+            Op::Sleep(_) | Op::Idle { .. } => Ok(OpOutput::Unit),
             Op::RestGroup { cluster, .. }
             | Op::RestCluster { cluster }
             | Op::RestServers { cluster }
@@ -144,6 +144,23 @@ impl<'a> World<'a> {
         (!self.answers_now(caller, op)).then_some(fail_after)
     }
 
+    /// What the master's poll of cluster `c`'s group finds now (the same conditions as
+    /// `rest_get`'s answer).
+    pub(super) fn master_view(&self, c: usize) -> Seen {
+        let master_reachable = self.master.as_ref().is_some_and(|m| {
+            let mc = m.spec.cluster;
+            self.synced_holder(mc)
+                .is_some_and(|s| self.clusters[mc].server_reachable(s))
+        });
+        if !(master_reachable && self.fip_answers(c)) {
+            return Seen::Failing;
+        }
+        match self.group_state(c) {
+            (GroupStatus::Online, Some(s), _, _) => Seen::Online(s),
+            _ => Seen::Failing,
+        }
+    }
+
     /// The group's status, the server it is on, and whether fip and script are online.
     fn group_state(&self, c: usize) -> (GroupStatus, Option<usize>, bool, bool) {
         match self.clusters[c].group() {
@@ -194,14 +211,14 @@ impl<'a> World<'a> {
         let unreachable = |world: &Self| BackendError::Unreachable {
             target: world.rest_names[c].fip.clone(),
         };
+        if master && matches!(op, Op::RestGroup { .. }) {
+            let seen = self.master_view(c);
+            if let Some(m) = self.master.as_mut() {
+                m.observed[c] = seen;
+            }
+        }
         if !self.host_reachable(caller) {
             return Err(unreachable(self));
-        }
-        if master {
-            let up = self.clusters[c].is_up();
-            if let Some(m) = self.master.as_mut() {
-                m.observed[c] = Some(up);
-            }
         }
         // Checked before building any answer.
         if !self.fip_answers(c) {

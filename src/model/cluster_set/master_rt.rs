@@ -15,20 +15,58 @@ use crate::time::Micros;
 pub struct Idle {
     /// The `Clock::idle` call that sleeps.
     pub call: CallId,
-    pub start: Micros,
+    /// The first tick it sleeps to.
+    pub first: Micros,
     pub period: Micros,
+    /// The last tick it may sleep to, if it is bounded.
+    pub last: Option<Micros>,
     pub wake_armed: bool,
 }
 
 impl Idle {
-    /// The first tick of the idle grid strictly after `now`.
-    pub fn next_tick(&self, now: Micros) -> Micros {
-        if self.period == 0 {
-            return now;
+    /// The sleep of `Op::Idle` made at `now`.
+    pub fn new(call: CallId, now: Micros, sleep: Micros, period: Micros, ticks: u32) -> Idle {
+        let first = now.saturating_add(sleep);
+        let last = match ticks {
+            u32::MAX => None,
+            _ if period == 0 => Some(first),
+            n => Some(first.saturating_add(u64::from(n.max(1) - 1).saturating_mul(period))),
+        };
+        Idle {
+            call,
+            first,
+            period,
+            last,
+            wake_armed: false,
         }
-        let k = now.saturating_sub(self.start) / self.period + 1;
-        self.start + k * self.period
     }
+
+    /// The first tick of the grid at or after `now`.
+    pub fn tick_from(&self, now: Micros) -> Micros {
+        if now <= self.first || self.period == 0 {
+            return self.first;
+        }
+        let k = (now - self.first).div_ceil(self.period);
+        self.first.saturating_add(k.saturating_mul(self.period))
+    }
+
+    /// Which tick `at` is: 1 for the first.
+    pub fn ordinal(&self, at: Micros) -> u32 {
+        match at.saturating_sub(self.first).checked_div(self.period) {
+            Some(k) => u32::try_from(k).unwrap_or(u32::MAX - 1) + 1,
+            None => 1,
+        }
+    }
+}
+
+/// What a poll of a cluster's group by the master finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    NotPolled,
+    /// The group is online on this server.
+    Online(usize),
+    /// The poll fails, or finds the group not online.
+    Failing,
 }
 
 pub struct MasterRt<'s> {
@@ -39,11 +77,11 @@ pub struct MasterRt<'s> {
     /// Calls in flight (several while it fails the VMs of a cluster over together).
     pub pending: IdTable<Op>,
     pub idle: Option<Idle>,
-    /// Each cluster's group (up or not) as the master's last REST poll of it saw it. An idle
-    /// sleep may skip poll ticks only while the world still looks like this: a worker that
-    /// changed during the round (while the master was failing a VM over, say) must be seen on
-    /// the next tick, exactly as an ordinary sleep would.
-    pub observed: Vec<Option<bool>>,
+    /// What the master's last REST poll of each cluster's group found. An idle sleep may
+    /// skip poll ticks only while a poll would still find this (`World::master_view`): a
+    /// worker that changed during the round (while the master was failing a VM over, say)
+    /// must be seen on the next tick, exactly as an ordinary sleep would.
+    pub observed: Vec<Seen>,
     pub wake: Timer,
     /// How long the master's calls take: `[backend]`, with the failover and the VM start
     /// as `[master]` says.
@@ -51,6 +89,8 @@ pub struct MasterRt<'s> {
     pub call_stream: Stream,
     /// Scenario cluster index of each worker of `config`.
     pub worker_clusters: Vec<usize>,
+    /// By scenario cluster index: whether it is a worker.
+    pub is_worker: Vec<bool>,
 }
 
 /// The name of a cluster's failover group (one per cluster).
@@ -106,7 +146,7 @@ impl<'s> MasterRt<'s> {
             task: None,
             pending: IdTable::default(),
             idle: None,
-            observed: vec![None; scenario.clusters.len()],
+            observed: vec![Seen::NotPolled; scenario.clusters.len()],
             wake: Timer::default(),
             calls: CallDurations {
                 failover: spec.failover.clone(),
@@ -114,6 +154,9 @@ impl<'s> MasterRt<'s> {
                 ..scenario.backend.calls.clone()
             },
             call_stream: component_stream(seed, replication, "master/calls"),
+            is_worker: (0..scenario.clusters.len())
+                .map(|c| worker_clusters.contains(&c))
+                .collect(),
             worker_clusters,
         }
     }
@@ -141,5 +184,27 @@ impl<'s> MasterRt<'s> {
         self.wake.cancel();
         self.exec.drop_submitted();
         self.exec.take_logs();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_sleep_wakes_on_its_grid_and_counts_its_ticks() {
+        // At 100, sleeping 10 to a grid of 30, for at most 3 ticks: 110, 140, 170.
+        let idle = Idle::new(7, 100, 10, 30, 3);
+        assert_eq!((idle.first, idle.last), (110, Some(170)));
+        assert_eq!(idle.tick_from(50), 110);
+        assert_eq!(idle.tick_from(110), 110);
+        assert_eq!(idle.tick_from(111), 140);
+        assert_eq!(idle.tick_from(140), 140);
+        assert_eq!([110, 139, 140, 170].map(|t| idle.ordinal(t)), [1, 1, 2, 3]);
+        assert_eq!(Idle::new(7, 100, 10, 30, u32::MAX).last, None);
+        // One tick (or none asked for) is the sleep itself.
+        assert_eq!(Idle::new(7, 100, 10, 30, 1).last, Some(110));
+        assert_eq!(Idle::new(7, 100, 10, 30, 0).last, Some(110));
+        assert_eq!(Idle::new(7, 100, 10, 0, 5).tick_from(500), 110);
     }
 }

@@ -71,6 +71,10 @@ pub(super) enum Event {
     Wake {
         generation: u32,
     },
+    /// A cluster's REST API answers again (`ScriptedFault::RestUnreachable`).
+    RestBack {
+        cluster: u16,
+    },
     /// A DNS answer's time to live ran out: clients may now reach a VM's new place.
     DnsReady {
         vm: u16,
@@ -580,11 +584,13 @@ impl<'s> World<'s> {
                 }
                 if let (Some(idle), Some(task)) = (m.idle.take(), m.task) {
                     m.pending.remove(idle.call);
-                    m.exec.deliver(task, idle.call, Ok(OpOutput::Unit));
+                    let woke = idle.ordinal(self.cal.now());
+                    m.exec.deliver(task, idle.call, Ok(OpOutput::Ticks(woke)));
                     self.poll_master();
                 }
             }
             Event::DnsReady { vm } => self.touch_vm(vm as usize),
+            Event::RestBack { cluster } => self.touch_cluster(cluster as usize),
             Event::ReplicationTransferred { vm, host } => self.replication_transferred(vm, host),
             Event::LeaseExpiry { lease, generation } => self.lease_expired(lease, generation),
             Event::LeaseWaitOver { task } => self.lease_wait_over(task),
@@ -646,7 +652,16 @@ impl<'s> World<'s> {
                 None
             }
             ScriptedFault::RestUnreachable { cluster, duration } => {
-                self.rest_down_until[cluster] = self.cal.now().saturating_add(duration);
+                let back = self.cal.now().saturating_add(duration);
+                self.rest_down_until[cluster] = back;
+                // The master's polls find the change, both ways.
+                self.touch_cluster(cluster);
+                self.cal.schedule_at(
+                    back,
+                    Event::RestBack {
+                        cluster: cluster as u16,
+                    },
+                );
                 None
             }
             ScriptedFault::ScriptRestart { cluster } => {
@@ -798,7 +813,8 @@ impl<'s> World<'s> {
         let mut worker_changed = false;
         while let Some(c) = self.dirty_clusters.pop() {
             self.cluster_dirty[c] = false;
-            worker_changed |= self.sync_cluster(c);
+            self.sync_cluster(c);
+            worker_changed = worker_changed || self.master_view_stale(Some(c));
         }
         if worker_changed {
             let now = self.cal.now();
@@ -810,9 +826,8 @@ impl<'s> World<'s> {
         }
     }
 
-    /// Applies one cluster's changes to the Hyper-V mock and launches its scripts; true if it
-    /// is a worker of the master whose group went up or down.
-    fn sync_cluster(&mut self, c: usize) -> bool {
+    /// Applies one cluster's changes to the Hyper-V mock and launches its scripts.
+    fn sync_cluster(&mut self, c: usize) {
         let now = self.cal.now();
         for s in 0..self.synced[c].powered.len() {
             let host = &self.server_names[self.server_ids[c][s] as usize];
@@ -893,7 +908,7 @@ impl<'s> World<'s> {
         }
         let up = self.clusters[c].is_up();
         if up == self.synced[c].up {
-            return false;
+            return;
         }
         self.synced[c].up = up;
         let group = self.clusters[c].group();
@@ -915,9 +930,6 @@ impl<'s> World<'s> {
         if master_cluster == Some(c) {
             self.master_group_changed(up);
         }
-        self.master
-            .as_ref()
-            .is_some_and(|m| m.worker_clusters.contains(&c))
     }
 
     fn master_group_changed(&mut self, up: bool) {
@@ -940,6 +952,23 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Whether a poll by the idle master would now find something its last poll of that
+    /// worker did not: of worker `changed`, or of any worker if `changed` is the master's
+    /// own cluster or `None`.
+    fn master_view_stale(&self, changed: Option<usize>) -> bool {
+        let Some(m) = self.master.as_ref() else {
+            return false;
+        };
+        if m.idle.is_none_or(|idle| idle.wake_armed) {
+            return false;
+        }
+        let stale = |c: usize| m.observed[c] != self.master_view(c);
+        match changed {
+            Some(c) if c != m.spec.cluster => m.is_worker[c] && stale(c),
+            _ => m.worker_clusters.iter().any(|&c| stale(c)),
+        }
+    }
+
     pub(super) fn wake_idle_master(&mut self, now: Micros) {
         let Some(m) = self.master.as_mut() else {
             return;
@@ -949,7 +978,7 @@ impl<'s> World<'s> {
         };
         if !idle.wake_armed {
             idle.wake_armed = true;
-            let at = idle.next_tick(now);
+            let at = idle.tick_from(now);
             let generation = m.wake.arm();
             self.cal.schedule_at(at, Event::Wake { generation });
         }
@@ -1184,19 +1213,20 @@ impl<'s> World<'s> {
             let caller = self.master_host();
             let m = self.master.as_mut().expect("checked above");
             match op {
-                Op::Idle(period) => {
-                    m.idle = Some(Idle {
-                        call: call.id,
-                        start: now,
-                        period,
-                        wake_armed: false,
-                    });
-                    let stale = m
-                        .worker_clusters
-                        .iter()
-                        .any(|&c| m.observed[c] != Some(self.synced[c].up));
-                    if stale {
+                Op::Idle {
+                    sleep,
+                    period,
+                    ticks,
+                } => {
+                    let idle = Idle::new(call.id, now, sleep, period, ticks);
+                    m.idle = Some(idle);
+                    if self.master_view_stale(None) {
                         self.wake_idle_master(now);
+                    } else if let Some(last) = idle.last {
+                        // Unless the world changes first, the master wakes on its last tick.
+                        let m = self.master.as_mut().expect("checked above");
+                        let generation = m.wake.arm();
+                        self.cal.schedule_at(last, Event::Wake { generation });
                     }
                 }
                 _ => {
