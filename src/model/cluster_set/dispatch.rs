@@ -303,6 +303,7 @@ impl<'a> World<'a> {
             }
             _ => 0,
         };
+        let changes = self.farm.changes();
         let (result, effect) = match vm {
             Some(v) => {
                 let flaky = self.scenario.backend.flaky_remove_probability;
@@ -316,6 +317,7 @@ impl<'a> World<'a> {
                 self.farm.apply(caller, host, cmd, now, 0.0, 0, &mut unused)
             }
         };
+        let changed = effect.is_some() || self.farm.changes() != changes;
         if let (Some(HvEffect::InitialReplicationStarted { primary, .. }), Some(v)) = (effect, vm) {
             let transfer = self.scenario.vms[v]
                 .initial_replication
@@ -329,7 +331,9 @@ impl<'a> World<'a> {
                 );
             }
         }
-        if let Some(v) = vm {
+        // A VM's view is read from the farm: a cmdlet that changed nothing there (a read, a
+        // refusal) leaves it as it was.
+        if let Some(v) = vm.filter(|_| changed) {
             self.touch_vm(v);
         }
         result

@@ -228,7 +228,6 @@ impl World<'_> {
             });
             self.deliver_to_script(task, result);
         }
-        self.touch_vm(meta.vm);
     }
 
     /// Hands the result of its one call in flight to a script, and runs it on.
