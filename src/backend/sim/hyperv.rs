@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rand::Rng;
 
 use super::assumptions::CrashState;
-use super::hosts::Hosts;
+use super::name_map::NameMap;
 use super::op::{HvCmd, OpOutput, OpResult};
 use crate::backend::{
     BackendError, Name, PowerState, ReplicationHealth, ReplicationMode, ReplicationState, VmInfo,
@@ -108,7 +108,7 @@ pub struct HostState {
     pub connected: bool,
     /// The cluster's shared disk is attached here (this is the group's active server).
     pub disk: bool,
-    pub vms: BTreeMap<String, VmOnHost>,
+    pub vms: NameMap<VmOnHost>,
 }
 
 impl VmOnHost {
@@ -149,7 +149,7 @@ pub enum HvEffect {
 /// All Hyper-V hosts of the world.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct HyperVFarm {
-    pub hosts: Hosts,
+    pub hosts: NameMap<HostState>,
     /// Which cluster's disk holds each vmcx path.
     pub paths: BTreeMap<String, (String, String)>,
     /// Checkpoints measured in Get-VM answers instead of time: each one reads "Creating
@@ -262,7 +262,7 @@ impl HyperVFarm {
                 up: true,
                 connected: true,
                 disk: false,
-                vms: BTreeMap::new(),
+                vms: NameMap::new(),
             },
         );
     }

@@ -11,10 +11,10 @@ pub mod clients;
 pub mod durations;
 pub mod ecx;
 pub mod executor;
-pub mod hosts;
 pub mod hyperv;
 pub mod id_table;
 pub mod lease;
+pub mod name_map;
 pub mod op;
 
 pub use assumptions::{CrashState, FailedCycle, MockAssumptions};

@@ -210,7 +210,7 @@ pub struct World<'s> {
     /// Shared, so a call's caller is named without copying the name.
     pub(super) server_names: Vec<Name>,
     pub(super) server_ids: Vec<Vec<u16>>,
-    /// Each server's place among the farm's hosts (`Hosts::place`), by global index.
+    /// Each server's place among the farm's hosts (`NameMap::place`), by global index.
     host_places: Vec<usize>,
     /// The VMs with a copy on each cluster.
     pub(super) vms_of_cluster: Vec<Vec<u16>>,
