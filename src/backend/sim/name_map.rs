@@ -32,10 +32,16 @@ impl<V> Default for NameMap<V> {
 #[inline]
 fn key(name: &str) -> u64 {
     let bytes = name.as_bytes();
-    let mut head = [0u8; 8];
-    let n = bytes.len().min(8);
-    head[..n].copy_from_slice(&bytes[..n]);
-    u64::from_be_bytes(head)
+    if let Some(head) = bytes.first_chunk::<8>() {
+        return u64::from_be_bytes(*head);
+    }
+    // Shorter: byte by byte (a copy of a variable length would be a call to memcpy).
+    let mut key = 0u64;
+    for &b in bytes {
+        key = (key << 8) | u64::from(b);
+    }
+    // (The empty name's key is 0, which a shift by 64 bits would not give.)
+    key.checked_shl(8 * (8 - bytes.len() as u32)).unwrap_or(0)
 }
 
 impl<V> NameMap<V> {
