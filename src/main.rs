@@ -438,8 +438,10 @@ fn master_command(config: &Path) -> Result<(), Failure> {
     master::run(config, stop).map_err(failure)
 }
 
+/// A scenario file, or `FILE@PATH=VALUE` (the file with one value changed), as every
+/// command that reads one scenario takes it.
 fn load(path: &Path) -> Result<Scenario, Failure> {
-    scenario::load(path).map_err(Failure::input)
+    ecxsim::sweep::load_variant(&path.to_string_lossy()).map_err(Failure::input)
 }
 
 /// `load`, printing the scenario's warnings (for the commands that measure availability).
@@ -633,7 +635,7 @@ fn shard_replications(work: &[(usize, std::ops::Range<u64>)], replications: u64)
 }
 
 fn timeline_command(path: &Path, replication: u64, seed: Option<u64>) -> Result<(), Failure> {
-    let scenario = ecxsim::sweep::load_variant(&path.to_string_lossy()).map_err(Failure::input)?;
+    let scenario = load(path)?;
     if scenario.vms.is_empty() {
         return Err(Failure::input(format!(
             "{}: the timeline follows scenarios with [[vm]] sections; this one has none",

@@ -292,6 +292,29 @@ fn compare_runs_a_file_with_one_value_changed_under_its_own_name() {
     }
 }
 
+/// `run` takes `FILE@PATH=VALUE` as compare does (it once looked for a file of that name).
+#[test]
+fn run_runs_a_file_with_one_value_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let variant = format!("{}@simulation.control=coordinated", cluster_set());
+    let out = dir.path().to_str().unwrap();
+    let text = succeeds(&[
+        "run",
+        &variant,
+        "--replications",
+        "20",
+        "--json",
+        "--out",
+        out,
+    ]);
+    assert!(text.contains("\"cluster-set [coordinated]\""), "{text}");
+    let bad = format!("{}@simulation.control=bogus", cluster_set());
+    let failed = ecxsim(&["run", &bad, "--replications", "2", "--out", out]);
+    assert_eq!(failed.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(err.starts_with("error: ") && err.contains("bogus"), "{err}");
+}
+
 #[test]
 fn timeline_prints_the_scripts_and_calls_of_one_replication() {
     let text = succeeds(&["timeline", &cluster_set(), "--replication", "2"]);
