@@ -1,9 +1,6 @@
 //! The `ecxsim` command line: parses arguments, calls the library, prints, sets the exit code
 //! (0 success, 1 a check or expectation failed, 2 bad input or usage).
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
