@@ -84,7 +84,7 @@ pub fn classify_running(
         (Replica, Primary) => return EndState::Reversed,
         (Primary, Replica) => {}
     }
-    if rel_p.replica != r || rel_r.primary != p {
+    if *rel_p.replica != *r || *rel_r.primary != *p {
         return EndState::StalePeer;
     }
     if rel_p.state != ReplicationState::Replicating || rel_r.state != ReplicationState::Replicating

@@ -22,9 +22,10 @@ pub struct Relationship {
     pub mode: ReplicationMode,
     pub state: ReplicationState,
     pub health: ReplicationHealth,
-    /// Empty on a replica until a primary's Enable-VMReplication reaches it.
-    pub primary: String,
-    pub replica: String,
+    /// Empty on a replica until a primary's Enable-VMReplication reaches it. Shared names:
+    /// every Get-VMReplication hands them out.
+    pub primary: Name,
+    pub replica: Name,
     /// The host lost the VM's disk while holding this relationship: the documented source of
     /// the flaky "configuration was not accessible" removal later on.
     pub config_lost: bool,
@@ -78,7 +79,7 @@ impl Relationship {
             state: self.state,
             health: self.health,
             primary_server: fqdn(&self.primary),
-            replica_server: self.replica.as_str().into(),
+            replica_server: Name::clone(&self.replica),
         }
     }
 
@@ -199,8 +200,8 @@ pub fn initial_pair(
         mode,
         state: ReplicationState::Replicating,
         health: ReplicationHealth::Normal,
-        primary: primary.to_string(),
-        replica: replica.to_string(),
+        primary: primary.into(),
+        replica: replica.into(),
         config_lost: false,
         before_loss: None,
         frequency_s,
@@ -514,8 +515,8 @@ impl HyperVFarm {
             mode: ReplicationMode::Replica,
             state: ReplicationState::WaitingForInitialReplication,
             health: ReplicationHealth::Warning,
-            primary: String::new(),
-            replica: host.to_string(),
+            primary: "".into(),
+            replica: host.into(),
             frequency_s: DEFAULT_REPLICATION_FREQUENCY_S,
             config_lost: false,
             before_loss: None,
@@ -550,10 +551,10 @@ impl HyperVFarm {
             Some(Some(rel))
                 if rel.mode == ReplicationMode::Replica
                     && rel.state == ReplicationState::WaitingForInitialReplication
-                    && (rel.primary.is_empty() || rel.primary == host) =>
+                    && (rel.primary.is_empty() || *rel.primary == *host) =>
             {
                 let rel = self.rel_mut(replica, vm).expect("present");
-                rel.primary = host.to_string();
+                rel.primary = host.into();
                 rel.frequency_s = frequency_s;
             }
             Some(Some(rel)) => {
@@ -588,8 +589,8 @@ impl HyperVFarm {
                             mode: ReplicationMode::Replica,
                             state: ReplicationState::WaitingForInitialReplication,
                             health: ReplicationHealth::Warning,
-                            primary: host.to_string(),
-                            replica: replica.to_string(),
+                            primary: host.into(),
+                            replica: replica.into(),
                             config_lost: false,
                             before_loss: None,
                             frequency_s,
@@ -602,8 +603,8 @@ impl HyperVFarm {
             mode: ReplicationMode::Primary,
             state: ReplicationState::ReadyForInitialReplication,
             health: ReplicationHealth::Warning,
-            primary: host.to_string(),
-            replica: replica.to_string(),
+            primary: host.into(),
+            replica: replica.into(),
             config_lost: false,
             before_loss: None,
             frequency_s,
@@ -665,7 +666,7 @@ impl HyperVFarm {
     /// `replica` holds a Replica relationship whose primary is `primary`.
     fn pair_bound(&self, primary: &str, replica: &str, vm: &str) -> bool {
         self.relationship(replica, vm)
-            .is_some_and(|r| r.mode == ReplicationMode::Replica && r.primary == primary)
+            .is_some_and(|r| r.mode == ReplicationMode::Replica && *r.primary == *primary)
     }
 
     /// Both ends can talk and hold matching relationships, with their disks.
@@ -697,7 +698,7 @@ impl HyperVFarm {
                 .expect("present")
                 .replica
                 .clone();
-            for host in [primary, replica.as_str()] {
+            for host in [primary, &*replica] {
                 let rel = self.rel_mut(host, vm).expect("present");
                 rel.set(ReplicationState::Replicating, ReplicationHealth::Normal);
             }
@@ -749,7 +750,7 @@ impl HyperVFarm {
                 ReplicationMode::Primary => self.pair_bound(host, &rel.replica, &vm),
                 ReplicationMode::Replica => self
                     .relationship(&rel.primary, &vm)
-                    .is_some_and(|p| p.mode == ReplicationMode::Primary && p.replica == host),
+                    .is_some_and(|p| p.mode == ReplicationMode::Primary && *p.replica == *host),
             };
             let rel = self.rel_mut(host, &vm).expect("present");
             rel.before_loss = None;
@@ -929,8 +930,8 @@ impl HyperVFarm {
                 host: host.into(),
             })?;
         rel.mode = ReplicationMode::Replica;
-        rel.primary = String::new();
-        rel.replica = host.to_string();
+        rel.primary = "".into();
+        rel.replica = host.into();
         rel.config_lost = false;
         rel.before_loss = None;
         rel.set(

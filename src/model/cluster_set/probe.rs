@@ -105,11 +105,11 @@ impl World<'_> {
                 let (p, r) = (relationship(primary), relationship(replica));
                 let ok = p.is_some_and(|p| {
                     p.mode == ReplicationMode::Primary
-                        && &p.replica == replica
+                        && *p.replica == **replica
                         && p.state == ReplicationState::Replicating
                 }) && r.is_some_and(|r| {
                     r.mode == ReplicationMode::Replica
-                        && &r.primary == primary
+                        && *r.primary == **primary
                         && r.state == ReplicationState::Replicating
                 });
                 (
