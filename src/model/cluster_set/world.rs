@@ -1024,12 +1024,12 @@ impl<'s> World<'s> {
                     h.health_changes.push((now, healthy(after)));
                 }
             }
-            let name = self.scenario.vms[v].name.clone();
             let scenario = self.scenario;
-            let copy = view.serving.map_or("none".to_string(), |c| {
-                scenario.clusters[self.vms[v].clusters[c]].name.clone()
-            });
-            self.note(TraceKind::Replication, &name, || {
+            let name = &scenario.vms[v].name;
+            let copy = view
+                .serving
+                .map_or("none", |c| &scenario.clusters[self.vms[v].clusters[c]].name);
+            self.note(TraceKind::Replication, name, || {
                 let state = after
                     .0
                     .map_or("up".to_string(), |c| format!("down ({})", c.name()));
