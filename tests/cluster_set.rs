@@ -328,51 +328,7 @@ replication_interval = "5m"
 /// VM unprotected until some other cluster changed, here for the rest of the run.)
 #[test]
 fn a_worker_that_returns_during_a_failover_is_reprotected_on_the_next_poll() {
-    let text = r#"
-[simulation]
-horizon = "2d"
-replications = 1
-seed = 1
-control = "coordinated"
-
-[[cluster]]
-name = "master"
-servers = ["m1"]
-heartbeat_timeout = "30s"
-group_start = "30s"
-
-[[cluster]]
-name = "cluster1"
-servers = ["c1s1", "c1s2"]
-heartbeat_timeout = "30s"
-group_start = "60s"
-
-[[cluster]]
-name = "cluster2"
-servers = ["c2s1", "c2s2"]
-heartbeat_timeout = "30s"
-group_start = "60s"
-
-[master]
-cluster = "master"
-poll_interval = "10s"
-failure_threshold = 3
-failover = "10s"
-vm_start = "60s"
-reprotect = "1h"
-
-[[vm]]
-name = "vm1"
-cluster = "cluster1"
-replica_cluster = "cluster2"
-replication_interval = "30s"
-
-[[expect]]
-metric = "outages"
-op = "<="
-value = 1
-"#;
-    let s = parse(Path::new("race.toml"), text.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let s = master_and_two_workers(3, "2d");
     // c1s1 dies at 10 h: the master fails over after three failed polls (~30 s), and cluster1
     // is back on c1s2 after 30 s + 60 s, while the VM is still starting on cluster2.
     let crash = (
@@ -393,13 +349,14 @@ value = 1
     );
 }
 
-/// The master set up for timing its polls: one that never fails, polling every 10 s, failing a
-/// VM over after `threshold` failed polls, calls of a millisecond.
-fn timed_master(threshold: u32) -> Scenario {
+/// A master cluster of one server that never fails, polling every 10 s and failing a VM over
+/// after `threshold` failed polls; two worker clusters; vm1 on cluster1, replicated to
+/// cluster2; no random failures (a test scenario).
+fn master_and_two_workers(threshold: u32, horizon: &str) -> Scenario {
     let text = format!(
         r#"
 [simulation]
-horizon = "1d"
+horizon = "{horizon}"
 replications = 1
 seed = 1
 control = "coordinated"
@@ -442,7 +399,12 @@ op = "<="
 value = 1
 "#
     );
-    let mut s = parse(Path::new("poll.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    parse(Path::new("poll.toml"), text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `master_and_two_workers` for a day, with calls of a millisecond: timing its polls.
+fn timed_master(threshold: u32) -> Scenario {
+    let mut s = master_and_two_workers(threshold, "1d");
     s.backend.calls = CallDurations::fixed(M / 60_000);
     s
 }

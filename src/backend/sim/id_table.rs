@@ -76,14 +76,8 @@ impl<V> IdTable<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::sim::hash_of;
     use std::collections::BTreeMap;
-    use std::hash::{Hash, Hasher};
-
-    fn hash_of(value: &impl Hash) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        value.hash(&mut h);
-        h.finish()
-    }
 
     #[test]
     fn it_keeps_id_order_and_hashes_as_the_map_did() {

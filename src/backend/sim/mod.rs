@@ -26,3 +26,13 @@ pub use hyperv::{HostState, HyperVFarm, Relationship, VmOnHost};
 pub use id_table::IdTable;
 pub use lease::LeaseTable;
 pub use op::{HvCmd, Op, OpKind, OpOutput, OpResult};
+
+/// A value's hash with the standard library's default hasher: the tests that check a
+/// replacement container hashes as the map it replaced.
+#[cfg(test)]
+pub(crate) fn hash_of(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}

@@ -210,14 +210,8 @@ impl<V: std::hash::Hash> std::hash::Hash for NameMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::sim::hash_of;
     use std::collections::BTreeMap;
-    use std::hash::{Hash, Hasher};
-
-    fn hash_of(value: &impl Hash) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        value.hash(&mut h);
-        h.finish()
-    }
 
     #[test]
     fn a_name_map_keeps_name_order_and_hashes_and_prints_as_the_map_did() {
