@@ -117,7 +117,8 @@ where
         }
         first_round = false;
         // Every VM is handled at once (the VMs of a lost cluster fail over together): no VM
-        // waits for another's failover, whatever their order in the configuration.
+        // waits for another's failover, whatever their order in the configuration. (In a
+        // block: the actions borrow the counts, which the wait below updates.)
         {
             let mut actions = cfg
                 .vms

@@ -103,7 +103,7 @@ impl<V> NameMap<V> {
     }
 
     /// The place of `name`.
-    #[inline]
+    #[inline(always)]
     pub fn place(&self, name: &str) -> Option<usize> {
         self.search(name).ok()
     }
@@ -114,12 +114,12 @@ impl<V> NameMap<V> {
         &self.entries[place].1
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, name: &str) -> Option<&V> {
         self.place(name).map(|i| &self.entries[i].1)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get_mut(&mut self, name: &str) -> Option<&mut V> {
         self.place(name).map(|i| &mut self.entries[i].1)
     }
