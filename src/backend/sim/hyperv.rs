@@ -270,13 +270,19 @@ impl HyperVFarm {
 
     /// Whether `caller` can run a command on `host` (itself, or over WinRM).
     pub fn reach(&self, caller: &str, host: &str) -> Result<(), BackendError> {
+        self.reach_place(caller, host).map(|_| ())
+    }
+
+    /// `reach`, and `host`'s place if it can.
+    fn reach_place(&self, caller: &str, host: &str) -> Result<usize, BackendError> {
         if host.is_empty() {
             return Err(BackendError::NoTarget);
         }
         let unreachable = || BackendError::Unreachable {
             target: host.to_string(),
         };
-        let target = self.hosts.get(host).ok_or_else(unreachable)?;
+        let place = self.hosts.place(host).ok_or_else(unreachable)?;
+        let target = self.hosts.at(place);
         if !target.up {
             return Err(unreachable());
         }
@@ -286,7 +292,7 @@ impl HyperVFarm {
                 return Err(unreachable());
             }
         }
-        Ok(())
+        Ok(place)
     }
 
     pub fn vm(&self, host: &str, vm: &str) -> Option<&VmOnHost> {
@@ -315,37 +321,42 @@ impl HyperVFarm {
         checkpoint: Micros,
         rng: &mut R,
     ) -> (OpResult, Option<HvEffect>) {
-        if let Err(e) = self.reach(caller, host) {
-            return (Err(e), None);
-        }
+        // The host is found once; the reads and the simplest commands use its place.
+        let place = match self.reach_place(caller, host) {
+            Ok(place) => place,
+            Err(e) => return (Err(e), None),
+        };
         if !cmd.only_reads() {
             self.changed();
         }
         let mut effect = None;
         let result = match cmd {
-            HvCmd::GetVm { vm } => Ok(OpOutput::Vm(self.vm_mut(host, vm).map(|v| {
-                let creating = v.creating_checkpoint(now);
-                // A counted checkpoint is used up by being read.
-                v.checkpoint_answers = v.checkpoint_answers.saturating_sub(1);
-                VmInfo {
-                    name: Name::clone(vm),
-                    state: v.power,
-                    status: if creating {
-                        VM_STATUS_CREATING_CHECKPOINT
-                    } else {
-                        VM_STATUS_OPERATING_NORMALLY
+            HvCmd::GetVm { vm } => Ok(OpOutput::Vm(self.hosts.at_mut(place).vms.get_mut(vm).map(
+                |v| {
+                    let creating = v.creating_checkpoint(now);
+                    // A counted checkpoint is used up by being read.
+                    v.checkpoint_answers = v.checkpoint_answers.saturating_sub(1);
+                    VmInfo {
+                        name: Name::clone(vm),
+                        state: v.power,
+                        status: if creating {
+                            VM_STATUS_CREATING_CHECKPOINT
+                        } else {
+                            VM_STATUS_OPERATING_NORMALLY
+                        }
+                        .into(),
                     }
-                    .into(),
-                }
-            }))),
-            HvCmd::GetReplication { vm } => match self.vm(host, vm) {
+                },
+            ))),
+            HvCmd::GetReplication { vm } => match self.hosts.at(place).vms.get(vm) {
                 None => Err(not_found(vm, host)),
                 Some(v) => Ok(OpOutput::Replication(
                     v.replication.as_ref().map(|r| r.view(Name::clone(vm))),
                 )),
             },
             HvCmd::ListReplication => Ok(OpOutput::Replications(
-                self.hosts[host]
+                self.hosts
+                    .at(place)
                     .vms
                     .iter()
                     .filter_map(|(name, v)| {

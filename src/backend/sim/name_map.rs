@@ -114,6 +114,12 @@ impl<V> NameMap<V> {
         &self.entries[place].1
     }
 
+    /// The value at `place`, to change.
+    #[inline]
+    pub fn at_mut(&mut self, place: usize) -> &mut V {
+        &mut self.entries[place].1
+    }
+
     #[inline(always)]
     pub fn get(&self, name: &str) -> Option<&V> {
         self.place(name).map(|i| &self.entries[i].1)
