@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::sim::HyperVFarm;
+use crate::backend::sim::{HostState, HyperVFarm};
 use crate::backend::{ReplicationMode, ReplicationState};
 
 /// The end state of a VM's protection. `Healthy` means: the VM runs exactly once, on the
@@ -48,21 +48,23 @@ pub fn classify(
     replica_active: Option<&str>,
 ) -> EndState {
     let running = farm.serving_hosts(vm);
-    classify_running(farm, vm, &running, primary_active, replica_active)
+    let p = primary_active.map(|n| (n, farm.hosts.get(n)));
+    let r = replica_active.map(|n| (n, farm.hosts.get(n)));
+    classify_running(vm, &running, p, r)
 }
 
-/// `classify` given the hosts the VM serves from (the caller knows where to look).
+/// `classify` given the hosts the VM serves from, and each active server with its host in the
+/// farm if it has one (the caller knows where to look).
 pub fn classify_running(
-    farm: &HyperVFarm,
     vm: &str,
     running: &[&str],
-    primary_active: Option<&str>,
-    replica_active: Option<&str>,
+    primary_active: Option<(&str, Option<&HostState>)>,
+    replica_active: Option<(&str, Option<&HostState>)>,
 ) -> EndState {
     if running.len() > 1 {
         return EndState::VmRunningTwice;
     }
-    let (Some(p), Some(r)) = (primary_active, replica_active) else {
+    let (Some((p, p_host)), Some((r, r_host))) = (primary_active, replica_active) else {
         return if running.is_empty() {
             EndState::VmNotRunning
         } else {
@@ -74,7 +76,7 @@ pub fn classify_running(
         Some(&host) if host != p => return EndState::VmOnWrongServer,
         Some(_) => {}
     }
-    let (Some(rel_p), Some(rel_r)) = (farm.relationship(p, vm), farm.relationship(r, vm)) else {
+    let (Some(rel_p), Some(rel_r)) = (relationship(p_host, vm), relationship(r_host, vm)) else {
         return EndState::Missing;
     };
     use ReplicationMode::*;
@@ -92,4 +94,11 @@ pub fn classify_running(
         return EndState::NotReplicating;
     }
     EndState::Healthy
+}
+
+fn relationship<'a>(
+    host: Option<&'a HostState>,
+    vm: &str,
+) -> Option<&'a crate::backend::sim::Relationship> {
+    host?.vms.get(vm)?.replication.as_ref()
 }

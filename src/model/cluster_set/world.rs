@@ -989,6 +989,14 @@ impl<'s> World<'s> {
         self.holder_name(c).map(|name| &**name)
     }
 
+    /// The server of cluster `c` holding the group's disk, and its host in the farm.
+    fn holder(&self, c: usize) -> Option<(&str, Option<&crate::backend::sim::HostState>)> {
+        let s = self.synced[c].holder?;
+        let id = self.server_ids[c][s] as usize;
+        let host = self.farm.hosts.at(self.host_places[id]);
+        Some((&self.server_names[id], Some(host)))
+    }
+
     fn holder_name(&self, c: usize) -> Option<&Name> {
         let s = self.synced[c].holder?;
         Some(&self.server_names[self.server_ids[c][s] as usize])
@@ -1170,13 +1178,8 @@ impl<'s> World<'s> {
         let running = &running[..runs.min(running.len())];
         let healthy = serving.is_some_and(|copy| {
             let (p, r) = (vm.clusters[copy], vm.clusters[1 - copy]);
-            crate::world::classify_running(
-                &self.farm,
-                name,
-                running,
-                self.holder_host(p),
-                self.holder_host(r),
-            ) == crate::world::EndState::Healthy
+            crate::world::classify_running(name, running, self.holder(p), self.holder(r))
+                == crate::world::EndState::Healthy
         });
         VmView {
             serving,
