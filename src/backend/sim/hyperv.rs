@@ -321,7 +321,8 @@ impl HyperVFarm {
         checkpoint: Micros,
         rng: &mut R,
     ) -> (OpResult, Option<HvEffect>) {
-        // The host is found once; the reads and the simplest commands use its place.
+        // The host is found once; the reads and Stop-VM use its place (the other commands
+        // go through helpers that take names).
         let place = match self.reach_place(caller, host) {
             Ok(place) => place,
             Err(e) => return (Err(e), None),
@@ -365,7 +366,7 @@ impl HyperVFarm {
                     .collect(),
             )),
             HvCmd::StartVm { vm } => self.start_vm(host, vm, now),
-            HvCmd::StopVm { vm } => match self.vm_mut(host, vm) {
+            HvCmd::StopVm { vm } => match self.hosts.at_mut(place).vms.get_mut(vm) {
                 None => Err(not_found(vm, host)),
                 Some(v) => {
                     v.power = PowerState::Off;
