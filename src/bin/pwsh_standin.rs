@@ -109,16 +109,12 @@ impl State {
                     (vm.clone(), on)
                 })
                 .collect();
-            farm.hosts.insert(
-                name.clone(),
-                HostState {
-                    cluster: h.cluster.clone(),
-                    up: h.up,
-                    connected: h.connected,
-                    disk: h.disk,
-                    vms,
-                },
-            );
+            let mut host = HostState::new(name, &h.cluster);
+            host.up = h.up;
+            host.connected = h.connected;
+            host.disk = h.disk;
+            host.vms = vms;
+            farm.hosts.insert(name.clone(), host);
         }
         farm.paths = self.paths.clone();
         farm
@@ -140,7 +136,7 @@ impl State {
                         frequency_s: r.frequency_s,
                     });
                     (
-                        vm.clone(),
+                        vm.to_string(),
                         Vm {
                             power: v.power,
                             replication,
@@ -148,7 +144,7 @@ impl State {
                     )
                 })
                 .collect();
-            if let Some(mine) = self.hosts.get_mut(name) {
+            if let Some(mine) = self.hosts.get_mut(&**name) {
                 mine.vms = vms;
             }
         }

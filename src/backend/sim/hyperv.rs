@@ -72,13 +72,17 @@ fn fqdn(host: &str) -> Name {
 impl Relationship {
     /// What Get-VMReplication reports: `PrimaryServer` as the primary host's FQDN,
     /// `ReplicaServer` as the name replication was enabled with.
-    fn view(&self, vm: Name) -> VmReplication {
+    fn view(&self, vm: Name, hosts: &NameMap<HostState>) -> VmReplication {
+        let primary_server = match hosts.get(&self.primary) {
+            Some(h) => Name::clone(&h.fqdn),
+            None => fqdn(&self.primary),
+        };
         VmReplication {
             vm_name: vm,
             mode: self.mode,
             state: self.state,
             health: self.health,
-            primary_server: fqdn(&self.primary),
+            primary_server,
             replica_server: Name::clone(&self.replica),
         }
     }
@@ -110,6 +114,23 @@ pub struct HostState {
     /// The cluster's shared disk is attached here (this is the group's active server).
     pub disk: bool,
     pub vms: NameMap<VmOnHost>,
+    /// The host's name in the mock's DNS domain, made once: every Get-VMReplication of a
+    /// relationship whose primary it is reports it.
+    fqdn: Name,
+}
+
+impl HostState {
+    /// A host of `cluster` named `name`, up and connected, with no disk and no VMs.
+    pub fn new(name: &str, cluster: &str) -> HostState {
+        HostState {
+            cluster: cluster.into(),
+            up: true,
+            connected: true,
+            disk: false,
+            vms: NameMap::new(),
+            fqdn: fqdn(name),
+        }
+    }
 }
 
 impl VmOnHost {
@@ -256,16 +277,7 @@ impl HyperVFarm {
 
     pub fn add_host(&mut self, name: &str, cluster: &str) {
         self.changed();
-        self.hosts.insert(
-            name.to_string(),
-            HostState {
-                cluster: cluster.into(),
-                up: true,
-                connected: true,
-                disk: false,
-                vms: NameMap::new(),
-            },
-        );
+        self.hosts.insert(name, HostState::new(name, cluster));
     }
 
     /// Whether `caller` can run a command on `host` (itself, or over WinRM).
@@ -352,7 +364,9 @@ impl HyperVFarm {
             HvCmd::GetReplication { vm } => match self.hosts.at(place).vms.get(vm) {
                 None => Err(not_found(vm, host)),
                 Some(v) => Ok(OpOutput::Replication(
-                    v.replication.as_ref().map(|r| r.view(Name::clone(vm))),
+                    v.replication
+                        .as_ref()
+                        .map(|r| r.view(Name::clone(vm), &self.hosts)),
                 )),
             },
             HvCmd::ListReplication => Ok(OpOutput::Replications(
@@ -361,7 +375,7 @@ impl HyperVFarm {
                     .vms
                     .iter()
                     .filter_map(|(name, v)| {
-                        (v.replication.as_ref()).map(|r| r.view(name.as_str().into()))
+                        (v.replication.as_ref()).map(|r| r.view(Name::clone(name), &self.hosts))
                     })
                     .collect(),
             )),
@@ -750,7 +764,7 @@ impl HyperVFarm {
             return;
         };
         h.disk = true;
-        let vms: Vec<String> = h.vms.keys().cloned().collect();
+        let vms: Vec<Name> = h.vms.keys().cloned().collect();
         for vm in vms {
             let Some(rel) = self.relationship(host, &vm).cloned() else {
                 continue;
@@ -848,7 +862,7 @@ impl HyperVFarm {
         self.hosts
             .iter()
             .filter(|(_, h)| h.serves(vm))
-            .map(|(n, _)| n.as_str())
+            .map(|(n, _)| &**n)
             .collect()
     }
 
@@ -861,7 +875,7 @@ impl HyperVFarm {
                     .get(vm)
                     .is_some_and(|v| v.power == PowerState::Running)
             })
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| n.to_string())
             .collect()
     }
 

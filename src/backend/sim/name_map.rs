@@ -9,6 +9,8 @@
 
 use std::cmp::Ordering;
 
+use crate::backend::Name;
+
 /// Up to this many entries, a lookup scans the keys in order instead of bisecting them.
 const SCANNED: usize = 8;
 
@@ -17,7 +19,7 @@ pub struct NameMap<V> {
     /// Each name's key (`key`), in the order of `entries`.
     keys: Vec<u64>,
     /// Sorted by name.
-    entries: Vec<(String, V)>,
+    entries: Vec<(Name, V)>,
 }
 
 impl<V> Default for NameMap<V> {
@@ -67,7 +69,7 @@ impl<V> NameMap<V> {
                 if k > wanted {
                     return Err(i);
                 }
-                let found = self.entries[i].0.as_str();
+                let found = &*self.entries[i].0;
                 if short && found.len() == name.len() {
                     return Ok(i);
                 }
@@ -84,7 +86,7 @@ impl<V> NameMap<V> {
             let mid = low + (high - low) / 2;
             let order = match self.keys[mid].cmp(&wanted) {
                 Ordering::Equal => {
-                    let found = self.entries[mid].0.as_str();
+                    let found = &*self.entries[mid].0;
                     if short && found.len() == name.len() {
                         Ordering::Equal
                     } else {
@@ -131,7 +133,8 @@ impl<V> NameMap<V> {
     }
 
     /// Adds or replaces `name`'s value; entries after it in name order move one place on.
-    pub fn insert(&mut self, name: String, value: V) -> Option<V> {
+    pub fn insert(&mut self, name: impl Into<Name>, value: V) -> Option<V> {
+        let name: Name = name.into();
         match self.search(&name) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
@@ -142,11 +145,11 @@ impl<V> NameMap<V> {
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&Name, &V)> + '_ {
         self.entries.iter().map(|(n, v)| (n, v))
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &String> + '_ {
+    pub fn keys(&self) -> impl Iterator<Item = &Name> + '_ {
         self.entries.iter().map(|(n, _)| n)
     }
 
@@ -163,8 +166,8 @@ impl<V> NameMap<V> {
     }
 }
 
-impl<V> FromIterator<(String, V)> for NameMap<V> {
-    fn from_iter<I: IntoIterator<Item = (String, V)>>(entries: I) -> Self {
+impl<N: Into<Name>, V> FromIterator<(N, V)> for NameMap<V> {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(entries: I) -> Self {
         let mut map = NameMap::new();
         for (name, value) in entries {
             map.insert(name, value);
@@ -183,11 +186,9 @@ impl<V> std::ops::Index<&str> for NameMap<V> {
 }
 
 impl<'a, V> IntoIterator for &'a NameMap<V> {
-    type Item = (&'a String, &'a V);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, V)>,
-        fn(&'a (String, V)) -> (&'a String, &'a V),
-    >;
+    type Item = (&'a Name, &'a V);
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (Name, V)>, fn(&'a (Name, V)) -> (&'a Name, &'a V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.iter().map(|(n, v)| (n, v))
@@ -229,7 +230,7 @@ mod tests {
                 map.insert(name.to_string(), value)
             );
         }
-        let order: Vec<_> = names.keys().cloned().collect();
+        let order: Vec<String> = names.keys().map(|k| k.to_string()).collect();
         assert_eq!(order, map.keys().cloned().collect::<Vec<_>>());
         assert_eq!(*names.at(names.place("c2s1").unwrap()), "c");
         assert!(names.get("m1").is_none());
@@ -266,7 +267,7 @@ mod tests {
             reference.insert(name.to_string(), i);
         }
         assert_eq!(
-            map.keys().cloned().collect::<Vec<_>>(),
+            map.keys().map(|k| k.to_string()).collect::<Vec<_>>(),
             reference.keys().cloned().collect::<Vec<_>>()
         );
         for probe in names
