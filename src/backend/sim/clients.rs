@@ -33,29 +33,35 @@ impl SimBackend {
         self.mailbox.borrow_mut().name(name)
     }
 
-    async fn call(&self, op: Op) -> OpResult {
-        OpFuture::new(self.mailbox.clone(), self.task, op).await
+    /// The call's future itself: each layer of `async fn` between a trait method and the
+    /// mailbox would be one more state machine to build, move and poll at every call.
+    fn call(&self, op: Op) -> OpFuture<'_> {
+        OpFuture::new(&self.mailbox, self.task, op)
     }
 
-    async fn hv(&self, host: &str, cmd: HvCmd) -> OpResult {
+    fn hv(&self, host: &str, cmd: HvCmd) -> OpFuture<'_> {
         self.call(Op::Hv {
             host: self.name(host),
             cmd,
         })
-        .await
     }
 
+    /// An op that returns nothing.
     async fn unit(&self, op: Op) -> BackendResult<()> {
-        match self.call(op).await? {
-            OpOutput::Unit => Ok(()),
-            other => Err(mismatch(other)),
-        }
+        unit_of(self.call(op).await)
     }
 
     /// A Hyper-V cmdlet on `host` that returns nothing.
     async fn hv_unit(&self, host: &str, cmd: HvCmd) -> BackendResult<()> {
-        let host = self.name(host);
-        self.unit(Op::Hv { host, cmd }).await
+        unit_of(self.hv(host, cmd).await)
+    }
+}
+
+/// The answer of an op that returns nothing.
+fn unit_of(result: OpResult) -> BackendResult<()> {
+    match result? {
+        OpOutput::Unit => Ok(()),
+        other => Err(mismatch(other)),
     }
 }
 

@@ -104,15 +104,15 @@ impl Mailbox {
 }
 
 /// The future of one backend call.
-pub struct OpFuture {
-    mailbox: SharedMailbox,
+pub struct OpFuture<'a> {
+    mailbox: &'a RefCell<Mailbox>,
     task: TaskId,
     op: Option<Op>,
     call: CallId,
 }
 
-impl OpFuture {
-    pub fn new(mailbox: SharedMailbox, task: TaskId, op: Op) -> OpFuture {
+impl<'a> OpFuture<'a> {
+    pub fn new(mailbox: &'a RefCell<Mailbox>, task: TaskId, op: Op) -> OpFuture<'a> {
         OpFuture {
             mailbox,
             task,
@@ -122,7 +122,7 @@ impl OpFuture {
     }
 }
 
-impl Future for OpFuture {
+impl Future for OpFuture<'_> {
     type Output = OpResult;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<OpResult> {
