@@ -25,6 +25,7 @@ pub use executor::{Call, CallId, Executor, Mailbox, SharedMailbox, TaskId};
 pub use hyperv::{HostState, HyperVFarm, Relationship, VmOnHost};
 pub use id_table::IdTable;
 pub use lease::LeaseTable;
+pub use name_map::NameMap;
 pub use op::{HvCmd, Op, OpKind, OpOutput, OpResult};
 
 /// A value's hash with the standard library's default hasher: the tests that check a

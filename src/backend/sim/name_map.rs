@@ -132,6 +132,10 @@ impl<V> NameMap<V> {
         self.place(name).map(|i| &mut self.entries[i].1)
     }
 
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.place(name).is_some()
+    }
+
     /// Adds or replaces `name`'s value; entries after it in name order move one place on.
     pub fn insert(&mut self, name: impl Into<Name>, value: V) -> Option<V> {
         let name: Name = name.into();

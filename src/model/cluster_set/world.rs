@@ -13,8 +13,8 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use crate::backend::sim::{
-    Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, IdTable, LeaseTable, Op,
-    OpOutput, Relationship, TaskId,
+    Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, IdTable, LeaseTable,
+    NameMap, Op, OpOutput, Relationship, TaskId,
 };
 use crate::backend::{Name, ReplicationMode, ReplicationState, NO_SERVER};
 use crate::control::ScriptOutcome;
@@ -201,12 +201,12 @@ pub struct World<'s> {
     pub(super) leases: LeaseTable,
     pub(super) lease_names: Vec<String>,
     pub(super) lease_ids: BTreeMap<String, u16>,
-    pub(super) cluster_by_name: BTreeMap<String, usize>,
+    pub(super) cluster_by_name: NameMap<usize>,
     /// Each cluster's group and resource names, as its REST API reports them.
     pub(super) rest_names: Vec<RestNames>,
-    pub(super) vm_index: BTreeMap<String, usize>,
+    pub(super) vm_index: NameMap<usize>,
     /// Server name -> (cluster, index in the cluster); and by global index.
-    pub(super) servers: BTreeMap<String, (usize, usize)>,
+    pub(super) servers: NameMap<(usize, usize)>,
     /// Shared, so a call's caller is named without copying the name.
     pub(super) server_names: Vec<Name>,
     pub(super) server_ids: Vec<Vec<u16>>,
@@ -308,7 +308,7 @@ impl<'s> World<'s> {
         for (i, (at, _)) in faults.iter().enumerate() {
             cal.schedule_at(*at, Event::Inject(i as u32));
         }
-        let mut servers = BTreeMap::new();
+        let mut servers = NameMap::new();
         let mut server_names = Vec::new();
         let mut server_ids = Vec::new();
         for (c, spec) in scenario.clusters.iter().enumerate() {
@@ -1267,10 +1267,10 @@ impl<'s> World<'s> {
         let (HvCmd::StartFailover { vm, .. } | HvCmd::StartVm { vm }) = cmd else {
             return;
         };
-        let Some(&(cluster, _)) = self.servers.get(&**host) else {
+        let Some(&(cluster, _)) = self.servers.get(host) else {
             return;
         };
-        if let Some(&v) = self.vm_index.get(&**vm) {
+        if let Some(&v) = self.vm_index.get(vm) {
             if self.vms[v].placed() != cluster {
                 self.vms[v].failing_over = true;
                 self.touch_vm(v);
@@ -1306,7 +1306,7 @@ impl<'s> World<'s> {
                 ..
             } = &op
             {
-                if let Some(&v) = self.vm_index.get(&**vm) {
+                if let Some(&v) = self.vm_index.get(vm) {
                     self.vms[v].failing_over = false;
                     self.touch_vm(v);
                 }
