@@ -338,7 +338,8 @@ pub fn lease_name(ctx: &ScriptContext) -> String {
 }
 
 pub fn vm_lease(vm: &str) -> String {
-    format!("replication/{vm}")
+    // Joined, not formatted: every re-pointing names it, and formatting costs ten times more.
+    ["replication/", vm].concat()
 }
 
 /// Re-points the pair under the lease; `start`: the VM still has to be started here if this

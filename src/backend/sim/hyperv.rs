@@ -206,7 +206,8 @@ pub fn vmcx_path(cluster: &str, vm: &str, side: Side) -> String {
         Side::Primary => "Virtual Machines",
         Side::Replica => "Hyper-V Replica\\Virtual Machines",
     };
-    format!("\\\\{cluster}\\T:\\VMs\\{folder}\\{vm}.vmcx")
+    // Joined, not formatted: an operator's repair builds two at every launch.
+    ["\\\\", cluster, "\\T:\\VMs\\", folder, "\\", vm, ".vmcx"].concat()
 }
 
 /// A VM running on `primary` and replicating, healthy, to `replica` (the hosts exist).
