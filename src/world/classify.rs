@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::sim::{HostState, HyperVFarm};
+use crate::backend::sim::{HostState, HyperVFarm, Relationship};
 use crate::backend::{ReplicationMode, ReplicationState};
 
 /// The end state of a VM's protection. `Healthy` means: the VM runs exactly once, on the
@@ -41,30 +41,32 @@ impl EndState {
 
 /// Classifies `vm` given the active servers (group online there, with its disk); the VM
 /// runs where it serves from (`HostState::serves`).
-pub fn classify(
-    farm: &HyperVFarm,
+pub fn classify<'a>(
+    farm: &'a HyperVFarm,
     vm: &str,
-    primary_active: Option<&str>,
-    replica_active: Option<&str>,
+    primary_active: Option<&'a str>,
+    replica_active: Option<&'a str>,
 ) -> EndState {
     let running = farm.serving_hosts(vm);
-    let p = primary_active.map(|n| (n, farm.hosts.get(n)));
-    let r = replica_active.map(|n| (n, farm.hosts.get(n)));
-    classify_running(vm, &running, p, r)
+    let active = |name: &'a str| (name, relationship(farm.hosts.get(name), vm));
+    classify_running(
+        &running,
+        primary_active.map(active),
+        replica_active.map(active),
+    )
 }
 
-/// `classify` given the hosts the VM serves from, and each active server with its host in the
-/// farm if it has one (the caller knows where to look).
+/// `classify` given the hosts the VM serves from, and each active server with the VM's
+/// relationship there if it has one (the caller knows where to look).
 pub fn classify_running(
-    vm: &str,
     running: &[&str],
-    primary_active: Option<(&str, Option<&HostState>)>,
-    replica_active: Option<(&str, Option<&HostState>)>,
+    primary_active: Option<(&str, Option<&Relationship>)>,
+    replica_active: Option<(&str, Option<&Relationship>)>,
 ) -> EndState {
     if running.len() > 1 {
         return EndState::VmRunningTwice;
     }
-    let (Some((p, p_host)), Some((r, r_host))) = (primary_active, replica_active) else {
+    let (Some((p, rel_p)), Some((r, rel_r))) = (primary_active, replica_active) else {
         return if running.is_empty() {
             EndState::VmNotRunning
         } else {
@@ -76,7 +78,7 @@ pub fn classify_running(
         Some(&host) if host != p => return EndState::VmOnWrongServer,
         Some(_) => {}
     }
-    let (Some(rel_p), Some(rel_r)) = (relationship(p_host, vm), relationship(r_host, vm)) else {
+    let (Some(rel_p), Some(rel_r)) = (rel_p, rel_r) else {
         return EndState::Missing;
     };
     use ReplicationMode::*;
@@ -96,9 +98,6 @@ pub fn classify_running(
     EndState::Healthy
 }
 
-fn relationship<'a>(
-    host: Option<&'a HostState>,
-    vm: &str,
-) -> Option<&'a crate::backend::sim::Relationship> {
+fn relationship<'a>(host: Option<&'a HostState>, vm: &str) -> Option<&'a Relationship> {
     host?.vms.get(vm)?.replication.as_ref()
 }

@@ -16,7 +16,7 @@ use crate::backend::sim::{
     Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, IdTable, LeaseTable,
     NameMap, Op, OpOutput, Relationship, TaskId,
 };
-use crate::backend::{Name, ReplicationMode, ReplicationState, NO_SERVER};
+use crate::backend::{Name, PowerState, ReplicationMode, ReplicationState, NO_SERVER};
 use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, stream_seed, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
@@ -989,14 +989,7 @@ impl<'s> World<'s> {
         self.holder_name(c).map(|name| &**name)
     }
 
-    /// The server of cluster `c` holding the group's disk, and its host in the farm.
-    fn holder(&self, c: usize) -> Option<(&str, Option<&crate::backend::sim::HostState>)> {
-        let s = self.synced[c].holder?;
-        let id = self.server_ids[c][s] as usize;
-        let host = self.farm.hosts.at(self.host_places[id]);
-        Some((&self.server_names[id], Some(host)))
-    }
-
+    /// The name of the server of cluster `c` holding the group's disk.
     fn holder_name(&self, c: usize) -> Option<&Name> {
         let s = self.synced[c].holder?;
         Some(&self.server_names[self.server_ids[c][s] as usize])
@@ -1150,23 +1143,39 @@ impl<'s> World<'s> {
         let mut running: [&str; 2] = [""; 2];
         let mut runs = 0;
         let mut first: Option<&crate::backend::sim::VmOnHost> = None;
+        // Each copy's cluster's active server, with the VM's relationship there: found in
+        // the same pass, so that classifying looks nothing up again.
+        let mut active: [Option<(&str, Option<&Relationship>)>; 2] = [None; 2];
         for (copy, &c) in vm.clusters.iter().enumerate() {
-            for &id in &self.server_ids[c] {
+            let holder = self.synced[c].holder;
+            for (s, &id) in self.server_ids[c].iter().enumerate() {
                 let host = &*self.server_names[id as usize];
                 let h = self.farm.hosts.at(self.host_places[id as usize]);
-                if let Some(on) = h.serving(name) {
-                    if runs < running.len() {
-                        running[runs] = host;
-                    }
-                    runs += 1;
-                    first = first.or(Some(on));
-                    twice |= serving.is_some_and(|s| s != copy);
-                    // Running twice, clients reach the copy DNS sends them to.
-                    let preferred = vm.clusters[copy] == vm.dns_target;
-                    if serving.is_none() || preferred {
-                        serving = Some(copy);
-                        serving_host = Some(id);
-                    }
+                let is_holder = holder == Some(s);
+                // A host that cannot serve is read only for the active server's relationship.
+                let serves = h.up && h.disk;
+                let on = if serves || is_holder {
+                    h.vms.get(name)
+                } else {
+                    None
+                };
+                if is_holder {
+                    active[copy] = Some((host, on.and_then(|on| on.replication.as_ref())));
+                }
+                let Some(on) = on.filter(|on| serves && on.power == PowerState::Running) else {
+                    continue;
+                };
+                if runs < running.len() {
+                    running[runs] = host;
+                }
+                runs += 1;
+                first = first.or(Some(on));
+                twice |= serving.is_some_and(|s| s != copy);
+                // Running twice, clients reach the copy DNS sends them to.
+                let preferred = vm.clusters[copy] == vm.dns_target;
+                if serving.is_none() || preferred {
+                    serving = Some(copy);
+                    serving_host = Some(id);
                 }
             }
         }
@@ -1177,8 +1186,7 @@ impl<'s> World<'s> {
         });
         let running = &running[..runs.min(running.len())];
         let healthy = serving.is_some_and(|copy| {
-            let (p, r) = (vm.clusters[copy], vm.clusters[1 - copy]);
-            crate::world::classify_running(name, running, self.holder(p), self.holder(r))
+            crate::world::classify_running(running, active[copy], active[1 - copy])
                 == crate::world::EndState::Healthy
         });
         VmView {
