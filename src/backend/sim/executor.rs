@@ -66,20 +66,26 @@ impl Mailbox {
     /// it keeps (its context, its configuration, the answers it holds), so the one last made
     /// from the same string is handed out again instead of a copy: the slot is chosen by the
     /// string's address, but only a name with the same text is reused.
+    /// Inline, as every call names things with it; a name not found is made out of line.
+    #[inline]
     pub fn name(&mut self, name: &str) -> Name {
+        let at = name.as_ptr() as usize;
+        let slot = ((at >> 3) ^ (at >> 10) ^ name.len()) % NAME_SLOTS;
+        match self.names.get(slot) {
+            Some(Some(cached)) if **cached == *name => Name::clone(cached),
+            _ => self.make_name(slot, name),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_name(&mut self, slot: usize, name: &str) -> Name {
         if self.names.is_empty() {
             self.names = vec![None; NAME_SLOTS];
         }
-        let at = name.as_ptr() as usize;
-        let slot = ((at >> 3) ^ (at >> 10) ^ name.len()) % NAME_SLOTS;
-        match &self.names[slot] {
-            Some(cached) if **cached == *name => Name::clone(cached),
-            _ => {
-                let made = Name::from(name);
-                self.names[slot] = Some(Name::clone(&made));
-                made
-            }
-        }
+        let made = Name::from(name);
+        self.names[slot] = Some(Name::clone(&made));
+        made
     }
 
     pub fn take_result(&mut self, call: CallId) -> Option<OpResult> {
@@ -125,6 +131,7 @@ impl<'a> OpFuture<'a> {
 impl Future for OpFuture<'_> {
     type Output = OpResult;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<OpResult> {
         if let Some(op) = self.op.take() {
             let call = self.mailbox.borrow_mut().submit(self.task, op);
