@@ -511,7 +511,15 @@ fn main() -> ExitCode {
             let cmd = command(&words, &farm.paths)?;
             let now = state.calls * 1_000_000;
             let mut rng = rand::rng();
-            let (result, effect) = farm.apply(&state.local, &host, &cmd, now, 0.0, 0, &mut rng);
+            let (result, effect) = farm.apply(
+                &state.local,
+                &ecxsim::backend::Name::from(host.as_str()),
+                &cmd,
+                now,
+                0.0,
+                0,
+                &mut rng,
+            );
             if let Some(HvEffect::InitialReplicationStarted { vm, primary }) = effect {
                 // The transfer completes before the next call.
                 farm.finish_initial_replication(&primary, &vm);

@@ -165,7 +165,7 @@ impl HostState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HvEffect {
     /// Initial replication of `vm` from `primary` started; the world completes it later.
-    InitialReplicationStarted { vm: String, primary: String },
+    InitialReplicationStarted { vm: Name, primary: Name },
 }
 
 /// All Hyper-V hosts of the world.
@@ -179,6 +179,9 @@ pub struct HyperVFarm {
     /// complete in a chosen order rather than after a duration.
     pub counted_checkpoints: Option<u32>,
     changes: ChangeCount,
+    /// The empty name a Replica relationship has for its primary until Enable-VMReplication
+    /// reaches it: one, shared, instead of one made each time.
+    no_name: Name,
 }
 
 /// How many times the farm's methods may have changed it: a reader that derived something
@@ -327,7 +330,7 @@ impl HyperVFarm {
     pub fn apply<R: Rng + ?Sized>(
         &mut self,
         caller: &str,
-        host: &str,
+        host: &Name,
         cmd: &HvCmd,
         now: Micros,
         flaky: f64,
@@ -397,7 +400,7 @@ impl HyperVFarm {
                         replication: None, ..
                     }) => Err(BackendError::NotReplicating {
                         vm: vm.to_string(),
-                        host: host.into(),
+                        host: host.to_string(),
                     }),
                     Some(_) if !has_disk => Err(not_accessible(vm)),
                     Some(v) => {
@@ -426,8 +429,8 @@ impl HyperVFarm {
                 let r = self.start_initial_replication(host, vm, now, checkpoint);
                 if r.is_ok() {
                     effect = Some(HvEffect::InitialReplicationStarted {
-                        vm: vm.to_string(),
-                        primary: host.to_string(),
+                        vm: Name::clone(vm),
+                        primary: Name::clone(host),
                     });
                 }
                 r
@@ -440,8 +443,8 @@ impl HyperVFarm {
                 let r = self.resume(host, vm, *resynchronize);
                 if r.is_ok() && *resynchronize {
                     effect = Some(HvEffect::InitialReplicationStarted {
-                        vm: vm.to_string(),
-                        primary: host.to_string(),
+                        vm: Name::clone(vm),
+                        primary: Name::clone(host),
                     });
                 }
                 r
@@ -519,13 +522,14 @@ impl HyperVFarm {
         Ok(OpOutput::Unit)
     }
 
-    fn enable_as_replica(&mut self, host: &str, vm: &str) -> OpResult {
+    fn enable_as_replica(&mut self, host: &Name, vm: &str) -> OpResult {
         let has_disk = self.has_disk(host);
+        let no_primary = Name::clone(&self.no_name);
         let v = self.vm_mut(host, vm).ok_or_else(|| not_found(vm, host))?;
         if v.replication.is_some() {
             return Err(BackendError::AlreadyReplicating {
                 vm: vm.into(),
-                host: host.into(),
+                host: host.to_string(),
             });
         }
         if !has_disk {
@@ -542,8 +546,8 @@ impl HyperVFarm {
             mode: ReplicationMode::Replica,
             state: ReplicationState::WaitingForInitialReplication,
             health: ReplicationHealth::Warning,
-            primary: "".into(),
-            replica: host.into(),
+            primary: no_primary,
+            replica: Name::clone(host),
             frequency_s: DEFAULT_REPLICATION_FREQUENCY_S,
             config_lost: false,
             before_loss: None,
@@ -551,15 +555,16 @@ impl HyperVFarm {
         Ok(OpOutput::Unit)
     }
 
-    fn enable(&mut self, host: &str, vm: &str, replica: &str, frequency_s: u32) -> OpResult {
+    /// Names as the cmdlet carried them: the relationships keep them, without copies.
+    fn enable(&mut self, host: &Name, vm: &Name, replica: &Name, frequency_s: u32) -> OpResult {
         if replica.is_empty() {
             return Err(BackendError::NoTarget);
         }
         let v = self.vm(host, vm).ok_or_else(|| not_found(vm, host))?;
         if v.replication.is_some() {
             return Err(BackendError::AlreadyReplicating {
-                vm: vm.into(),
-                host: host.into(),
+                vm: vm.to_string(),
+                host: host.to_string(),
             });
         }
         if !self.has_disk(host) {
@@ -574,14 +579,14 @@ impl HyperVFarm {
         }
         // The primary connects to the replica server over HTTP/Kerberos.
         self.reach(host, replica)?;
-        match self.vm(replica, vm).map(|v| v.replication.clone()) {
+        match self.vm(replica, vm).map(|v| v.replication.as_ref()) {
             Some(Some(rel))
                 if rel.mode == ReplicationMode::Replica
                     && rel.state == ReplicationState::WaitingForInitialReplication
-                    && (rel.primary.is_empty() || *rel.primary == *host) =>
+                    && (rel.primary.is_empty() || *rel.primary == **host) =>
             {
                 let rel = self.rel_mut(replica, vm).expect("present");
-                rel.primary = host.into();
+                rel.primary = Name::clone(host);
                 rel.frequency_s = frequency_s;
             }
             Some(Some(rel)) => {
@@ -596,8 +601,8 @@ impl HyperVFarm {
             }
             Some(None) => {
                 return Err(BackendError::VmAlreadyExists {
-                    vm: vm.into(),
-                    host: replica.into(),
+                    vm: vm.to_string(),
+                    host: replica.to_string(),
                 })
             }
             None => {
@@ -607,7 +612,7 @@ impl HyperVFarm {
                     return Err(not_accessible(vm));
                 }
                 self.hosts.get_mut(replica).expect("reached").vms.insert(
-                    vm.to_string(),
+                    Name::clone(vm),
                     VmOnHost {
                         power: PowerState::Off,
                         checkpoint_until: 0,
@@ -616,8 +621,8 @@ impl HyperVFarm {
                             mode: ReplicationMode::Replica,
                             state: ReplicationState::WaitingForInitialReplication,
                             health: ReplicationHealth::Warning,
-                            primary: host.into(),
-                            replica: replica.into(),
+                            primary: Name::clone(host),
+                            replica: Name::clone(replica),
                             config_lost: false,
                             before_loss: None,
                             frequency_s,
@@ -630,8 +635,8 @@ impl HyperVFarm {
             mode: ReplicationMode::Primary,
             state: ReplicationState::ReadyForInitialReplication,
             health: ReplicationHealth::Warning,
-            primary: host.into(),
-            replica: replica.into(),
+            primary: Name::clone(host),
+            replica: Name::clone(replica),
             config_lost: false,
             before_loss: None,
             frequency_s,
@@ -1083,7 +1088,7 @@ mod tests {
         assert_eq!(farm.relationship("p", "vm").unwrap().frequency_s, 30);
         let mut rng = crate::engine::Stream::seed_from_u64(1);
         let mut run = |farm: &mut HyperVFarm, host: &str, cmd: HvCmd| {
-            let (result, _) = farm.apply(host, host, &cmd, 0, 0.0, 0, &mut rng);
+            let (result, _) = farm.apply(host, &Name::from(host), &cmd, 0, 0.0, 0, &mut rng);
             result.unwrap_or_else(|e| panic!("{e}"));
         };
         let vm = || crate::backend::Name::from("vm");
@@ -1114,17 +1119,31 @@ mod tests {
         let mut rng = crate::engine::Stream::seed_from_u64(1);
         let before = farm.changes();
         let get = HvCmd::GetReplication { vm: "vm".into() };
-        farm.apply("p", "p", &get, 0, 0.0, 0, &mut rng).0.unwrap();
-        farm.apply("p", "p", &HvCmd::ListReplication, 0, 0.0, 0, &mut rng)
+        farm.apply("p", &Name::from("p"), &get, 0, 0.0, 0, &mut rng)
             .0
             .unwrap();
+        farm.apply(
+            "p",
+            &Name::from("p"),
+            &HvCmd::ListReplication,
+            0,
+            0.0,
+            0,
+            &mut rng,
+        )
+        .0
+        .unwrap();
         assert_eq!(farm.changes(), before);
         let stop = HvCmd::StopVm { vm: "vm".into() };
-        farm.apply("p", "p", &stop, 0, 0.0, 0, &mut rng).0.unwrap();
+        farm.apply("p", &Name::from("p"), &stop, 0, 0.0, 0, &mut rng)
+            .0
+            .unwrap();
         assert!(farm.changes() > before);
         // Stopped, then started again: the state of a fresh pair, reached another way.
         let start = HvCmd::StartVm { vm: "vm".into() };
-        farm.apply("p", "p", &start, 0, 0.0, 0, &mut rng).0.unwrap();
+        farm.apply("p", &Name::from("p"), &start, 0, 0.0, 0, &mut rng)
+            .0
+            .unwrap();
         let fresh = healthy_pair();
         assert_ne!(farm.changes(), fresh.changes());
         assert_eq!(farm, fresh);
@@ -1144,7 +1163,8 @@ mod tests {
         farm.counted_checkpoints = Some(2);
         let mut rng = crate::engine::Stream::seed_from_u64(1);
         let mut run = |farm: &mut HyperVFarm, host: &str, cmd: HvCmd| {
-            farm.apply(host, host, &cmd, 0, 0.0, 0, &mut rng).0
+            farm.apply(host, &Name::from(host), &cmd, 0, 0.0, 0, &mut rng)
+                .0
         };
         let vm = || crate::backend::Name::from("vm");
         // Re-pointed, as a start script does: the initial replication takes a checkpoint.

@@ -294,7 +294,7 @@ impl<'a> World<'a> {
             .map_err(|message| BackendError::Rest { code: 1, message })
     }
 
-    pub(super) fn hyperv(&mut self, caller: &str, host: &str, cmd: &HvCmd) -> OpResult {
+    pub(super) fn hyperv(&mut self, caller: &str, host: &Name, cmd: &HvCmd) -> OpResult {
         let now = self.cal.now();
         let vm = cmd.vm().and_then(|name| self.vm_index.get(name).copied());
         let checkpoint = match (cmd, vm) {

@@ -41,7 +41,7 @@ impl World<'_> {
     /// Runs a Hyper-V cmdlet on `host` as PowerShell on `caller` (one of the world's servers)
     /// would: through the same mock as the control logic's calls, now.
     pub fn external_hyperv(&mut self, caller: &str, host: &str, cmd: &HvCmd) -> OpResult {
-        let result = self.hyperv(caller, host, cmd);
+        let result = self.hyperv(caller, &crate::backend::Name::from(host), cmd);
         self.settle();
         result
     }
