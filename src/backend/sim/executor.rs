@@ -66,6 +66,7 @@ impl Mailbox {
     /// it keeps (its context, its configuration, the answers it holds), so the one last made
     /// from the same string is handed out again instead of a copy: the slot is chosen by the
     /// string's address, but only a name with the same text is reused.
+    ///
     /// Inline, as every call names things with it; a name not found is made out of line.
     #[inline]
     pub fn name(&mut self, name: &str) -> Name {

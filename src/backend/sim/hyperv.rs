@@ -154,10 +154,20 @@ impl HostState {
 
     /// The copy of `vm` that serves from here, if it does (`serves`).
     pub fn serving(&self, vm: &str) -> Option<&VmOnHost> {
-        if !(self.up && self.disk) {
+        if !self.can_serve() {
             return None;
         }
-        self.vms.get(vm).filter(|v| v.power == PowerState::Running)
+        self.vms.get(vm).filter(|on| self.serves_copy(on))
+    }
+
+    /// A copy here could serve: the host is up with the disk.
+    pub fn can_serve(&self) -> bool {
+        self.up && self.disk
+    }
+
+    /// `on`, one of this host's VMs, serves from here (`serves`).
+    pub fn serves_copy(&self, on: &VmOnHost) -> bool {
+        self.can_serve() && on.power == PowerState::Running
     }
 }
 

@@ -16,7 +16,7 @@ use crate::backend::sim::{
     Call, CallId, EcxCluster, Executor, FailedCycle, HvCmd, HyperVFarm, IdTable, LeaseTable,
     NameMap, Op, OpOutput, Relationship, TaskId,
 };
-use crate::backend::{Name, PowerState, ReplicationMode, ReplicationState, NO_SERVER};
+use crate::backend::{Name, ReplicationMode, ReplicationState, NO_SERVER};
 use crate::control::ScriptOutcome;
 use crate::engine::{component_stream, stream_seed, Calendar, Stream, Timer};
 use crate::metrics::ServiceTracker;
@@ -1153,8 +1153,7 @@ impl<'s> World<'s> {
                 let h = self.farm.hosts.at(self.host_places[id as usize]);
                 let is_holder = holder == Some(s);
                 // A host that cannot serve is read only for the active server's relationship.
-                let serves = h.up && h.disk;
-                let on = if serves || is_holder {
+                let on = if h.can_serve() || is_holder {
                     h.vms.get(name)
                 } else {
                     None
@@ -1162,7 +1161,7 @@ impl<'s> World<'s> {
                 if is_holder {
                     active[copy] = Some((host, on.and_then(|on| on.replication.as_ref())));
                 }
-                let Some(on) = on.filter(|on| serves && on.power == PowerState::Running) else {
+                let Some(on) = on.filter(|on| h.serves_copy(on)) else {
                     continue;
                 };
                 if runs < running.len() {
