@@ -237,6 +237,8 @@ impl<V: std::hash::Hash> std::hash::Hash for NameMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::sim::hash_of;
+    use std::collections::BTreeMap;
 
     #[test]
     fn a_key_is_the_first_eight_bytes_zero_padded_whatever_the_length() {
@@ -253,8 +255,6 @@ mod tests {
             }
         }
     }
-    use crate::backend::sim::hash_of;
-    use std::collections::BTreeMap;
 
     #[test]
     fn a_name_map_keeps_name_order_and_hashes_and_prints_as_the_map_did() {
