@@ -190,7 +190,8 @@ pub struct HyperVFarm {
     pub counted_checkpoints: Option<u32>,
     changes: ChangeCount,
     /// The empty name a Replica relationship has for its primary until Enable-VMReplication
-    /// reaches it: one, shared, instead of one made each time.
+    /// reaches it (after `-AsReplica`, Enable or Set): one, shared, instead of one made each
+    /// time.
     no_name: Name,
 }
 
@@ -953,6 +954,7 @@ impl HyperVFarm {
     /// relationship's initial replication.
     fn set_as_replica(&mut self, host: &str, vm: &str) -> OpResult {
         let has_disk = self.has_disk(host);
+        let no_primary = Name::clone(&self.no_name);
         let v = self.vm_mut(host, vm).ok_or_else(|| not_found(vm, host))?;
         if !has_disk {
             return Err(not_accessible(vm));
@@ -972,7 +974,7 @@ impl HyperVFarm {
                 host: host.into(),
             })?;
         rel.mode = ReplicationMode::Replica;
-        rel.primary = "".into();
+        rel.primary = no_primary;
         rel.replica = host.into();
         rel.config_lost = false;
         rel.before_loss = None;
